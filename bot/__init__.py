@@ -1,0 +1,1 @@
+"""Our Python around Rasa: settings, the process launcher, channels and the terminal chat."""

@@ -1,0 +1,1 @@
+"""Input channels loaded by Rasa (these modules run inside the Rasa venv)."""

@@ -1,0 +1,188 @@
+"""Start the action server and Rasa together, wait until both answer, stop both on Ctrl-C.
+
+`make run` calls this after `make setup`; the end-to-end tests and the benchmark use `Stack`
+to bring up the same two processes the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from pydantic import SecretStr
+
+from bot.settings import ROOT, Settings, get_settings
+
+RASA = ROOT / ".venv" / "rasa" / "bin" / "rasa"
+ACTIONS_PYTHON = ROOT / ".venv" / "actions" / "bin" / "python"
+START_TIMEOUT_S = 240.0
+
+
+def process_env(settings: Settings) -> dict[str, str]:
+    """The environment both processes get: every setting, plus what Rasa's YAML files expand."""
+    env = dict(os.environ)
+    for field, value in settings.model_dump().items():
+        if value is None:
+            continue
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+        env[field.upper()] = str(secret)
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "RASA_TELEMETRY_ENABLED": "false",
+        }
+    )
+    return env
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310 (loopback URL)
+            return int(reply.status)
+    except (urllib.error.URLError, OSError):
+        return 0
+
+
+class Stack:
+    """The two server processes; a context manager that always stops what it started."""
+
+    def __init__(self, settings: Settings, *, log_dir: Path | None = None) -> None:
+        self.settings = settings
+        self.log_dir = log_dir
+        self.token = settings.api_token()
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self._logs: list[IO[bytes]] = []
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL of the Rasa server."""
+        return f"http://127.0.0.1:{self.settings.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        """Base URL of the action server."""
+        return f"http://127.0.0.1:{self.settings.action_server_port}"
+
+    def _spawn(self, name: str, command: list[str]) -> None:
+        output: IO[bytes] | None = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = (self.log_dir / f"{name}.log").open("wb")
+            self._logs.append(output)
+        self.processes.append(
+            subprocess.Popen(  # noqa: S603 (fixed command from our own settings)
+                command, cwd=ROOT, env=process_env(self.settings), stdout=output,
+                stderr=subprocess.STDOUT if output else None, start_new_session=True,
+            )
+        )
+
+    def start(self) -> Stack:
+        """Start the action server first (Rasa calls it), then Rasa; wait for both."""
+        self._spawn("actions", [str(ACTIONS_PYTHON), "-m", "bot.action_server"])
+        self._wait("action server", f"{self.action_url}/health")
+        self._spawn(
+            "rasa",
+            [
+                str(RASA), "run", "--enable-api", "--auth-token", self.token,
+                "--interface", self.settings.rasa_interface,
+                "--port", str(self.settings.rasa_port),
+                "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+                "--model", "models",
+            ],
+        )
+        self._wait("Rasa", f"{self.rasa_url}/status?token={self.token}")
+        return self
+
+    def _wait(self, what: str, url: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"{what} exited during start-up (code {process.returncode})"
+                                       + self._log_hint())
+            if _get(url) == 200:
+                return
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"{what} did not answer within {START_TIMEOUT_S:.0f} s" +
+                           self._log_hint())
+
+    def _log_hint(self) -> str:
+        return f"; see the logs in {self.log_dir}" if self.log_dir else ""
+
+    def stop(self) -> None:
+        """Ask each process to stop, then kill what is left after a grace period."""
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in reversed(self.processes):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def main() -> int:
+    """Run until Ctrl-C or until either process dies."""
+    settings = get_settings()
+    stack = Stack(settings)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        stack.start()
+        print(
+            f"""
+Larkspur's agent is running.
+  Rasa (REST channel + HTTP API): {stack.rasa_url}
+  Action server (loopback only):  {stack.action_url}
+  HTTP API token:                 in {settings.token_file} (or RASA_TOKEN)
+
+Talk to it:
+  make shell
+  curl -s {stack.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
+       -d '{{"sender": "me", "message": "where is my order 100103?"}}'
+Demo customers to try: docs/demo.md.  Ctrl-C stops both servers.
+""",
+            flush=True,
+        )
+        while all(process.poll() is None for process in stack.processes):
+            time.sleep(1)
+        print("a server exited; stopping the other one", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as problem:
+        print(f"could not start: {problem}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

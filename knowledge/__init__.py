@@ -1,0 +1,1 @@
+"""The knowledge base: ingest -> chunk -> embed -> index -> retrieve, with no Rasa imports."""

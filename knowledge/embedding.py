@@ -1,0 +1,72 @@
+"""Sentence embeddings from a local model folder; nothing is ever downloaded."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors, so inner product is cosine similarity."""
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """Identifies the model, so an index built with another model is refused."""
+        ...
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        """Embed `texts` as a (len(texts), dimension) float32 array of unit vectors."""
+        ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded once from a folder on disk, on the CPU."""
+
+    def __init__(self, model_path: Path, *, batch_size: int = 32) -> None:
+        if not (model_path / "config.json").exists():
+            raise FileNotFoundError(f"no sentence-transformers model in {model_path}")
+        # Belt and braces: even a misconfigured model folder must never reach for a hub.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(model_path), device="cpu")
+        self._batch_size = batch_size
+        self._name = model_path.name if model_path.name != "model" else model_path.parent.name
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            raise ValueError(f"model in {model_path} does not report its embedding size")
+        self._dimension = int(dim)
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector, read from the model."""
+        return self._dimension
+
+    @property
+    def name(self) -> str:
+        """The model folder's name."""
+        return self._name
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        """Embed and L2-normalise `texts`."""
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self._dimension)

@@ -1,0 +1,40 @@
+import stat
+
+import pytest
+from pydantic import ValidationError
+
+from bot.settings import Settings
+
+
+def test_defaults_put_state_under_var(tmp_path):
+    settings = Settings(var_dir=tmp_path)
+    assert settings.database_url == f"sqlite:///{tmp_path / 'records.db'}"
+    assert settings.tracker_db == tmp_path / "tracker.db"
+    assert settings.knowledge_index_dir == tmp_path / "knowledge"
+    assert (settings.model_path / "config.json").exists()
+
+
+def test_environment_variables_override(monkeypatch, tmp_path):
+    monkeypatch.setenv("RASA_PORT", "6005")
+    monkeypatch.setenv("KB_MIN_SCORE", "0.6")
+    settings = Settings(var_dir=tmp_path)
+    assert settings.rasa_port == 6005
+    assert settings.kb_min_score == 0.6
+
+
+def test_a_token_is_generated_once_and_kept_private(tmp_path):
+    settings = Settings(var_dir=tmp_path)
+    token = settings.api_token()
+    assert len(token) >= 40
+    assert Settings(var_dir=tmp_path).api_token() == token
+    assert stat.S_IMODE(settings.token_file.stat().st_mode) == 0o600
+    assert Settings(var_dir=tmp_path / "other").api_token() != token
+
+
+def test_a_configured_token_wins(tmp_path):
+    assert Settings(var_dir=tmp_path, rasa_token="s3cret-token").api_token() == "s3cret-token"
+
+
+def test_production_refuses_sqlite(tmp_path):
+    with pytest.raises(ValidationError, match="DATABASE_URL"):
+        Settings(var_dir=tmp_path, environment="production")
