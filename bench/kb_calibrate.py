@@ -1,0 +1,115 @@
+"""Pick the knowledge base's abstention threshold from labelled questions, and report it.
+
+Questions (bench/data/kb_questions.jsonl) are either answerable (with the article that answers
+them) or not. The set is split in two by a fixed hash: the threshold is chosen on the tuning half
+to maximise the share of questions handled right (answered from the right article, or
+abstained when there is no answer), and the result is reported on the held-out half.
+
+    python -m bench.kb_calibrate [--write docs/knowledge.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.settings import ROOT, get_settings
+from knowledge.documents import load_directory
+from knowledge.embedding import SentenceTransformerEmbedder
+from knowledge.index import build_index, load_index
+from knowledge.retrieve import KnowledgeBase
+
+QUESTIONS = ROOT / "bench" / "data" / "kb_questions.jsonl"
+
+
+@dataclass
+class Scored:
+    question: str
+    expected: str | None
+    top_article: str
+    score: float
+
+
+def held_out(question: str) -> bool:
+    return int(hashlib.sha256(question.encode()).hexdigest(), 16) % 2 == 1
+
+
+def outcome(rows: list[Scored], threshold: float) -> dict[str, float]:
+    answered = [r for r in rows if r.score >= threshold]
+    right = [r for r in answered if r.expected == r.top_article]
+    answerable = [r for r in rows if r.expected is not None]
+    unanswerable = [r for r in rows if r.expected is None]
+    handled = len(right) + sum(1 for r in unanswerable if r.score < threshold)
+    return {
+        "threshold": threshold,
+        "handled_right": handled / len(rows),
+        "precision_answered": len(right) / len(answered) if answered else 1.0,
+        "answered_rate": len(answered) / len(rows),
+        "answerable_answered_right": len(right) / len(answerable),
+        "unanswerable_abstained": sum(1 for r in unanswerable if r.score < threshold)
+        / max(1, len(unanswerable)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--write", type=Path)
+    args = parser.parse_args()
+    settings = get_settings()
+    embedder = SentenceTransformerEmbedder(settings.model_path)
+    index_dir = settings.var_dir / "bench" / "kb-calibration"
+    build_index(load_directory(settings.knowledge_sources), embedder, index_dir)
+    kb = KnowledgeBase(
+        load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension),
+        embedder, min_score=0.0,
+    )
+    rows = []
+    for line in QUESTIONS.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        hit = kb.search(item["question"], k=1)[0]
+        rows.append(Scored(item["question"], item["article"], hit.chunk.article_id, hit.score))
+    tune = [r for r in rows if not held_out(r.question)]
+    test = [r for r in rows if held_out(r.question)]
+    grid = [round(t, 2) for t in np.arange(0.20, 0.71, 0.01)]
+    best = max(grid, key=lambda t: (outcome(tune, t)["handled_right"], -t))
+    top1 = sum(r.expected == r.top_article for r in test if r.expected) / sum(
+        1 for r in test if r.expected
+    )
+    lines = [
+        f"Questions: {len(rows)} ({sum(1 for r in rows if r.expected)} answerable); "
+        f"tuning half {len(tune)}, held-out half {len(test)}.",
+        f"Top-1 article accuracy on answerable held-out questions (no threshold): {top1:.3f}.",
+        f"Chosen threshold (best share handled right on the tuning half): **{best:.2f}**.",
+        "",
+        "| threshold | handled right | precision of answers | answered | answerable answered right"
+        " | unanswerable abstained |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in sorted({best, 0.30, 0.35, 0.40, 0.45, 0.50, 0.55, 0.60}):
+        o = outcome(test, t)
+        mark = " (chosen)" if t == best else ""
+        lines.append(
+            f"| {t:.2f}{mark} | {o['handled_right']:.3f} | {o['precision_answered']:.3f} | "
+            f"{o['answered_rate']:.3f} | {o['answerable_answered_right']:.3f} | "
+            f"{o['unanswerable_abstained']:.3f} |"
+        )
+    table = "\n".join(lines)
+    print(table)
+    if args.write:
+        text = args.write.read_text(encoding="utf-8") if args.write.exists() else ""
+        start, end = "<!-- kb-calibration:start -->", "<!-- kb-calibration:end -->"
+        block = f"{start}\n{table}\n{end}"
+        if start in text:
+            text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+        else:
+            text += f"\n{block}\n"
+        args.write.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
