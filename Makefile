@@ -1,0 +1,104 @@
+# Larkspur customer-service agent. `make help` lists the targets.
+# Two venvs, because Rasa 3.6 (Python 3.10, TensorFlow) and the action server (Python 3.11,
+# torch) cannot share one.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python3.10) $(shell command -v python3.10))
+PYTHON311 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.11.*/bin/python3.11) $(shell command -v python3.11))
+RASA_VENV := .venv/rasa
+ACT_VENV := .venv/actions
+RASA := $(RASA_VENV)/bin/rasa
+PY := $(ACT_VENV)/bin/python
+export PYTHONPATH := $(CURDIR)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
+# Rasa expands these in endpoints.yml and credentials.yml; `make run` sets them from
+# bot/settings.py, and commands that read those files on their own need a value too.
+export ACTION_SERVER_PORT ?= 5055
+export TRACKER_DB ?= $(CURDIR)/var/tracker.db
+export MAX_MESSAGE_CHARS ?= 2000
+
+RASA_DATA := config.yml domain.yml $(sort $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml))
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa-constraints.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed for Rasa (pyenv install 3.10.13)"; exit 1; }
+	$(PYTHON310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q --upgrade pip
+	$(RASA_VENV)/bin/pip install -q -r requirements/rasa.txt -c requirements/rasa-constraints.txt
+	touch $@
+
+$(ACT_VENV)/.installed: requirements/actions.txt requirements/dev.txt requirements/actions-constraints.txt
+	@test -n "$(PYTHON311)" || { echo "Python 3.11 is needed for the action server"; exit 1; }
+	$(PYTHON311) -m venv $(ACT_VENV)
+	$(ACT_VENV)/bin/pip install -q --upgrade pip
+	# torch alone first: `torch==2.13.0` takes the local CPU build; anything else pulls CUDA.
+	$(ACT_VENV)/bin/pip install -q torch==2.13.0
+	$(ACT_VENV)/bin/pip install -q -r requirements/actions.txt -r requirements/dev.txt \
+		-c requirements/actions-constraints.txt
+	touch $@
+
+.PHONY: venvs
+venvs: $(RASA_VENV)/.installed $(ACT_VENV)/.installed ## Create both virtual environments
+
+.PHONY: records
+records: $(ACT_VENV)/.installed ## Apply migrations and load the demo data (idempotent)
+	$(PY) -m crm migrate
+	$(PY) -m crm seed
+
+.PHONY: index
+index: $(ACT_VENV)/.installed ## Build the knowledge index if its sources changed
+	$(PY) -m knowledge build
+
+.PHONY: train
+train: $(RASA_VENV)/.installed ## Train the Rasa model if its data changed
+	@mkdir -p models
+	@fingerprint=$$(cat $(RASA_DATA) requirements/rasa-constraints.txt | sha256sum | cut -c1-16); \
+	if [ -f models/larkspur.tar.gz ] && [ "$$(cat models/.fingerprint 2>/dev/null)" = "$$fingerprint" ]; then \
+		echo "Rasa model is up to date ($$fingerprint)"; \
+	else \
+		$(RASA) train --fixed-model-name larkspur --out models && echo "$$fingerprint" > models/.fingerprint; \
+	fi
+
+.PHONY: setup
+setup: venvs records index train ## Everything `run` needs, without starting servers
+
+.PHONY: run
+run: setup ## Set up, then start the action server and Rasa (Ctrl-C stops both)
+	$(PY) -m bot.run
+
+.PHONY: shell
+shell: $(ACT_VENV)/.installed ## Chat with the running agent in the terminal
+	@$(PY) -m bot.shell
+
+.PHONY: lint
+lint: $(ACT_VENV)/.installed ## ruff and mypy
+	$(ACT_VENV)/bin/ruff check .
+	$(ACT_VENV)/bin/ruff format --check .
+	$(ACT_VENV)/bin/mypy bot actions knowledge crm
+
+.PHONY: validate
+validate: $(RASA_VENV)/.installed ## rasa data validate and Rasa's test stories
+	$(RASA) data validate
+	$(RASA) test core --stories tests/stories --model models/larkspur.tar.gz \
+		--out var/results/core --fail-on-prediction-errors --no-plot
+
+.PHONY: test
+test: setup lint validate ## Set up and run every check: lint, types, Rasa checks, all tests
+	$(PY) -m pytest
+
+.PHONY: bench
+bench: setup ## Throughput and latency through the REST channel (docs/benchmarks.md)
+	$(PY) -m bench.load --write docs/benchmarks.md
+
+.PHONY: clean
+clean: ## Remove built state (models, var/); keeps the venvs
+	rm -rf models var

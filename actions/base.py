@@ -1,0 +1,116 @@
+"""What every action shares: the error boundary, verification state and the transcript.
+
+Errors are mapped here, once: a known service error becomes a domain response in the skill
+module; anything else is logged with an error id and the customer gets `utter_technical_problem`,
+never a stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.services import Services, get_services
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CUSTOMER_ID = "customer_id"
+CUSTOMER_NAME = "customer_first_name"
+VERIFIED_UNTIL = "verified_until"
+
+
+async def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking service call off the event loop, so other conversations keep going."""
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+def verified_customer(tracker: Tracker) -> int | None:
+    """The verified customer's id, or None if not verified or the verification expired."""
+    customer_id = tracker.get_slot(CUSTOMER_ID)
+    until = tracker.get_slot(VERIFIED_UNTIL)
+    if customer_id is None or until is None or float(until) < time.time():
+        return None
+    return int(customer_id)
+
+
+def technical_problem(dispatcher: CollectingDispatcher, tracker: Tracker, action: str) -> None:
+    """Log the exception in progress with an id the customer can quote, and apologise."""
+    error_id = uuid.uuid4().hex[:8]
+    log.exception("action %s failed: error %s, conversation %s", action, error_id,
+                  tracker.sender_id)
+    dispatcher.utter_message(response="utter_technical_problem", error_id=error_id)
+
+
+class ShopAction(Action, ABC):
+    """An action with the error boundary around `act`."""
+
+    @abstractmethod
+    def name(self) -> str:
+        """The action's name in domain.yml."""
+
+    @abstractmethod
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Do the skill's work and return the events to apply."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Run `act`; an unexpected error becomes an apology with an error id."""
+        try:
+            return await self.act(dispatcher, tracker, get_services())
+        except Exception:
+            technical_problem(dispatcher, tracker, self.name())
+            return self.on_error(tracker)
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """Events that leave the conversation clean after a failure (none by default)."""
+        return []
+
+
+class ShopFormValidation(FormValidationAction, ABC):
+    """A form validation action with the same error boundary."""
+
+    @abstractmethod
+    def name(self) -> str:
+        """`validate_<form name>`."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Validate; on an unexpected error, apologise and ask for the same slot again."""
+        try:
+            events: list[EventType] = await super().run(dispatcher, tracker, domain)
+            return events
+        except Exception:
+            technical_problem(dispatcher, tracker, self.name())
+            return [SlotSet(slot, None) for slot in tracker.slots_to_validate()]
+
+
+def transcript(tracker: Tracker) -> list[dict[str, str]]:
+    """The conversation so far, customer and bot turns, for a person taking it over."""
+    lines: list[dict[str, str]] = []
+    for event in tracker.events:
+        kind = event.get("event")
+        text = event.get("text")
+        if kind not in ("user", "bot") or not text:
+            continue
+        at = datetime.fromtimestamp(float(event.get("timestamp") or time.time()), tz=UTC)
+        lines.append(
+            {"role": "customer" if kind == "user" else "agent", "text": str(text),
+             "at": at.isoformat()}
+        )
+    return lines

@@ -1,0 +1,33 @@
+"""`contact_human_agent`: record a handoff request with the transcript for support staff."""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import ShopAction, call, transcript, verified_customer
+from actions.services import Services
+
+
+class ActionRequestHandoff(ShopAction):
+    """Queue the conversation for a person and tell the customer what happens next."""
+
+    def name(self) -> str:
+        """Used by the handoff rules."""
+        return "action_request_handoff"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """One waiting request per conversation; asking again repeats its reference."""
+        request = await call(
+            services.handoffs.request_handoff,
+            conversation_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel() or "unknown",
+            reason="customer_request",
+            customer_id=verified_customer(tracker),
+            transcript=transcript(tracker),
+        )
+        dispatcher.utter_message(response="utter_handoff_requested", reference=request.reference)
+        return []

@@ -1,0 +1,65 @@
+"""The services the actions call, built once per process from the settings.
+
+Nothing is built at import time: the action server builds them at start-up (so a missing
+knowledge index fails the start, not a customer's question), and tests install their own
+with `use_services`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from bot.settings import Settings, get_settings
+from crm.db import make_engine, make_session_factory
+from crm.services import CustomerService, HandoffService, OrderService
+from knowledge.embedding import SentenceTransformerEmbedder
+from knowledge.index import load_index
+from knowledge.retrieve import KnowledgeBase
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything an action may call; each service is safe to share between conversations."""
+
+    settings: Settings
+    customers: CustomerService
+    orders: OrderService
+    handoffs: HandoffService
+    knowledge: KnowledgeBase
+
+
+_lock = threading.Lock()
+_services: Services | None = None
+
+
+def build_services(settings: Settings) -> Services:
+    """Connect to the records and load the embedding model and the knowledge index."""
+    sessions = make_session_factory(make_engine(settings.database_url))
+    embedder = SentenceTransformerEmbedder(settings.model_path)
+    index = load_index(
+        settings.knowledge_index_dir, model_name=embedder.name, dimension=embedder.dimension
+    )
+    return Services(
+        settings=settings,
+        customers=CustomerService(sessions),
+        orders=OrderService(sessions),
+        handoffs=HandoffService(sessions),
+        knowledge=KnowledgeBase(index, embedder, min_score=settings.kb_min_score),
+    )
+
+
+def get_services() -> Services:
+    """Return the process's services, building them on first use."""
+    global _services
+    with _lock:
+        if _services is None:
+            _services = build_services(get_settings())
+        return _services
+
+
+def use_services(services: Services | None) -> None:
+    """Install `services` for this process (the action server's start-up, and tests)."""
+    global _services
+    with _lock:
+        _services = services
