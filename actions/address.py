@@ -79,9 +79,12 @@ class ActionChangeShippingAddress(ShopAction):
         assert customer_id is not None
         try:
             order = await call(
-                services.orders.change_shipping_address, number, customer_id,
+                services.orders.change_shipping_address,
+                number,
+                customer_id,
                 parse_address(str(tracker.get_slot(NEW_ADDRESS))),
-                actor="bot", conversation_id=tracker.sender_id,
+                actor="bot",
+                conversation_id=tracker.sender_id,
             )
         except AddressChangeNotAllowed as refused:
             dispatcher.utter_message(
@@ -92,7 +95,8 @@ class ActionChangeShippingAddress(ShopAction):
             dispatcher.utter_message(response="utter_order_not_found", order_number=number)
         else:
             dispatcher.utter_message(
-                response="utter_address_changed", address=order.shipping_address,
+                response="utter_address_changed",
+                address=order.shipping_address,
                 **order_details(order),
             )
         return done

@@ -48,8 +48,9 @@ def verified_customer(tracker: Tracker) -> int | None:
 def technical_problem(dispatcher: CollectingDispatcher, tracker: Tracker, action: str) -> None:
     """Log the exception in progress with an id the customer can quote, and apologise."""
     error_id = uuid.uuid4().hex[:8]
-    log.exception("action %s failed: error %s, conversation %s", action, error_id,
-                  tracker.sender_id)
+    log.exception(
+        "action %s failed: error %s, conversation %s", action, error_id, tracker.sender_id
+    )
     dispatcher.utter_message(response="utter_technical_problem", error_id=error_id)
 
 
@@ -110,7 +111,10 @@ def transcript(tracker: Tracker) -> list[dict[str, str]]:
             continue
         at = datetime.fromtimestamp(float(event.get("timestamp") or time.time()), tz=UTC)
         lines.append(
-            {"role": "customer" if kind == "user" else "agent", "text": str(text),
-             "at": at.isoformat()}
+            {
+                "role": "customer" if kind == "user" else "agent",
+                "text": str(text),
+                "at": at.isoformat(),
+            }
         )
     return lines

@@ -155,8 +155,11 @@ class ActionCancelOrder(ShopAction):
             assert customer_id is not None
             try:
                 order = await call(
-                    services.orders.cancel_order, number, customer_id,
-                    actor="bot", conversation_id=tracker.sender_id,
+                    services.orders.cancel_order,
+                    number,
+                    customer_id,
+                    actor="bot",
+                    conversation_id=tracker.sender_id,
                 )
             except OrderNotCancellable as refused:
                 # The order moved on while the customer was confirming.
@@ -186,6 +189,9 @@ class ActionResetTask(ShopAction):
     ) -> list[EventType]:
         """Clear every task slot; verification stays."""
         return end_of_task(
-            CONFIRM_CANCEL, "new_address", "confirm_address_change", "verify_email",
+            CONFIRM_CANCEL,
+            "new_address",
+            "confirm_address_change",
+            "verify_email",
             "verify_postcode",
         )

@@ -40,7 +40,7 @@ def error(status: int, detail: str | None = None) -> HTTPResponse:
     return response.json({"error": detail or HTTPStatus(status).phrase}, status=status)
 
 
-def create_app(executor: ActionExecutor, *, name: str = "larkspur_actions") -> Sanic:
+def create_app(executor: ActionExecutor, *, name: str = "larkspur_actions") -> Sanic[Any, Any]:
     """Build the HTTP app around `executor`; services are installed by the caller."""
     app = Sanic(name, configure_logging=False)
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
@@ -102,20 +102,29 @@ def make_executor() -> ActionExecutor:
 def main(settings: Settings | None = None) -> None:
     """Load the services, then serve on 127.0.0.1 until stopped."""
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         services = build_services(settings)
     except Exception as problem:  # a clear message on the console, not a traceback
         log.error("the action server cannot start: %s", problem)
         sys.exit(2)
     use_services(services)
-    log.info("knowledge index: %d passages from %d articles",
-             len(services.knowledge.index.chunks), services.knowledge.index.manifest.articles)
+    log.info(
+        "knowledge index: %d passages from %d articles",
+        len(services.knowledge.index.chunks),
+        services.knowledge.index.manifest.articles,
+    )
     app = create_app(make_executor())
     asyncio.set_event_loop(asyncio.new_event_loop())
-    app.run(host="127.0.0.1", port=settings.action_server_port, single_process=True,
-            access_log=False, motd=False)
+    app.run(
+        host="127.0.0.1",
+        port=settings.action_server_port,
+        single_process=True,
+        access_log=False,
+        motd=False,
+    )
 
 
 if __name__ == "__main__":

@@ -83,8 +83,12 @@ class Stack:
             self._logs.append(output)
         self.processes.append(
             subprocess.Popen(  # noqa: S603 (fixed command from our own settings)
-                command, cwd=ROOT, env=process_env(self.settings), stdout=output,
-                stderr=subprocess.STDOUT if output else None, start_new_session=True,
+                command,
+                cwd=ROOT,
+                env=process_env(self.settings),
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
+                start_new_session=True,
             )
         )
 
@@ -95,11 +99,21 @@ class Stack:
         self._spawn(
             "rasa",
             [
-                str(RASA), "run", "--enable-api", "--auth-token", self.token,
-                "--interface", self.settings.rasa_interface,
-                "--port", str(self.settings.rasa_port),
-                "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
-                "--model", "models",
+                str(RASA),
+                "run",
+                "--enable-api",
+                "--auth-token",
+                self.token,
+                "--interface",
+                self.settings.rasa_interface,
+                "--port",
+                str(self.settings.rasa_port),
+                "--credentials",
+                "credentials.yml",
+                "--endpoints",
+                "endpoints.yml",
+                "--model",
+                "models",
             ],
         )
         self._wait("Rasa", f"{self.rasa_url}/status?token={self.token}")
@@ -111,14 +125,17 @@ class Stack:
             for process in self.processes:
                 if process.poll() is not None:
                     self.stop()
-                    raise RuntimeError(f"{what} exited during start-up (code {process.returncode})"
-                                       + self._log_hint())
+                    raise RuntimeError(
+                        f"{what} exited during start-up (code {process.returncode})"
+                        + self._log_hint()
+                    )
             if _get(url) == 200:
                 return
             time.sleep(0.5)
         self.stop()
-        raise RuntimeError(f"{what} did not answer within {START_TIMEOUT_S:.0f} s" +
-                           self._log_hint())
+        raise RuntimeError(
+            f"{what} did not answer within {START_TIMEOUT_S:.0f} s" + self._log_hint()
+        )
 
     def _log_hint(self) -> str:
         return f"; see the logs in {self.log_dir}" if self.log_dir else ""
@@ -143,7 +160,9 @@ class Stack:
         return self.start()
 
     def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None,
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
         self.stop()

@@ -30,9 +30,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
     environment: Literal["development", "production"] = "development"
-    var_dir: Path = Field(default=ROOT / "var", description="Runtime state: databases, index, token.")
+    var_dir: Path = Field(
+        default=ROOT / "var", description="Runtime state: databases, index, token."
+    )
 
-    database_url: str = Field(default="", description="Customer records; SQLite under var/ if unset.")
+    database_url: str = Field(
+        default="", description="Customer records; SQLite under var/ if unset."
+    )
     tracker_db: Path = Field(default=Path(), description="SQLite file of Rasa's tracker store.")
 
     rasa_interface: str = "127.0.0.1"
@@ -42,7 +46,9 @@ class Settings(BaseSettings):
 
     embedding_model_path: Path | None = None
     knowledge_sources: Path = ROOT / "data" / "knowledge"
-    knowledge_index_dir: Path = Field(default=Path(), description="Built index; var/knowledge if unset.")
+    knowledge_index_dir: Path = Field(
+        default=Path(), description="Built index; var/knowledge if unset."
+    )
     kb_min_score: float = Field(default=0.40, ge=0.0, le=1.0)
 
     max_message_chars: int = Field(default=2000, ge=1, le=65536)

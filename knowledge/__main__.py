@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.settings import get_settings
 from knowledge.documents import SourceError, load_directory
@@ -41,15 +42,23 @@ def main(argv: list[str] | None = None) -> int:
                 log.info("knowledge index is up to date (%d articles)", len(articles))
                 return 0
             manifest = build_index(articles, embedder, args.index)
-            log.info("built knowledge index: %d articles, %d passages", manifest.articles,
-                     manifest.chunks)
+            log.info(
+                "built knowledge index: %d articles, %d passages",
+                manifest.articles,
+                manifest.chunks,
+            )
             return 0
         index = load_index(args.index, model_name=embedder.name, dimension=embedder.dimension)
         kb = KnowledgeBase(index, embedder, min_score=settings.kb_min_score)
         hits = kb.search(args.query, k=args.k)
-        rows = [
-            {"score": round(h.score, 4), "article": h.chunk.article_id, "title": h.chunk.title,
-             "url": h.chunk.url, "text": h.chunk.text}
+        rows: list[dict[str, Any]] = [
+            {
+                "score": round(h.score, 4),
+                "article": h.chunk.article_id,
+                "title": h.chunk.title,
+                "url": h.chunk.url,
+                "text": h.chunk.text,
+            }
             for h in hits
         ]
         if args.json:

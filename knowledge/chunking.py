@@ -96,7 +96,9 @@ def chunk_article(article: Article, *, max_words: int = 110, overlap: int = 1) -
         start = 0
         while start < len(sentences):
             end, words = start, 0
-            while end < len(sentences) and (end == start or words + _words(sentences[end]) <= max_words):
+            while end < len(sentences) and (
+                end == start or words + _words(sentences[end]) <= max_words
+            ):
                 words += _words(sentences[end])
                 end += 1
             chunks.append(

@@ -151,4 +151,5 @@ def load_index(index_dir: Path, *, model_name: str, dimension: int) -> LoadedInd
 
 def search_vectors(index: LoadedIndex, queries: np.ndarray, k: int) -> tuple[Any, Any]:
     """Inner-product search; returns (scores, positions) arrays of shape (len(queries), k)."""
-    return index.vectors.search(queries, min(k, len(index.chunks)))
+    scores, positions = index.vectors.search(queries, min(k, len(index.chunks)))
+    return scores, positions

@@ -39,9 +39,7 @@ class GuardedRestInput(InputChannel):
     def __init__(self, max_message_chars: int = 2000) -> None:
         self.max_message_chars = max_message_chars
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The health and webhook routes."""
         webhook = Blueprint("guarded_rest_webhook", __name__)
 
@@ -60,15 +58,12 @@ class GuardedRestInput(InputChannel):
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
-                    UserMessage(
-                        message.text, collector, message.sender, input_channel=self.name()
-                    )
+                    UserMessage(message.text, collector, message.sender, input_channel=self.name())
                 )
             except Exception:
                 # Logged without the text: it may hold personal data.
                 log.exception("message from conversation %s failed", message.sender)
-                return response.json({"error": "the message could not be processed"},
-                                     status=500)
+                return response.json({"error": "the message could not be processed"}, status=500)
             return response.json(collector.messages)
 
         return webhook
@@ -82,9 +77,11 @@ class GuardedRestInput(InputChannel):
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise too_long
+        assert request.stream is not None  # the route is declared with stream=True
         body = bytearray()
         while True:
-            chunk = await request.stream.read()
+            # Sanic 21 (Rasa's) reads a streamed body chunk by chunk; None marks the end.
+            chunk = await request.stream.read()  # type: ignore[attr-defined]
             if chunk is None:
                 return bytes(body)
             body += chunk

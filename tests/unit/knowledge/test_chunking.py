@@ -1,3 +1,5 @@
+import itertools
+
 from knowledge.chunking import chunk_article, clean_inline, split_sentences
 from knowledge.documents import parse_markdown
 
@@ -38,7 +40,7 @@ def test_long_sections_are_split_with_one_sentence_of_overlap():
     article = parse_markdown(f"---\ntitle: T\nurl: u\n---\n{body}\n", default_id="long")
     chunks = chunk_article(article, max_words=30)
     assert len(chunks) > 5
-    for first, second in zip(chunks, chunks[1:], strict=False):
+    for first, second in itertools.pairwise(chunks):
         assert split_sentences(first.text)[-1] == split_sentences(second.text)[0]
         assert len(first.text.split()) <= 30
 

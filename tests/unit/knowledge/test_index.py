@@ -16,12 +16,24 @@ def article(article_id: str, title: str, body: str):
 
 
 ARTICLES = [
-    article("pay", "Payment methods", "We accept Visa, Mastercard and PayPal. Klarna lets you "
-            "pay in three instalments. Gift cards work too."),
-    article("ship", "Delivery times", "UK Standard delivery takes 3 to 5 working days. "
-            "Express arrives the next working day if you order before 2 pm."),
-    article("ret", "Returns", "You can return unused items within 30 days of delivery. "
-            "UK returns are free with a prepaid label."),
+    article(
+        "pay",
+        "Payment methods",
+        "We accept Visa, Mastercard and PayPal. Klarna lets you "
+        "pay in three instalments. Gift cards work too.",
+    ),
+    article(
+        "ship",
+        "Delivery times",
+        "UK Standard delivery takes 3 to 5 working days. "
+        "Express arrives the next working day if you order before 2 pm.",
+    ),
+    article(
+        "ret",
+        "Returns",
+        "You can return unused items within 30 days of delivery. "
+        "UK returns are free with a prepaid label.",
+    ),
 ]
 
 
@@ -40,10 +52,11 @@ def test_scores_are_cosine_similarities(tmp_path, embedder):
     build_index(ARTICLES, embedder, tmp_path)
     kb = KnowledgeBase(
         load_index(tmp_path, model_name=embedder.name, dimension=embedder.dimension),
-        embedder, min_score=0.0,
+        embedder,
+        min_score=0.0,
     )
     hits = kb.search("Express delivery next working day", k=3)
-    assert [h.chunk.article_id for h in hits][0] == "ship"
+    assert next(h.chunk.article_id for h in hits) == "ship"
     assert all(-1.0 <= h.score <= 1.0 for h in hits)
     assert hits == sorted(hits, key=lambda h: -h.score)
     assert len({h.chunk.article_id for h in hits}) == len(hits)
@@ -96,10 +109,13 @@ def test_trim_keeps_the_answering_sentence(tmp_path, embedder):
     build_index(ARTICLES, embedder, tmp_path)
     kb = KnowledgeBase(
         load_index(tmp_path, model_name=embedder.name, dimension=embedder.dimension),
-        embedder, min_score=0.0,
+        embedder,
+        min_score=0.0,
     )
-    passage = ("Our team loves gardens. Klarna lets you pay in three instalments with no "
-               "interest. The weather in Manchester is often rainy. Our cat is called Tom.")
+    passage = (
+        "Our team loves gardens. Klarna lets you pay in three instalments with no "
+        "interest. The weather in Manchester is often rainy. Our cat is called Tom."
+    )
     quote = kb.trim("can I split the payment with klarna", passage)
     assert "Klarna lets you pay in three instalments" in quote
     assert "cat" not in quote

@@ -1,0 +1,114 @@
+"""Action tests: real actions, the real domain.yml, real services on a fresh SQLite database.
+
+Trackers are built the way Rasa sends them, so what is tested is what the action server does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.services import Services, use_services
+from bot.settings import ROOT, Settings
+from crm.db import make_engine, make_session_factory
+from crm.demo import seed
+from crm.migrate import upgrade
+from crm.services import CustomerService, HandoffService, OrderService
+from knowledge.documents import load_directory
+from knowledge.index import build_index, load_index
+from knowledge.retrieve import KnowledgeBase
+
+DOMAIN: dict[str, Any] = yaml.safe_load((ROOT / "domain.yml").read_text())
+ADA = 1
+
+
+@pytest.fixture(scope="session")
+def knowledge_base(tmp_path_factory: pytest.TempPathFactory, embedder) -> KnowledgeBase:
+    index_dir: Path = tmp_path_factory.mktemp("kb")
+    build_index(load_directory(ROOT / "data" / "knowledge"), embedder, index_dir)
+    index = load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension)
+    return KnowledgeBase(index, embedder, min_score=Settings().kb_min_score)
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> sessionmaker[Session]:
+    """A migrated SQLite database with the demo data."""
+    url = Settings(var_dir=tmp_path).database_url
+    upgrade(url)
+    factory = make_session_factory(make_engine(url))
+    seed(factory)
+    return factory
+
+
+def install(settings: Settings, sessions: sessionmaker[Session], kb: KnowledgeBase) -> Services:
+    installed = Services(
+        settings=settings,
+        customers=CustomerService(sessions),
+        orders=OrderService(sessions),
+        handoffs=HandoffService(sessions),
+        knowledge=kb,
+    )
+    use_services(installed)
+    return installed
+
+
+@pytest.fixture
+def services(
+    tmp_path: Path, sessions: sessionmaker[Session], knowledge_base: KnowledgeBase
+) -> Iterator[Services]:
+    yield install(Settings(var_dir=tmp_path), sessions, knowledge_base)
+    use_services(None)
+
+
+def tracker(
+    slots: dict[str, Any] | None = None,
+    *,
+    text: str = "",
+    intent: str = "inform",
+    active_loop: str | None = None,
+    events: list[dict[str, Any]] | None = None,
+    set_this_turn: dict[str, Any] | None = None,
+) -> Tracker:
+    """A tracker as Rasa would send it; `set_this_turn` are slots filled by the last message."""
+    all_slots = {name: None for name in DOMAIN["slots"]}
+    all_slots.update(slots or {})
+    all_slots.update(set_this_turn or {})
+    latest = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": []}
+    history = list(events or [])
+    history.append({"event": "user", "text": text, "timestamp": time.time(), "parse_data": latest})
+    history += [{"event": "slot", "name": k, "value": v} for k, v in (set_this_turn or {}).items()]
+    return Tracker(
+        sender_id="action-test",
+        slots=all_slots,
+        latest_message=latest,
+        events=history,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": active_loop} if active_loop else {},
+        latest_action_name="action_listen",
+    )
+
+
+def verified(customer_id: int = ADA, **slots: Any) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "customer_first_name": "Ada",
+        "verified_until": time.time() + 600,
+        **slots,
+    }
+
+
+def responses(dispatcher: CollectingDispatcher) -> list[str]:
+    return [m["response"] for m in dispatcher.messages]
+
+
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}

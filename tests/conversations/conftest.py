@@ -1,0 +1,109 @@
+"""Both servers, started once for the conversation tests, on their own ports and records.
+
+The records are a fresh SQLite database with the demo data, so tests that cancel or change
+orders never touch `var/records.db`; the Rasa model and the knowledge index are the ones
+`make setup` built.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.run import Stack
+from bot.settings import ROOT, Settings
+from crm.db import make_engine, make_session_factory
+from crm.demo import seed
+from crm.migrate import upgrade
+
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Agent:
+    """A running agent and a way to talk to it."""
+
+    stack: Stack
+    client: httpx.Client
+    sessions: sessionmaker[Session]
+    log_dir: Path
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.stack.rasa_url}/webhooks/rest/webhook"
+
+    def say(self, sender: str, text: str) -> list[dict[str, Any]]:
+        reply = self.client.post(self.webhook, json={"sender": sender, "message": text})
+        assert reply.status_code == 200, reply.text
+        return list(reply.json())
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        reply = self.client.get(
+            f"{self.stack.rasa_url}/conversations/{sender}/tracker",
+            params={"token": self.stack.token},
+        )
+        assert reply.status_code == 200
+        return dict(reply.json())
+
+
+def said(messages: list[dict[str, Any]], response: str) -> bool:
+    """True if one of `messages` is an instance of the domain response `response`."""
+    texts = [m.get("text") or "" for m in messages]
+    # Channels split a text at blank lines into several messages; rejoin neighbours to match.
+    candidates = [
+        "\n\n".join(texts[start:end])
+        for start in range(len(texts))
+        for end in range(start + 1, len(texts) + 1)
+    ]
+    for variant in DOMAIN["responses"][response]:
+        parts = re.split(r"\{[a-z_]+\}", variant["text"])
+        pattern = "(?s)^" + ".+?".join(re.escape(part) for part in parts) + "$"
+        if any(re.match(pattern, text) for text in candidates):
+            return True
+    return False
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
+    model = ROOT / "models" / "larkspur.tar.gz"
+    index = ROOT / "var" / "knowledge" / "current" / "manifest.json"
+    if not model.exists() or not index.exists():
+        pytest.fail(
+            "run `make setup` first: the conversation tests need the trained model "
+            "and the knowledge index"
+        )
+    var = tmp_path_factory.mktemp("agent-var")
+    settings = Settings(
+        var_dir=var,
+        rasa_port=free_port(),
+        action_server_port=free_port(),
+        knowledge_index_dir=ROOT / "var" / "knowledge",
+        rasa_token=f"test-{uuid.uuid4().hex}",
+        max_message_chars=2000,
+    )
+    upgrade(settings.database_url)
+    sessions = make_session_factory(make_engine(settings.database_url))
+    seed(sessions)
+    log_dir = var / "logs"
+    with Stack(settings, log_dir=log_dir) as stack, httpx.Client(timeout=120) as client:
+        yield Agent(stack=stack, client=client, sessions=sessions, log_dir=log_dir)

@@ -1,0 +1,40 @@
+"""Knowledge answers with a citation, honest abstention, and the handoff request."""
+
+import pytest
+from sqlalchemy import select
+
+from crm.models import HandoffRequest
+from tests.conversations.conftest import new_sender, said
+
+pytestmark = pytest.mark.conversation
+
+
+def test_a_question_is_answered_with_a_quote_and_its_source(agent):
+    reply = agent.say(new_sender(), "how many days do I have to return an item?")
+    assert said(reply, "utter_knowledge_answer")
+    text = "\n".join(m["text"] for m in reply)
+    assert "30 days" in text
+    assert "https://larkspur.example/help/returns-" in text
+
+
+def test_an_unanswerable_question_gets_an_honest_answer_and_a_person(agent):
+    reply = agent.say(new_sender(), "what is the wattage of the tessa kettle")
+    assert said(reply, "utter_knowledge_unknown")
+    assert "talk to a person" in [b["payload"] for b in reply[-1]["buttons"]]
+
+
+def test_asking_for_a_person_records_a_handoff_with_the_transcript(agent):
+    sender = new_sender()
+    agent.say(sender, "hello")
+    reply = agent.say(sender, "I'd like to talk to a human please")
+    assert said(reply, "utter_handoff_requested")
+    with agent.sessions() as session:
+        request = session.scalars(
+            select(HandoffRequest).where(HandoffRequest.conversation_id == sender)
+        ).one()
+    assert request.reference in reply[-1]["text"]
+    assert request.channel == "rest"
+    assert [line["role"] for line in request.transcript][:2] == ["customer", "agent"]
+    assert request.transcript[0]["text"] == "hello"
+    again = agent.say(sender, "talk to a person")
+    assert request.reference in again[-1]["text"]  # one request per conversation

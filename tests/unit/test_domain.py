@@ -1,0 +1,62 @@
+"""The domain, the rules and the action code agree: every response an action names exists,
+every response is used somewhere, and the action server registers exactly the domain's actions.
+"""
+
+import re
+from pathlib import Path
+
+import yaml
+
+from bot.action_server import make_executor
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
+RESPONSES = set(DOMAIN["responses"])
+PYTHON = "\n".join(p.read_text() for p in (ROOT / "actions").glob("*.py"))
+STORIES = "\n".join(p.read_text() for p in (ROOT / "data").rglob("*.yml"))
+
+
+def named_in_actions() -> set[str]:
+    """Fixed names, plus every expansion of f-string names such as utter_order_status_{status}."""
+    names = set(re.findall(r'response="(utter_[a-z_]+)"', PYTHON))
+    for prefix in re.findall(r'response=f"(utter_[a-z_]+)\{', PYTHON):
+        expanded = {r for r in RESPONSES if r.startswith(prefix)}
+        assert expanded, f"no response starts with {prefix}"
+        names |= expanded
+    return names
+
+
+def test_every_response_an_action_names_exists():
+    assert named_in_actions() - RESPONSES == set()
+
+
+def test_order_responses_cover_every_status():
+    for status in ("placed", "paid", "shipped", "delivered", "cancelled"):
+        assert f"utter_order_status_{status}" in RESPONSES
+    for status in ("shipped", "delivered", "cancelled"):
+        assert f"utter_cancel_not_possible_{status}" in RESPONSES
+        assert f"utter_address_change_not_possible_{status}" in RESPONSES
+
+
+def test_every_response_is_used():
+    asked = {f"utter_ask_{slot}" for slot in DOMAIN["slots"]}
+    used = named_in_actions() | set(re.findall(r"utter_[a-z_]+", STORIES)) | asked
+    used.add("utter_default")  # Rasa's own fallback action says it
+    assert RESPONSES - used == set()
+
+
+def test_the_action_server_registers_exactly_the_domains_actions():
+    registered = {item.name for item in make_executor().list_actions()}
+    assert registered == set(DOMAIN["actions"])
+
+
+def test_buttons_send_plain_text_never_intent_commands():
+    for name, variants in DOMAIN["responses"].items():
+        for variant in variants:
+            for button in variant.get("buttons", []):
+                assert not button["payload"].startswith("/"), name
+
+
+def test_slots_that_prove_identity_can_only_be_set_by_actions():
+    for slot in ("customer_id", "verified_until", "customer_first_name", "order_status"):
+        assert DOMAIN["slots"][slot]["mappings"] == [{"type": "custom"}]
