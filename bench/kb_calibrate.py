@@ -66,7 +66,8 @@ def main() -> None:
     build_index(load_directory(settings.knowledge_sources), embedder, index_dir)
     kb = KnowledgeBase(
         load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension),
-        embedder, min_score=0.0,
+        embedder,
+        min_score=0.0,
     )
     rows = []
     for line in QUESTIONS.read_text(encoding="utf-8").splitlines():
@@ -105,7 +106,7 @@ def main() -> None:
         start, end = "<!-- kb-calibration:start -->", "<!-- kb-calibration:end -->"
         block = f"{start}\n{table}\n{end}"
         if start in text:
-            text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+            text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
         else:
             text += f"\n{block}\n"
         args.write.write_text(text, encoding="utf-8")

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     knowledge_index_dir: Path = Field(
         default=Path(), description="Built index; var/knowledge if unset."
     )
-    kb_min_score: float = Field(default=0.40, ge=0.0, le=1.0)
+    kb_min_score: float = Field(default=0.39, ge=0.0, le=1.0)
 
     max_message_chars: int = Field(default=2000, ge=1, le=65536)
     verification_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
