@@ -26,6 +26,7 @@ class ActionRequestHandoff(ShopAction):
             conversation_id=tracker.sender_id,
             channel=tracker.get_latest_input_channel() or "unknown",
             reason="customer_request",
+            actor="bot",
             customer_id=verified_customer(tracker),
             transcript=transcript(tracker),
         )

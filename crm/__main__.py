@@ -1,0 +1,98 @@
+"""Command line for the records database: ``python -m crm migrate | seed | demo-identities``.
+
+The database URL comes from the project's settings (``DATABASE_URL``, default
+``var/records.db``). Logs carry counts and revision names only, never the URL (it may
+hold a password) or personal data. ``demo-identities`` writes the fixed, fictional demo
+accounts to standard output, because showing them is its whole purpose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy import make_url
+
+from crm.db import make_engine, make_session_factory
+from crm.demo import identity_statuses, seed
+from crm.migrate import upgrade
+
+log = logging.getLogger("crm")
+
+
+def database_url() -> str:
+    """Return the records database URL from the project's settings (``DATABASE_URL``)."""
+    from bot.settings import Settings  # the CLI's entry point, not the library, reads it
+
+    return Settings().database_url
+
+
+def _backend(url: str) -> str:
+    return make_url(url).get_backend_name()
+
+
+def _migrate(url: str) -> int:
+    log.info("migrating %s database to head", _backend(url))
+    upgrade(url)
+    log.info("migrations applied")
+    return 0
+
+
+def _seed(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        report = seed(make_session_factory(engine))
+    finally:
+        engine.dispose()
+    log.info(
+        "seeded %d rows: %d customers, %d products, %d orders, %d invoices, %d refunds, %d tickets",
+        report.total,
+        report.customers,
+        report.products,
+        report.orders,
+        report.invoices,
+        report.refunds,
+        report.tickets,
+    )
+    return 0
+
+
+def _demo_identities(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        statuses = identity_statuses(make_session_factory(engine))
+    finally:
+        engine.dispose()
+    out = sys.stdout
+    out.write(f"{'name':<16}{'email':<22}{'postcode':<10}orders\n")
+    for status in statuses:
+        identity = status.identity
+        orders = ", ".join(f"{order.number} {order.status}" for order in status.orders)
+        out.write(
+            f"{identity.name:<16}{identity.email:<22}{identity.postcode:<10}"
+            f"{orders or '(not seeded: run python -m crm seed)'}\n"
+        )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run one command; return the process exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m crm", description="Customer-records database tasks."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
+    commands.add_parser("seed", help="insert the demo data that is missing (idempotent)")
+    commands.add_parser("demo-identities", help="list the demo accounts and their orders")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    url = database_url()
+    handlers = {"migrate": _migrate, "seed": _seed, "demo-identities": _demo_identities}
+    return handlers[args.command](url)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

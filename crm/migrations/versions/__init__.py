@@ -1,0 +1,1 @@
+"""Alembic revisions; each file is one step of the schema's history."""

@@ -1,0 +1,383 @@
+"""SQLAlchemy models of the customer records, portable between SQLite and PostgreSQL.
+
+Conventions, and why:
+
+* Money is integer pence, so sums are exact.
+* Timestamps are timezone-aware UTC (:class:`UTCDateTime`). SQLite keeps no zone, so the type
+  converts to UTC on the way in and marks values as UTC on the way out; code never sees a naive
+  datetime whatever the database.
+* Statuses are short strings guarded by CHECK constraints rather than native enums, which keeps
+  the schema identical on both databases and lets a migration add a status with one statement.
+* Constraints are named by ``NAMING_CONVENTION`` so migrations can refer to them on both
+  databases.
+* ``audit_log`` is append-only: ORM updates and deletes of :class:`AuditLog` raise
+  :class:`~crm.errors.AuditLogIsAppendOnly` (events at the bottom of this module); on
+  PostgreSQL a trigger created by the migration also refuses raw SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    event,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Mapper,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    relationship,
+    validates,
+)
+from sqlalchemy.types import TypeDecorator
+
+from crm.errors import AuditLogIsAppendOnly
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ORDER_STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled")
+REFUND_STATUSES = ("requested", "approved", "paid", "rejected")
+TICKET_STATUSES = ("open", "pending", "closed")
+HANDOFF_STATUSES = ("waiting", "claimed", "closed")
+PRODUCT_CATEGORIES = ("home", "kitchen", "garden", "outdoor")
+SHIPPING_COUNTRIES = ("GB", "IE", "DE", "FR", "NL")
+
+# JSON on SQLite (stored as text), JSONB on PostgreSQL (comparable and indexable).
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime (the only kind stored)."""
+    return datetime.now(timezone.utc)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    """Render a CHECK expression limiting ``column`` to fixed literals (no user input)."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that always hands back aware UTC datetimes.
+
+    PostgreSQL stores ``timestamptz`` natively; SQLite stores text without a zone. Converting to
+    UTC before binding and tagging results as UTC makes both behave the same, and refusing naive
+    values catches local-time bugs at the first write.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC before storing; refuse naive datetimes."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware UTC datetime")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Mark values read back as UTC (SQLite returns them without a zone)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base holding the one ``MetaData`` that migrations are compared against."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Customer(Base):
+    """A person with an account; the email is the login-like identifier, stored lower-case."""
+
+    __tablename__ = "customers"
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(60))
+    last_name: Mapped[str] = mapped_column(String(60))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    addresses: Mapped[list[Address]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="Address.id"
+    )
+    orders: Mapped[list[Order]] = relationship(back_populates="customer")
+
+    @validates("email")
+    def _normalise_email(self, key: str, value: str) -> str:
+        return normalise_email(value)
+
+
+def normalise_email(value: str) -> str:
+    """Trim and lower-case an email so lookups match however the customer typed it."""
+    return value.strip().lower()
+
+
+class Address(Base):
+    """A saved address of a customer; one of them may be the default for new orders."""
+
+    __tablename__ = "addresses"
+    __table_args__ = (CheckConstraint(_in("country", SHIPPING_COUNTRIES), name="country"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    line1: Mapped[str] = mapped_column(String(100))
+    line2: Mapped[str | None] = mapped_column(String(100))
+    city: Mapped[str] = mapped_column(String(60))
+    postcode: Mapped[str] = mapped_column(String(16))
+    country: Mapped[str] = mapped_column(String(2))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    customer: Mapped[Customer] = relationship(back_populates="addresses")
+
+
+class Product(Base):
+    """An item in the catalogue; the price here is the current one, orders keep their own."""
+
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint(_in("category", PRODUCT_CATEGORIES), name="category"),
+        CheckConstraint("price_pence >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    category: Mapped[str] = mapped_column(String(20))
+    price_pence: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+
+
+class Order(Base):
+    """An order with a snapshot of its shipping address, so later address edits don't move it."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(_in("status", ORDER_STATUSES), name="status"),
+        CheckConstraint("length(number) = 6", name="number_six_digits"),
+        CheckConstraint(_in("ship_country", SHIPPING_COUNTRIES), name="ship_country"),
+        CheckConstraint("total_pence >= 0", name="total_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(6), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    ship_line1: Mapped[str] = mapped_column(String(100))
+    ship_line2: Mapped[str | None] = mapped_column(String(100))
+    ship_city: Mapped[str] = mapped_column(String(60))
+    ship_postcode: Mapped[str] = mapped_column(String(16))
+    ship_country: Mapped[str] = mapped_column(String(2))
+    delivery_method: Mapped[str] = mapped_column(String(32))
+    carrier: Mapped[str | None] = mapped_column(String(40))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    estimated_delivery: Mapped[date | None] = mapped_column(Date)
+    total_pence: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="GBP", server_default="GBP")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    customer: Mapped[Customer] = relationship(back_populates="orders")
+    items: Mapped[list[OrderItem]] = relationship(
+        back_populates="order", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[OrderStatusEvent]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderStatusEvent.id"
+    )
+
+
+class OrderItem(Base):
+    """One product line of an order, priced as it was when the order was placed."""
+
+    __tablename__ = "order_items"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price_pence >= 0", name="unit_price_not_negative"),
+    )
+
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_pence: Mapped[int] = mapped_column(Integer)
+
+    order: Mapped[Order] = relationship(back_populates="items")
+    product: Mapped[Product] = relationship()
+
+
+class OrderStatusEvent(Base):
+    """History of an order's status: what changed, when, and who did it."""
+
+    __tablename__ = "order_status_events"
+    __table_args__ = (CheckConstraint(_in("status", ORDER_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(String(255))
+    actor: Mapped[str] = mapped_column(String(64))
+
+    order: Mapped[Order] = relationship(back_populates="events")
+
+
+class Invoice(Base):
+    """An invoice issued when an order is paid."""
+
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    amount_pence: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Refund(Base):
+    """Money going back to a customer for a cancelled or returned order."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint(_in("status", REFUND_STATUSES), name="status"),
+        CheckConstraint("amount_pence > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    amount_pence: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(255))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SupportTicket(Base):
+    """A case for the support team, opened from a conversation."""
+
+    __tablename__ = "support_tickets"
+    __table_args__ = (CheckConstraint(_in("status", TICKET_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    conversation_id: Mapped[str] = mapped_column(String(255))
+    category: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HandoffRequest(Base):
+    """A request for a person to take over a conversation, with the transcript so far.
+
+    The partial unique index allows at most one *waiting* request per conversation, so two
+    concurrent "talk to a human" turns cannot queue the same conversation twice.
+    """
+
+    __tablename__ = "handoff_requests"
+    __table_args__ = (
+        CheckConstraint(_in("status", HANDOFF_STATUSES), name="status"),
+        Index(
+            "uq_handoff_requests_waiting_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status = 'waiting'"),
+            postgresql_where=text("status = 'waiting'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    conversation_id: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    reason: Mapped[str] = mapped_column(String(255))
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditLog(Base):
+    """Who changed what, when, and from which conversation. Append-only (see module doc)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    conversation_id: Mapped[str | None] = mapped_column(String(255))
+
+
+@event.listens_for(AuditLog, "before_update")
+def _refuse_audit_update(
+    mapper: Mapper[AuditLog], connection: Connection, target: AuditLog
+) -> None:
+    raise AuditLogIsAppendOnly("update")
+
+
+@event.listens_for(AuditLog, "before_delete")
+def _refuse_audit_delete(
+    mapper: Mapper[AuditLog], connection: Connection, target: AuditLog
+) -> None:
+    raise AuditLogIsAppendOnly("delete")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_audit_bulk_writes(state: ORMExecuteState) -> None:
+    """Refuse ``session.execute(update(AuditLog))`` and ``delete(AuditLog)``.
+
+    Bulk statements skip the mapper events above, so they are checked here. Listening on the
+    ``Session`` class covers every session, whichever factory created it.
+    """
+    if (state.is_update or state.is_delete) and any(
+        mapper.class_ is AuditLog for mapper in state.all_mappers
+    ):
+        raise AuditLogIsAppendOnly("update" if state.is_update else "delete")

@@ -1,0 +1,147 @@
+"""Fixtures for the customer-records tests: a fresh, migrated database per test.
+
+Every database test runs twice, on SQLite (a file in ``tmp_path``) and on PostgreSQL (a
+uniquely named schema, selected with ``search_path`` in the URL so Alembic, the ORM and raw SQL
+all land in it, dropped afterwards). Schemas are built by the Alembic migrations, not
+``create_all``, so the tests exercise what production runs.
+
+PostgreSQL is found at ``CRM_TEST_POSTGRES_URL`` (default: the local trust-auth server). When it
+is unreachable those cases are skipped, unless ``CI`` is set, where a silent skip would hide a
+broken pipeline, so they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm.db import make_engine, make_session_factory
+from crm.demo import SeedReport, seed
+from crm.migrate import upgrade
+from crm.models import AuditLog, Customer
+
+POSTGRES_URL = os.environ.get(
+    "CRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@localhost:5432/test"
+)
+
+# Demo data is seeded "now" = SEED_NOW; services are given CLOCK_NOW, a little later.
+SEED_NOW = datetime(2025, 6, 2, 9, 30, tzinfo=timezone.utc)
+CLOCK_NOW = datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    """An engine on the PostgreSQL server's default schema, used to create/drop test schemas."""
+    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        engine.dispose()
+        where = make_url(POSTGRES_URL).render_as_string(hide_password=True)
+        message = f"PostgreSQL not reachable at {where}: {exc.orig}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message} (CI is set, so PostgreSQL tests must run)")
+        pytest.skip(message)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """URL of an empty database migrated to head, private to this test."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("records") / "records.db"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield url
+        return
+
+    admin: Engine = request.getfixturevalue("postgres_admin")
+    schema = f"crm_test_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = (
+            make_url(POSTGRES_URL)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
+        upgrade(url)
+        yield url
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def dialect(engine: Engine) -> str:
+    return engine.dialect.name
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def seeded(sessions: sessionmaker[Session]) -> SeedReport:
+    """The demo data, seeded at SEED_NOW."""
+    return seed(sessions, now=SEED_NOW)
+
+
+@pytest.fixture
+def seed_now() -> datetime:
+    return SEED_NOW
+
+
+@pytest.fixture
+def clock_now() -> datetime:
+    return CLOCK_NOW
+
+
+@pytest.fixture
+def clock() -> Callable[[], datetime]:
+    return lambda: CLOCK_NOW
+
+
+@pytest.fixture
+def customer_id(sessions: sessionmaker[Session]) -> Callable[[str], int]:
+    """Look up a customer's id by email (tests refer to demo people by email)."""
+
+    def lookup(email: str) -> int:
+        with sessions() as session:
+            return session.scalars(select(Customer.id).where(Customer.email == email)).one()
+
+    return lookup
+
+
+@pytest.fixture
+def audit_rows(sessions: sessionmaker[Session]) -> Callable[[], list[AuditLog]]:
+    """Return all audit rows, oldest first, detached from their session."""
+
+    def rows() -> list[AuditLog]:
+        with sessions() as session:
+            found = list(session.scalars(select(AuditLog).order_by(AuditLog.id)))
+            session.expunge_all()
+            return found
+
+    return rows
