@@ -14,7 +14,7 @@ from bot.settings import get_settings
 
 
 def main() -> int:
-    """Read lines from the terminal until EOF or /quit... well, `quit`."""
+    """Read lines from the terminal until end of input or `quit`."""
     settings = get_settings()
     url = f"http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook"
     sender = f"shell-{uuid.uuid4().hex[:12]}"

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.settings import get_settings
 from knowledge.documents import SourceError, load_directory
-from knowledge.embedding import SentenceTransformerEmbedder
+from knowledge.embedding import SentenceTransformerEmbedder, model_name
 from knowledge.index import IndexUnavailable, build_index, is_up_to_date, load_index
 from knowledge.retrieve import KnowledgeBase
 
@@ -35,12 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
 
     try:
-        embedder = SentenceTransformerEmbedder(settings.model_path)
         if args.command == "build":
             articles = load_directory(args.sources)
-            if not args.force and is_up_to_date(args.index, articles, embedder.name):
+            # Checked before loading the model, so an unchanged index costs no model start-up.
+            if not args.force and is_up_to_date(
+                args.index, articles, model_name(settings.model_path)
+            ):
                 log.info("knowledge index is up to date (%d articles)", len(articles))
                 return 0
+            embedder = SentenceTransformerEmbedder(settings.model_path)
             manifest = build_index(articles, embedder, args.index)
             log.info(
                 "built knowledge index: %d articles, %d passages",
@@ -48,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                 manifest.chunks,
             )
             return 0
+        embedder = SentenceTransformerEmbedder(settings.model_path)
         index = load_index(args.index, model_name=embedder.name, dimension=embedder.dimension)
         kb = KnowledgeBase(index, embedder, min_score=settings.kb_min_score)
         hits = kb.search(args.query, k=args.k)

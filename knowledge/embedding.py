@@ -31,6 +31,11 @@ class Embedder(Protocol):
         ...
 
 
+def model_name(model_path: Path) -> str:
+    """Name recorded in an index's manifest: the model folder (or its package, for `model/`)."""
+    return model_path.name if model_path.name != "model" else model_path.parent.name
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded once from a folder on disk, on the CPU."""
 
@@ -44,7 +49,7 @@ class SentenceTransformerEmbedder:
 
         self._model = SentenceTransformer(str(model_path), device="cpu")
         self._batch_size = batch_size
-        self._name = model_path.name if model_path.name != "model" else model_path.parent.name
+        self._name = model_name(model_path)
         dim = self._model.get_embedding_dimension()
         if dim is None:
             raise ValueError(f"model in {model_path} does not report its embedding size")
