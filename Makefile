@@ -17,11 +17,9 @@ export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
-# Rasa expands these in endpoints.yml and credentials.yml; `make run` sets them from
-# bot/settings.py, and commands that read those files on their own need a value too.
-export ACTION_SERVER_PORT ?= 5055
-export TRACKER_DB ?= $(CURDIR)/var/tracker.db
-export MAX_MESSAGE_CHARS ?= 2000
+# Rasa expands ${...} in endpoints.yml and credentials.yml. `make run` exports the values from
+# bot/settings.py; Rasa's offline commands (train, validate, test) only need them to be set.
+RASA_CLI := ACTION_SERVER_PORT=5055 TRACKER_DB=$(CURDIR)/var/rasa-cli-tracker.db MAX_MESSAGE_CHARS=2000 $(RASA)
 
 RASA_DATA := config.yml domain.yml $(sort $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml))
 
@@ -65,7 +63,7 @@ train: $(RASA_VENV)/.installed ## Train the Rasa model if its data changed
 	if [ -f models/larkspur.tar.gz ] && [ "$$(cat models/.fingerprint 2>/dev/null)" = "$$fingerprint" ]; then \
 		echo "Rasa model is up to date ($$fingerprint)"; \
 	else \
-		$(RASA) train --fixed-model-name larkspur --out models && echo "$$fingerprint" > models/.fingerprint; \
+		$(RASA_CLI) train --fixed-model-name larkspur --out models && echo "$$fingerprint" > models/.fingerprint; \
 	fi
 
 .PHONY: setup
@@ -87,8 +85,8 @@ lint: $(ACT_VENV)/.installed ## ruff and mypy
 
 .PHONY: validate
 validate: $(RASA_VENV)/.installed ## rasa data validate and Rasa's test stories
-	$(RASA) data validate
-	$(RASA) test core --stories tests/stories --model models/larkspur.tar.gz \
+	$(RASA_CLI) data validate
+	$(RASA_CLI) test core --stories tests/stories --model models/larkspur.tar.gz \
 		--out var/results/core --fail-on-prediction-errors --no-plot
 
 .PHONY: test

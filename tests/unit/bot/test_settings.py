@@ -6,7 +6,9 @@ from pydantic import ValidationError
 from bot.settings import Settings
 
 
-def test_defaults_put_state_under_var(tmp_path):
+def test_defaults_put_state_under_var(tmp_path, monkeypatch):
+    for name in ("DATABASE_URL", "TRACKER_DB", "KNOWLEDGE_INDEX_DIR", "EMBEDDING_MODEL_PATH"):
+        monkeypatch.delenv(name, raising=False)
     settings = Settings(var_dir=tmp_path)
     assert settings.database_url == f"sqlite:///{tmp_path / 'records.db'}"
     assert settings.tracker_db == tmp_path / "tracker.db"
