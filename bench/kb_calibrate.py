@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.report import write_block
 from bot.settings import ROOT, get_settings
 from knowledge.documents import load_directory
 from knowledge.embedding import SentenceTransformerEmbedder
@@ -102,14 +103,7 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     if args.write:
-        text = args.write.read_text(encoding="utf-8") if args.write.exists() else ""
-        start, end = "<!-- kb-calibration:start -->", "<!-- kb-calibration:end -->"
-        block = f"{start}\n{table}\n{end}"
-        if start in text:
-            text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
-        else:
-            text += f"\n{block}\n"
-        args.write.write_text(text, encoding="utf-8")
+        write_block(args.write, "kb-calibration", table)
 
 
 if __name__ == "__main__":

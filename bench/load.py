@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.report import write_block
 from bot.run import Stack
 from bot.settings import ROOT, Settings
 from crm.db import make_engine, make_session_factory
@@ -163,14 +164,7 @@ def main() -> None:
     text = table(results, args.seconds, args.repeats)
     print(text)
     if args.write:
-        doc = args.write.read_text(encoding="utf-8") if args.write.exists() else ""
-        start, end = "<!-- load:start -->", "<!-- load:end -->"
-        block = f"{start}\n{text}\n{end}"
-        if start in doc:
-            doc = doc[: doc.index(start)] + block + doc[doc.index(end) + len(end) :]
-        else:
-            doc += f"\n{block}\n"
-        args.write.write_text(doc, encoding="utf-8")
+        write_block(args.write, "load", text)
 
 
 if __name__ == "__main__":
