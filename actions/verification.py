@@ -53,21 +53,25 @@ def find_email(text: str) -> str | None:
     return match.group(0) if match else None
 
 
-class VerifiedOrderForm(ShopFormValidation, ABC):
-    """Collects an order number and, unless already verified, the customer's credentials.
+class VerifiedForm(ShopFormValidation, ABC):
+    """Verifies the customer (unless the conversation already did), then asks the task's slots.
 
-    Subclasses add the slots of their own task after these; `task_slots` decides which of them
-    are still needed once the order's status is known.
+    `leading_slots` are asked before verification (an order number, say), `task_slots` after.
     """
+
+    leading_slots: tuple[str, ...] = ()
 
     def task_slots(self, tracker: Tracker) -> list[str]:
         """Slots the task asks for after verification (none by default)."""
         return []
 
-    def _gave_up(self, tracker: Tracker) -> bool:
-        return (tracker.get_slot(FAILURES) or 0) >= MAX_ATTEMPTS or (
-            tracker.get_slot(LOOKUP_FAILURES) or 0
-        ) >= MAX_ATTEMPTS
+    def gave_up(self, tracker: Tracker) -> bool:
+        """True after too many failed attempts: the form ends and the skill offers a person."""
+        return (tracker.get_slot(FAILURES) or 0) >= MAX_ATTEMPTS
+
+    def ready(self, tracker: Tracker) -> bool:
+        """True when verification is done and the task may ask its own slots."""
+        return True
 
     async def required_slots(
         self,
@@ -76,27 +80,14 @@ class VerifiedOrderForm(ShopFormValidation, ABC):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        """Order number, then credentials if needed, then the task's own slots."""
-        if self._gave_up(tracker):
+        """Leading slots, then credentials if needed, then the task's own slots."""
+        if self.gave_up(tracker):
             return []
         if verified_customer(tracker) is None:
-            return [ORDER_NUMBER, EMAIL, POSTCODE]
-        if tracker.get_slot(ORDER_STATUS) is None:
-            return [ORDER_NUMBER]
-        return [ORDER_NUMBER, *self.task_slots(tracker)]
-
-    async def validate_order_number(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """Accept six digits; once verified, also check that the order is the customer's."""
-        number = find_order_number(str(value or ""))
-        if number is None:
-            dispatcher.utter_message(response="utter_invalid_order_number")
-            return {ORDER_NUMBER: None}
-        customer_id = verified_customer(tracker)
-        if customer_id is None:
-            return {ORDER_NUMBER: number, ORDER_STATUS: None}
-        return await self._look_up(number, customer_id, dispatcher, tracker)
+            return [*self.leading_slots, EMAIL, POSTCODE]
+        if not self.ready(tracker):
+            return list(self.leading_slots)
+        return [*self.leading_slots, *self.task_slots(tracker)]
 
     async def validate_verify_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -137,10 +128,54 @@ class VerifiedOrderForm(ShopFormValidation, ABC):
             CUSTOMER_NAME: customer.first_name,
             VERIFIED_UNTIL: time.time() + ttl,
         }
-        number = tracker.get_slot(ORDER_NUMBER)
-        if number:
-            slots.update(await self._look_up(str(number), customer.id, dispatcher, tracker))
+        slots.update(await self.after_verification(customer.id, dispatcher, tracker))
         return slots
+
+    async def after_verification(
+        self, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """Slots to set right after a successful verification (none by default)."""
+        return {}
+
+
+class VerifiedOrderForm(VerifiedForm, ABC):
+    """Collects an order number and verification, then the task's slots.
+
+    The task's slots follow once the order's status is known; `task_slots` decides which of
+    them it still needs.
+    """
+
+    leading_slots = (ORDER_NUMBER,)
+
+    def gave_up(self, tracker: Tracker) -> bool:
+        """Also give up after repeated unknown order numbers."""
+        return super().gave_up(tracker) or (tracker.get_slot(LOOKUP_FAILURES) or 0) >= MAX_ATTEMPTS
+
+    def ready(self, tracker: Tracker) -> bool:
+        """The order has been found on the verified customer's account."""
+        return tracker.get_slot(ORDER_STATUS) is not None
+
+    async def validate_order_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Accept six digits; once verified, also check that the order is the customer's."""
+        number = find_order_number(str(value or ""))
+        if number is None:
+            dispatcher.utter_message(response="utter_invalid_order_number")
+            return {ORDER_NUMBER: None}
+        customer_id = verified_customer(tracker)
+        if customer_id is None:
+            return {ORDER_NUMBER: number, ORDER_STATUS: None}
+        return await self._look_up(number, customer_id, dispatcher, tracker)
+
+    async def after_verification(
+        self, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """Look up the order given before verification."""
+        number = tracker.get_slot(ORDER_NUMBER)
+        if not number:
+            return {}
+        return await self._look_up(str(number), customer_id, dispatcher, tracker)
 
     async def _look_up(
         self, number: str, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker
