@@ -4,7 +4,8 @@ The content (names, addresses, products, order numbers, items, statuses) comes f
 random seed, so every run and every machine gets the same records; the dates are offsets from
 ``now``, so a shipped order is always "arriving in a couple of days" whenever the demo runs.
 :func:`seed` only inserts what is missing, keyed by natural keys (customer email, product SKU,
-order number, invoice number, ticket reference), so running it again changes nothing.
+order number, invoice number, ticket reference, newsletter email), so running it again changes
+nothing.
 
 The first customers are fixed identities (:data:`DEMO_IDENTITIES`) that ``docs/demo.md`` and
 the tests rely on. All emails are at example.com / example.org, GB phone numbers are in
@@ -29,6 +30,7 @@ from crm.models import (
     Address,
     Customer,
     Invoice,
+    NewsletterSubscription,
     Order,
     OrderItem,
     OrderStatusEvent,
@@ -101,6 +103,12 @@ DEMO_IDENTITIES: Final = (
         "CB2 1SJ",
         (DemoOrder("100301", "delivered"),),
     ),
+)
+
+# Newsletter consent of fixed identities: Ada reads it, Alan left it (the row records when).
+_NEWSLETTER: Final = (
+    ("ada@example.com", True, timedelta(days=200)),
+    ("alan@example.com", False, timedelta(days=45)),
 )
 
 # --- catalogue and other customers --------------------------------------------------------
@@ -302,6 +310,16 @@ class TicketPlan:
 
 
 @dataclass(frozen=True)
+class NewsletterPlan:
+    """A newsletter consent record to create."""
+
+    email: str
+    subscribed: bool
+    changed_at: datetime
+    source: str
+
+
+@dataclass(frozen=True)
 class DemoDataset:
     """Everything :func:`seed` inserts, built without touching the database."""
 
@@ -309,6 +327,7 @@ class DemoDataset:
     products: tuple[ProductPlan, ...]
     orders: tuple[OrderPlan, ...]
     tickets: tuple[TicketPlan, ...]
+    newsletter: tuple[NewsletterPlan, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -324,6 +343,7 @@ class SeedReport:
     invoices: int = 0
     refunds: int = 0
     tickets: int = 0
+    newsletter_subscriptions: int = 0
 
     @property
     def total(self) -> int:
@@ -369,7 +389,11 @@ def build_dataset(now: datetime) -> DemoDataset:
     orders = _fixed_orders(customers, prices, now)
     orders += _generated_orders(rng, customers[len(DEMO_IDENTITIES) :], prices, now)
     tickets = _tickets(rng, customers, now)
-    return DemoDataset(tuple(customers), products, tuple(orders), tuple(tickets))
+    newsletter = tuple(
+        NewsletterPlan(email, subscribed, now - age, "import")
+        for email, subscribed, age in _NEWSLETTER
+    )
+    return DemoDataset(tuple(customers), products, tuple(orders), tuple(tickets), newsletter)
 
 
 def _fixed_customer(identity: DemoIdentity, index: int, now: datetime) -> CustomerPlan:
@@ -728,6 +752,7 @@ def seed(sessions: sessionmaker[Session], *, now: datetime | None = None) -> See
         _seed_products(session, data.products, counts)
         _seed_orders(session, data.orders, counts)
         _seed_tickets(session, data.tickets, counts)
+        _seed_newsletter(session, data.newsletter, counts)
     return SeedReport(**counts)
 
 
@@ -873,6 +898,30 @@ def _seed_tickets(session: Session, plans: Sequence[TicketPlan], counts: Counter
             )
         )
         counts["tickets"] += 1
+    session.flush()
+
+
+def _seed_newsletter(
+    session: Session, plans: Sequence[NewsletterPlan], counts: Counter[str]
+) -> None:
+    # Keyed by email: a consent changed since (in a demo conversation) is left as it is.
+    existing = set(session.scalars(select(NewsletterSubscription.email)))
+    customer_ids = {
+        email: id_ for email, id_ in session.execute(select(Customer.email, Customer.id))
+    }
+    for plan in plans:
+        if plan.email in existing:
+            continue
+        session.add(
+            NewsletterSubscription(
+                email=plan.email,
+                customer_id=customer_ids.get(plan.email),
+                subscribed=plan.subscribed,
+                changed_at=plan.changed_at,
+                source=plan.source,
+            )
+        )
+        counts["newsletter_subscriptions"] += 1
     session.flush()
 
 

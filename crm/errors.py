@@ -44,3 +44,90 @@ class AuditLogIsAppendOnly(CRMError):
     def __init__(self, operation: str) -> None:
         super().__init__(f"audit_log is append-only: {operation} refused")
         self.operation = operation
+
+
+class OrderNotEditable(CRMError):
+    """The order's items can no longer change: it has shipped, arrived or been cancelled."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"the items of an order in status {status!r} cannot be changed")
+        self.status = status
+
+
+class OrderWouldBeEmpty(CRMError):
+    """A change would leave an order without items; cancelling it is the way to do that."""
+
+    def __init__(self) -> None:
+        super().__init__("an order needs at least one item; cancel it instead")
+
+
+class ItemNotInOrder(CRMError):
+    """The product to remove is not a line of the order."""
+
+    def __init__(self, sku: str) -> None:
+        super().__init__("that product is not in the order")
+        self.sku = sku
+
+
+class InvalidQuantity(CRMError):
+    """A quantity outside the range one order line may hold."""
+
+    def __init__(self, quantity: object, *, low: int, high: int) -> None:
+        super().__init__(f"quantity must be a whole number from {low} to {high}")
+        self.quantity = quantity
+        self.low = low
+        self.high = high
+
+
+class ProductNotFound(CRMError):
+    """No product has this SKU.
+
+    The message does not repeat the SKU, which may be text the customer typed (messages end up
+    in logs); the attribute keeps it for the caller.
+    """
+
+    def __init__(self, sku: str) -> None:
+        super().__init__("no product with that SKU")
+        self.sku = sku
+
+
+class NoDefaultAddress(CRMError):
+    """The customer has no default delivery address to send a new order to."""
+
+    def __init__(self) -> None:
+        super().__init__("the customer has no default delivery address")
+
+
+class UnknownDeliveryMethod(CRMError):
+    """A delivery method name that the shop's delivery rules do not know."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown delivery method {name!r}")
+        self.name = name
+
+
+class DeliveryMethodUnavailable(CRMError):
+    """The delivery method does not serve the destination (e.g. Panther outside the UK)."""
+
+    def __init__(self, method: str, country: str) -> None:
+        super().__init__(f"{method} does not deliver to {country!r}")
+        self.method = method
+        self.country = country
+
+
+class InvoiceNotFound(CRMError):
+    """No invoice for this customer's order: missing, not theirs, or not paid yet.
+
+    All three cases raise this one error with one message, like :class:`OrderNotFound`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("invoice not found for this customer")
+
+
+class RefundNotAllowed(CRMError):
+    """A refund cannot be requested; ``reason`` is one of ``RefundEligibility.reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"refund not allowed: {reason}")
+        self.reason = reason

@@ -64,6 +64,16 @@ ORDER_STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled")
 REFUND_STATUSES = ("requested", "approved", "paid", "rejected")
 TICKET_STATUSES = ("open", "pending", "closed")
 HANDOFF_STATUSES = ("waiting", "claimed", "closed")
+CUSTOMER_STATUSES = ("active", "pending_activation", "erasure_scheduled", "erased")
+OUTBOX_KINDS = (
+    "account_activation",
+    "password_reset",
+    "account_exists",
+    "newsletter_confirmation",
+    "erasure_scheduled",
+    "email_change",
+)
+TOKEN_PURPOSES = ("activation", "password_reset")
 PRODUCT_CATEGORIES = ("home", "kitchen", "garden", "outdoor")
 SHIPPING_COUNTRIES = ("GB", "IE", "DE", "FR", "NL")
 
@@ -120,7 +130,10 @@ class Customer(Base):
     """A person with an account; the email is the login-like identifier, stored lower-case."""
 
     __tablename__ = "customers"
-    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower"),)
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lower"),
+        CheckConstraint(_in("status", CUSTOMER_STATUSES), name="status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     first_name: Mapped[str] = mapped_column(String(60))
@@ -128,6 +141,10 @@ class Customer(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "pending_activation" until the emailed link is used; "erasure_scheduled" until
+    # erasure_due_at, when a job (not part of the assistant) erases the personal data.
+    status: Mapped[str] = mapped_column(String(24), default="active", server_default="active")
+    erasure_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     addresses: Mapped[list[Address]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="Address.id"
@@ -305,6 +322,8 @@ class SupportTicket(Base):
     subject: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the customer told us, in their words; older (seeded) tickets have none.
+    description: Mapped[str | None] = mapped_column(Text)
 
 
 class HandoffRequest(Base):
@@ -336,6 +355,109 @@ class HandoffRequest(Base):
     reason: Mapped[str] = mapped_column(String(255))
     transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     status: Mapped[str] = mapped_column(String(16), default="waiting")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxMessage(Base):
+    """An email waiting for the mailer process, which sends it and sets ``sent_at``.
+
+    Services write these rows in the same transaction as the change they announce, so an email
+    is queued if and only if the change committed (the transactional outbox pattern).
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (CheckConstraint(_in("kind", OUTBOX_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class AuthToken(Base):
+    """A single-use link token (account activation, password reset).
+
+    Only the SHA-256 of the token is stored: the raw value exists in the emailed link alone, so
+    a copy of the database does not let anyone activate accounts or reset passwords. ``used_at``
+    is set when the token is redeemed or superseded by a newer one of the same purpose.
+    """
+
+    __tablename__ = "auth_tokens"
+    __table_args__ = (
+        CheckConstraint(_in("purpose", TOKEN_PURPOSES), name="purpose"),
+        CheckConstraint("length(token_hash) = 64", name="token_hash_sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NewsletterSubscription(Base):
+    """Consent to the newsletter, per email address (people subscribe without an account).
+
+    A row is kept when someone unsubscribes, with ``subscribed`` false, as the record of when
+    consent was withdrawn.
+    """
+
+    __tablename__ = "newsletter_subscriptions"
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    subscribed: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(32))
+
+
+class Review(Base):
+    """A rating left in a conversation, optionally about one of the customer's orders.
+
+    At most one review per conversation and order (or per conversation without an order): two
+    partial unique indexes, because NULLs never collide in a plain unique constraint.
+    """
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
+        Index(
+            "uq_reviews_conversation_order",
+            "conversation_id",
+            "order_number",
+            unique=True,
+            sqlite_where=text("order_number IS NOT NULL"),
+            postgresql_where=text("order_number IS NOT NULL"),
+        ),
+        Index(
+            "uq_reviews_conversation_no_order",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("order_number IS NULL"),
+            postgresql_where=text("order_number IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    order_number: Mapped[str | None] = mapped_column(String(6))
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text)
+    conversation_id: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

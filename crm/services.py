@@ -1,4 +1,4 @@
-"""Services the action server calls: verify a customer, read and change orders, hand off.
+"""Services the action server calls: verify a customer, read, place and change orders, hand off.
 
 Each public method is one unit of work (one transaction) and returns frozen dataclasses, never
 ORM objects, so callers cannot lazy-load or mutate records after the session has closed.
@@ -20,11 +20,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm.addresses import AddressDict, AddressInput, normalise_postcode
+from crm.delivery import (
+    DeliveryMethod,
+    default_method,
+    delivery_window,
+    method_for,
+    return_cost_pence,
+    return_deadline,
+    transit_window,
+    uk_date,
+)
 from crm.errors import (
     AddressChangeNotAllowed,
     CRMError,
+    InvalidQuantity,
+    ItemNotInOrder,
+    NoDefaultAddress,
     OrderNotCancellable,
+    OrderNotEditable,
     OrderNotFound,
+    OrderWouldBeEmpty,
+    ProductNotFound,
 )
 from crm.models import (
     Address,
@@ -43,15 +59,25 @@ from crm.models import (
 __all__ = [
     "AddressChangeNotAllowed",
     "CRMError",
+    "CancellationQuote",
     "CustomerRef",
     "CustomerService",
+    "DeliveryEstimate",
     "HandoffRef",
     "HandoffService",
+    "InvalidQuantity",
+    "ItemChange",
+    "ItemNotInOrder",
+    "NoDefaultAddress",
     "OrderItemView",
     "OrderNotCancellable",
+    "OrderNotEditable",
     "OrderNotFound",
     "OrderService",
     "OrderView",
+    "OrderWouldBeEmpty",
+    "PlacedOrder",
+    "ProductNotFound",
     "TranscriptLine",
     "format_money",
 ]
@@ -62,6 +88,16 @@ Clock = Callable[[], datetime]
 CHANGEABLE_STATUSES: Final = frozenset({"placed", "paid"})
 
 _ORDER_NUMBER_RE: Final = re.compile(r"#?\s*(\d{6})")
+
+DEFAULT_SITE_URL: Final = "https://larkspur.example"
+# Quantities one order line may hold, when placing or changing an order.
+MIN_QUANTITY: Final = 1
+MAX_QUANTITY: Final = 20
+# Reason of the refund a paid order gets when a change lowers its total. Refunds with this
+# reason are not returns (the order's items already reflect them); crm.money tells them apart
+# by this exact text, and customers' own refund reasons are stored with a prefix.
+ORDER_CHANGE_REFUND_REASON: Final = "order changed"
+_NUMBER_ATTEMPTS: Final = 20
 _REFERENCE_ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud
 _CURRENCY_SYMBOLS: Final = {"GBP": "£", "EUR": "€"}
 
@@ -138,6 +174,64 @@ class HandoffRef:
     id: int
     reference: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryEstimate:
+    """When an order arrives, and what the answer is based on.
+
+    ``basis`` is ``carrier`` (the carrier's estimate of a shipped order: ``earliest`` and
+    ``latest`` are that day), ``rules`` (a window from the shop's delivery rules), ``delivered``
+    (``delivered_on`` is set) or ``cancelled`` (no dates).
+    """
+
+    order_number: str
+    status: str
+    method: str
+    earliest: date | None
+    latest: date | None
+    delivered_on: date | None
+    basis: Literal["carrier", "rules", "delivered", "cancelled"]
+
+
+@dataclass(frozen=True)
+class CancellationQuote:
+    """What it costs to undo an order now: cancel it, return it, or nothing to do.
+
+    Cancelling is free until the order ships; after that the route is a return, free from the
+    UK and £6.95 (taken from the refund) from the EU, until ``return_deadline`` (unknown until
+    delivery).
+    """
+
+    order_number: str
+    status: str
+    fee_pence: int
+    route: Literal["cancel", "return", "none"]
+    return_cost_pence: int | None
+    return_deadline: date | None
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """A new order and the page where the customer pays for it."""
+
+    order: OrderView
+    payment_url: str
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """The order after an item change and what it means for the customer's money.
+
+    ``difference_pence`` is the new total minus the old. For a paid order, a lower total gives
+    a refund of ``refund_pence``; a higher one gives ``payment_url`` for the balance. A placed
+    order has not been charged yet, so it gets neither.
+    """
+
+    order: OrderView
+    difference_pence: int
+    refund_pence: int
+    payment_url: str | None
 
 
 def _normalised_postcode_sql(column: Any) -> ColumnElement[str]:
@@ -229,7 +323,8 @@ class CustomerService:
         """Return the customer owning ``email`` if ``postcode`` is one of theirs, else ``None``.
 
         A postcode counts if it is on a saved address or was the destination of one of the
-        customer's orders (people move). Unknown email and wrong postcode run the same single
+        customer's orders (people move); an erased account never verifies. Unknown email and
+        wrong postcode run the same single
         query and both return ``None``, so the answer does not tell which part was wrong.
         """
         wanted_email = normalise_email(email)
@@ -247,18 +342,34 @@ class CustomerService:
         with self._sessions.begin() as session:
             row = session.execute(
                 select(Customer.id, Customer.first_name).where(
-                    Customer.email == wanted_email, or_(on_address, on_order)
+                    Customer.email == wanted_email,
+                    # An erased account keeps no identity that could be proven.
+                    Customer.status != "erased",
+                    or_(on_address, on_order),
                 )
             ).one_or_none()
         return CustomerRef(id=row.id, first_name=row.first_name) if row else None
 
 
 class OrderService:
-    """Read and change a verified customer's orders; every change is audited."""
+    """Read, place and change a verified customer's orders; every change is audited.
 
-    def __init__(self, sessions: sessionmaker[Session], *, clock: Clock = utcnow) -> None:
+    ``new_order_number`` draws candidate order numbers (random six digits by default; tests
+    pass a predictable one); numbers already used are skipped.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Clock = utcnow,
+        site_url: str = DEFAULT_SITE_URL,
+        new_order_number: Callable[[], str] | None = None,
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._site_url = site_url.rstrip("/")
+        self._new_order_number = new_order_number or _random_order_number
 
     def get_order(self, number: str, customer_id: int) -> OrderView:
         """Return the customer's order ``number``; ``OrderNotFound`` if missing or not theirs."""
@@ -371,6 +482,233 @@ class OrderService:
             )
             session.flush()
             return _order_view(session, order)
+
+    def delivery_estimate(self, number: str, customer_id: int) -> DeliveryEstimate:
+        """When the order should arrive; ``OrderNotFound`` if missing or not theirs.
+
+        A shipped order with a carrier estimate gives that day (basis ``carrier``); without
+        one, the method's transit time from the day it shipped. A placed or paid order gets
+        the method's window counted from now or from when it was placed, whichever is later,
+        with the 14:00 cut-off (basis ``rules``).
+        """
+        with self._sessions.begin() as session:
+            order = self._find(session, number, customer_id, lock=False)
+            return _delivery_estimate(order, self._clock())
+
+    def cancellation_quote(self, number: str, customer_id: int) -> CancellationQuote:
+        """What undoing the order costs now; ``OrderNotFound`` if missing or not theirs.
+
+        Placed or paid: cancel, free (``orders-cancel-an-order``). Shipped or delivered: the
+        order can only be returned, free from the UK and £6.95 from the EU, until 30 days after
+        delivery (unknown while shipped). Cancelled: nothing to do.
+        """
+        with self._sessions.begin() as session:
+            order = self._find(session, number, customer_id, lock=False)
+            return _cancellation_quote(order)
+
+    def place_order(
+        self,
+        customer_id: int,
+        items: Sequence[tuple[str, int]],
+        *,
+        actor: str,
+        conversation_id: str | None,
+    ) -> PlacedOrder:
+        """Place an order for ``items`` (SKU, quantity 1–20) to the customer's default address.
+
+        The method is the country's default (UK Standard or EU Standard) and the total is the
+        goods plus its delivery charge. Repeated SKUs are added together. Raises
+        ``InvalidQuantity``, ``OrderWouldBeEmpty`` (no items), ``ProductNotFound`` or
+        ``NoDefaultAddress``. The order, its "placed" event and the audit record commit
+        together; the order is unpaid until the customer uses ``payment_url``.
+        """
+        wanted = _merge_items(items)
+        for attempt in range(2):
+            try:
+                return self._place_once(customer_id, wanted, actor, conversation_id)
+            except IntegrityError:
+                # Another unit of work took the same new number between our check and insert.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _place_once(
+        self,
+        customer_id: int,
+        wanted: dict[str, int],
+        actor: str,
+        conversation_id: str | None,
+    ) -> PlacedOrder:
+        with self._sessions.begin() as session:
+            address = session.scalars(
+                select(Address)
+                .where(Address.customer_id == customer_id, Address.is_default.is_(True))
+                .order_by(Address.id)
+                .limit(1)
+            ).one_or_none()
+            if address is None:
+                raise NoDefaultAddress()
+            products = _products_by_sku(session, wanted)
+            method = method_for(default_method(address.country), address.country)
+            goods = sum(products[sku].price_pence * quantity for sku, quantity in wanted.items())
+            delivery = method.cost_pence(goods)
+            now = self._clock()
+            order = Order(
+                number=self._unused_order_number(session),
+                customer_id=customer_id,
+                status="placed",
+                ship_line1=address.line1,
+                ship_line2=address.line2,
+                ship_city=address.city,
+                ship_postcode=address.postcode,
+                ship_country=address.country,
+                delivery_method=method.name,
+                placed_at=now,
+                total_pence=goods + delivery,
+                currency="GBP",
+                updated_at=now,
+            )
+            for sku, quantity in wanted.items():
+                order.items.append(
+                    OrderItem(
+                        product_id=products[sku].id,
+                        quantity=quantity,
+                        unit_price_pence=products[sku].price_pence,
+                    )
+                )
+            order.events.append(
+                OrderStatusEvent(status="placed", at=now, actor=actor, note=_placed_note(actor))
+            )
+            session.add(order)
+            session.flush()
+            _audit(
+                session,
+                at=now,
+                actor=actor,
+                action="order.place",
+                entity="order",
+                entity_id=order.number,
+                before=None,
+                after={
+                    "status": "placed",
+                    "items": _item_rows(session, order),
+                    "delivery_method": method.name,
+                    "delivery_pence": delivery,
+                    "total_pence": order.total_pence,
+                },
+                conversation_id=conversation_id,
+            )
+            return PlacedOrder(_order_view(session, order), self._payment_url(order.number))
+
+    def change_item(
+        self,
+        number: str,
+        customer_id: int,
+        *,
+        sku: str,
+        quantity: int,
+        actor: str,
+        conversation_id: str | None,
+    ) -> ItemChange:
+        """Set the quantity of ``sku`` in an unshipped order: 0 removes it, a new SKU adds it.
+
+        Only placed and paid orders change (else ``OrderNotEditable``); the last item cannot be
+        removed (``OrderWouldBeEmpty``: cancel instead). An existing line keeps the price it was
+        ordered at; a new line takes the current price.
+
+        The total moves by the change in goods plus the change in the delivery charge that the
+        rules give (crossing the free UK Standard threshold adds or removes £3.95). Moving it
+        by the difference, instead of rebuilding it, keeps whatever the customer was actually
+        charged before (the demo data waives delivery, for example). For a paid order a lower
+        total creates a refund request ("order changed") for the difference; a higher total
+        returns the payment page for the balance, which the audit record keeps as
+        ``balance_due_pence`` (the order stays paid). Setting the quantity a line already has
+        changes nothing and writes no audit record.
+        """
+        _check_quantity(quantity, low=0)
+        wanted_sku = sku.strip().upper()
+        with self._sessions.begin() as session:
+            order = self._find(session, number, customer_id, lock=True)
+            if order.status not in CHANGEABLE_STATUSES:
+                raise OrderNotEditable(order.status)
+            product = _products_by_sku(session, {wanted_sku: quantity})[wanted_sku]
+            line = next((item for item in order.items if item.product_id == product.id), None)
+            if line is not None and line.quantity == quantity:
+                return ItemChange(_order_view(session, order), 0, 0, None)
+            before_items = _item_rows(session, order)
+            if quantity == 0:
+                if line is None:
+                    raise ItemNotInOrder(wanted_sku)
+                if len(order.items) == 1:
+                    raise OrderWouldBeEmpty()
+                order.items.remove(line)
+            elif line is None:
+                order.items.append(
+                    OrderItem(
+                        product_id=product.id,
+                        quantity=quantity,
+                        unit_price_pence=product.price_pence,
+                    )
+                )
+            else:
+                line.quantity = quantity
+            session.flush()
+            after_items = _item_rows(session, order)
+
+            method = method_for(order.delivery_method, order.ship_country)
+            goods_before, goods_after = _goods(before_items), _goods(after_items)
+            delivery_change = method.cost_pence(goods_after) - method.cost_pence(goods_before)
+            before_total = order.total_pence
+            after_total = max(0, before_total + goods_after - goods_before + delivery_change)
+            difference = after_total - before_total
+
+            now = self._clock()
+            order.total_pence = after_total
+            order.updated_at = now
+            after: dict[str, Any] = {"items": after_items, "total_pence": after_total}
+            refund = 0
+            payment_url = None
+            if order.status == "paid" and difference < 0:
+                refund = -difference
+                session.add(
+                    Refund(
+                        order_id=order.id,
+                        amount_pence=refund,
+                        status="requested",
+                        reason=ORDER_CHANGE_REFUND_REASON,
+                        requested_at=now,
+                    )
+                )
+                after["refund_pence"] = refund
+            elif order.status == "paid" and difference > 0:
+                payment_url = self._payment_url(order.number)
+                after["balance_due_pence"] = difference
+            _audit(
+                session,
+                at=now,
+                actor=actor,
+                action="order.change_item",
+                entity="order",
+                entity_id=order.number,
+                before={"items": before_items, "total_pence": before_total},
+                after=after,
+                conversation_id=conversation_id,
+            )
+            session.flush()
+            return ItemChange(_order_view(session, order), difference, refund, payment_url)
+
+    def _payment_url(self, number: str) -> str:
+        return f"{self._site_url}/checkout/pay/{number}"
+
+    def _unused_order_number(self, session: Session) -> str:
+        for _ in range(_NUMBER_ATTEMPTS):
+            candidate = self._new_order_number()
+            if not (len(candidate) == 6 and candidate.isascii() and candidate.isdigit()):
+                raise ValueError("order numbers are six digits")
+            taken = session.scalar(select(exists().where(Order.number == candidate)))
+            if not taken:
+                return candidate
+        raise RuntimeError("no unused order number found; widen the numbering")
 
     @staticmethod
     def _find(session: Session, number: str, customer_id: int, *, lock: bool) -> Order:
@@ -490,3 +828,109 @@ def _checked_line(line: TranscriptLine) -> dict[str, Any]:
     except ValueError:
         raise ValueError("transcript 'at' must be an ISO 8601 timestamp") from None
     return {"role": line["role"], "text": line["text"], "at": line["at"]}
+
+
+def _random_order_number() -> str:
+    """A random order number from 100000 to 999999 (never a leading zero)."""
+    return str(100000 + secrets.randbelow(900000))
+
+
+def _check_quantity(quantity: int, *, low: int) -> None:
+    """Refuse anything but a whole number from ``low`` to MAX_QUANTITY (``True`` is not 1)."""
+    if (
+        not isinstance(quantity, int)
+        or isinstance(quantity, bool)
+        or not low <= quantity <= MAX_QUANTITY
+    ):
+        raise InvalidQuantity(quantity, low=low, high=MAX_QUANTITY)
+
+
+def _merge_items(items: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """Validate (SKU, quantity) pairs and add up repeated SKUs, keeping the first order."""
+    merged: dict[str, int] = {}
+    for sku, quantity in items:
+        _check_quantity(quantity, low=MIN_QUANTITY)
+        key = sku.strip().upper()
+        merged[key] = merged.get(key, 0) + quantity
+    if not merged:
+        raise OrderWouldBeEmpty()
+    for quantity in merged.values():
+        _check_quantity(quantity, low=MIN_QUANTITY)
+    return merged
+
+
+def _products_by_sku(session: Session, wanted: dict[str, int]) -> dict[str, Product]:
+    """The products for the wanted SKUs; ``ProductNotFound`` names the first unknown one."""
+    found = {
+        product.sku: product
+        for product in session.scalars(select(Product).where(Product.sku.in_(list(wanted))))
+    }
+    for sku in wanted:
+        if sku not in found:
+            raise ProductNotFound(sku)
+    return found
+
+
+def _item_rows(session: Session, order: Order) -> list[dict[str, Any]]:
+    """The order's lines as JSON-ready dicts, by SKU (for audit records and totals)."""
+    rows = session.execute(
+        select(Product.sku, OrderItem.quantity, OrderItem.unit_price_pence)
+        .join(Product, Product.id == OrderItem.product_id)
+        .where(OrderItem.order_id == order.id)
+        .order_by(Product.sku)
+    ).all()
+    return [
+        {"sku": sku, "quantity": quantity, "unit_price_pence": price}
+        for sku, quantity, price in rows
+    ]
+
+
+def _goods(rows: list[dict[str, Any]]) -> int:
+    return sum(int(row["quantity"]) * int(row["unit_price_pence"]) for row in rows)
+
+
+def _placed_note(actor: str) -> str:
+    return "placed by staff" if actor.startswith("staff:") else "placed in a conversation"
+
+
+def _delivery_estimate(order: Order, now: datetime) -> DeliveryEstimate:
+    """The estimate for ``order`` at ``now`` (see ``OrderService.delivery_estimate``)."""
+    number, status = order.number, order.status
+    if status == "cancelled":
+        name = _method_name(order.delivery_method, order.ship_country)
+        return DeliveryEstimate(number, status, name, None, None, None, "cancelled")
+    if status == "delivered":
+        name = _method_name(order.delivery_method, order.ship_country)
+        delivered_on = uk_date(order.delivered_at) if order.delivered_at else None
+        return DeliveryEstimate(number, status, name, None, None, delivered_on, "delivered")
+    if status == "shipped" and order.estimated_delivery is not None:
+        name = _method_name(order.delivery_method, order.ship_country)
+        day = order.estimated_delivery
+        return DeliveryEstimate(number, status, name, day, day, None, "carrier")
+    method = method_for(order.delivery_method, order.ship_country)
+    if status == "shipped":
+        earliest, latest = transit_window(method, uk_date(order.shipped_at or now))
+    else:
+        earliest, latest = delivery_window(method, max(now, order.placed_at))
+    return DeliveryEstimate(number, status, method.name, earliest, latest, None, "rules")
+
+
+def _cancellation_quote(order: Order) -> CancellationQuote:
+    """The quote for ``order`` (see ``OrderService.cancellation_quote``)."""
+    number, status = order.number, order.status
+    if status in CHANGEABLE_STATUSES:
+        return CancellationQuote(number, status, 0, "cancel", None, None)
+    if status in ("shipped", "delivered"):
+        deadline = return_deadline(order.delivered_at) if order.delivered_at else None
+        cost = return_cost_pence(order.ship_country)
+        return CancellationQuote(number, status, 0, "return", cost, deadline)
+    return CancellationQuote(number, status, 0, "none", None, None)
+
+
+def _method_name(stored: str, country: str) -> str:
+    """The method's name for people ("UK Standard" for a stored "standard"), else as stored."""
+    try:
+        method: DeliveryMethod = method_for(stored, country)
+    except CRMError:
+        return stored
+    return method.name

@@ -83,3 +83,13 @@ def test_emails_are_stored_lower_case(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         emails = session.scalars(select(Customer.email)).all()
     assert emails == ["mary@example.com"]
+
+
+def test_an_erased_account_never_verifies(
+    service: CustomerService, sessions: sessionmaker[Session]
+) -> None:
+    assert service.verify("alan@example.com", "CB2 1SJ") is not None
+    with sessions.begin() as session:
+        alan = session.scalars(select(Customer).where(Customer.email == "alan@example.com")).one()
+        alan.status = "erased"
+    assert service.verify("alan@example.com", "CB2 1SJ") is None
