@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings, get_settings
+from crm.accounts import AccountService
+from crm.catalogue import CatalogueService
 from crm.db import make_engine, make_session_factory
+from crm.feedback import NewsletterService, ReviewService, TicketService
+from crm.money import InvoiceService, RefundService
 from crm.services import CustomerService, HandoffService, OrderService
 from knowledge.embedding import SentenceTransformerEmbedder
 from knowledge.index import load_index
@@ -26,6 +33,13 @@ class Services:
     customers: CustomerService
     orders: OrderService
     handoffs: HandoffService
+    accounts: AccountService
+    catalogue: CatalogueService
+    invoices: InvoiceService
+    refunds: RefundService
+    tickets: TicketService
+    reviews: ReviewService
+    newsletter: NewsletterService
     knowledge: KnowledgeBase
 
 
@@ -35,18 +49,31 @@ _services: Services | None = None
 
 def build_services(settings: Settings) -> Services:
     """Connect to the records and load the embedding model and the knowledge index."""
-    sessions = make_session_factory(make_engine(settings.database_url))
     embedder = SentenceTransformerEmbedder(settings.model_path)
     index = load_index(
         settings.knowledge_index_dir, model_name=embedder.name, dimension=embedder.dimension
     )
     return Services(
         settings=settings,
-        customers=CustomerService(sessions),
-        orders=OrderService(sessions),
-        handoffs=HandoffService(sessions),
+        **records_services(make_session_factory(make_engine(settings.database_url))),
         knowledge=KnowledgeBase(index, embedder, min_score=settings.kb_min_score),
     )
+
+
+def records_services(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    """Every records service on one session factory (one engine, one connection pool)."""
+    return {
+        "customers": CustomerService(sessions),
+        "orders": OrderService(sessions),
+        "handoffs": HandoffService(sessions),
+        "accounts": AccountService(sessions),
+        "catalogue": CatalogueService(sessions),
+        "invoices": InvoiceService(sessions),
+        "refunds": RefundService(sessions),
+        "tickets": TicketService(sessions),
+        "reviews": ReviewService(sessions),
+        "newsletter": NewsletterService(sessions),
+    }
 
 
 def get_services() -> Services:

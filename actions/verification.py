@@ -188,4 +188,12 @@ class VerifiedOrderForm(VerifiedForm, ABC):
             if failures < MAX_ATTEMPTS:
                 dispatcher.utter_message(response="utter_order_not_found", order_number=number)
             return {ORDER_NUMBER: None, ORDER_STATUS: None, LOOKUP_FAILURES: failures}
-        return {ORDER_NUMBER: number, ORDER_STATUS: order.status, LOOKUP_FAILURES: 0}
+        found = {ORDER_NUMBER: number, ORDER_STATUS: order.status, LOOKUP_FAILURES: 0}
+        found.update(await self.on_order_found(number, customer_id, tracker))
+        return found
+
+    async def on_order_found(
+        self, number: str, customer_id: int, tracker: Tracker
+    ) -> dict[str, Any]:
+        """Slots the task derives from the order once it is found (none by default)."""
+        return {}

@@ -16,12 +16,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.services import Services, use_services
+from actions.services import Services, records_services, use_services
 from bot.settings import ROOT, Settings
 from crm.db import make_engine, make_session_factory
 from crm.demo import seed
 from crm.migrate import upgrade
-from crm.services import CustomerService, HandoffService, OrderService
 from knowledge.documents import load_directory
 from knowledge.index import build_index, load_index
 from knowledge.retrieve import KnowledgeBase
@@ -49,13 +48,7 @@ def sessions(tmp_path: Path) -> sessionmaker[Session]:
 
 
 def install(settings: Settings, sessions: sessionmaker[Session], kb: KnowledgeBase) -> Services:
-    installed = Services(
-        settings=settings,
-        customers=CustomerService(sessions),
-        orders=OrderService(sessions),
-        handoffs=HandoffService(sessions),
-        knowledge=kb,
-    )
+    installed = Services(settings=settings, **records_services(sessions), knowledge=kb)
     use_services(installed)
     return installed
 

@@ -1,0 +1,256 @@
+"""Feedback skills: complaints (a ticket, and a person offered), reviews, and the newsletter."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import ShopAction, ShopFormValidation, call, verified_customer
+from actions.services import Services, get_services
+from actions.verification import ORDER_NUMBER, find_email
+
+COMPLAINT_CATEGORY = "complaint_category"
+COMPLAINT_DETAILS = "complaint_details"
+REVIEW_RATING = "review_rating"
+REVIEW_COMMENT = "review_comment"
+NEWSLETTER_CHOICE = "newsletter_choice"
+NEWSLETTER_EMAIL = "newsletter_email"
+CONFIRM_NEWSLETTER = "confirm_newsletter"
+
+# Words a customer may use for each ticket category; the buttons send the first one.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "delivery": ("delivery", "parcel", "courier", "late", "shipping", "driver"),
+    "product": ("product", "item", "broken", "faulty", "damaged", "quality"),
+    "service": ("service", "staff", "support", "rude", "agent", "chat"),
+    "billing": ("billing", "payment", "charge", "charged", "refund", "invoice", "price"),
+    "website": ("website", "site", "app", "login", "checkout", "page"),
+    "other": ("other", "something else"),
+}
+_RATING = re.compile(r"\b([1-5])\b")
+_UNSUBSCRIBE = re.compile(r"\b(un-?subscribe|stop|cancel|remove|opt[ -]?out|no more)\b", re.I)
+
+
+def category_of(text: str) -> str | None:
+    """The ticket category a customer's words name, if any."""
+    words = text.lower()
+    for category, keys in CATEGORIES.items():
+        if any(re.search(rf"\b{re.escape(key)}\b", words) for key in keys):
+            return category
+    return None
+
+
+class ValidateComplaintForm(ShopFormValidation):
+    """Category (buttons or words) and what happened, in the customer's words."""
+
+    def name(self) -> str:
+        """Validation action of `complaint_form`."""
+        return "validate_complaint_form"
+
+    async def validate_complaint_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Map the answer to a category, or ask again with the buttons."""
+        category = category_of(str(value or ""))
+        if category is None:
+            dispatcher.utter_message(response="utter_invalid_complaint_category")
+        return {COMPLAINT_CATEGORY: category}
+
+    async def validate_complaint_details(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """At least a few words, at most a few paragraphs."""
+        details = str(value or "").strip()
+        if len(details.split()) < 3 or len(details) > 2000:
+            dispatcher.utter_message(response="utter_invalid_complaint_details")
+            return {COMPLAINT_DETAILS: None}
+        return {COMPLAINT_DETAILS: details}
+
+
+class ActionOpenComplaint(ShopAction):
+    """`complaint`: a ticket with its category; the customer is offered a person."""
+
+    def name(self) -> str:
+        """Runs when `complaint_form` completes."""
+        return "action_open_complaint"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Open the ticket and give its reference."""
+        details = str(tracker.get_slot(COMPLAINT_DETAILS) or "")
+        ticket = await call(
+            services.tickets.open_ticket,
+            customer_id=verified_customer(tracker),
+            conversation_id=tracker.sender_id,
+            category=str(tracker.get_slot(COMPLAINT_CATEGORY) or "other"),
+            subject=details[:80],
+            description=details,
+        )
+        dispatcher.utter_message(response="utter_complaint_logged", reference=ticket.reference)
+        return [SlotSet(COMPLAINT_CATEGORY, None), SlotSet(COMPLAINT_DETAILS, None)]
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """Forget the draft."""
+        return [SlotSet(COMPLAINT_CATEGORY, None), SlotSet(COMPLAINT_DETAILS, None)]
+
+
+class ValidateReviewForm(ShopFormValidation):
+    """A rating from 1 to 5 and a comment."""
+
+    def name(self) -> str:
+        """Validation action of `review_form`."""
+        return "validate_review_form"
+
+    async def validate_review_rating(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A digit from 1 to 5 anywhere in the answer ("4", "4 stars", "4/5")."""
+        match = _RATING.search(str(value or ""))
+        if match is None:
+            dispatcher.utter_message(response="utter_invalid_rating")
+            return {REVIEW_RATING: None}
+        return {REVIEW_RATING: match.group(1)}
+
+    async def validate_review_comment(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Free text up to 2000 characters."""
+        comment = str(value or "").strip()
+        if not comment or len(comment) > 2000:
+            dispatcher.utter_message(response="utter_invalid_review_comment")
+            return {REVIEW_COMMENT: None}
+        return {REVIEW_COMMENT: comment}
+
+
+class ActionRecordReview(ShopAction):
+    """`review`: store the rating and comment with the conversation (and customer, if known)."""
+
+    def name(self) -> str:
+        """Runs when `review_form` completes."""
+        return "action_record_review"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Record it and thank the customer."""
+        rating = int(str(tracker.get_slot(REVIEW_RATING)))
+        await call(
+            services.reviews.record_review,
+            customer_id=verified_customer(tracker),
+            conversation_id=tracker.sender_id,
+            rating=rating,
+            comment=str(tracker.get_slot(REVIEW_COMMENT) or ""),
+            order_number=tracker.get_slot(ORDER_NUMBER),
+        )
+        dispatcher.utter_message(
+            response="utter_review_thanks_high" if rating >= 4 else "utter_review_thanks_low",
+            rating=rating,
+        )
+        return [SlotSet(REVIEW_RATING, None), SlotSet(REVIEW_COMMENT, None)]
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """Forget the draft."""
+        return [SlotSet(REVIEW_RATING, None), SlotSet(REVIEW_COMMENT, None)]
+
+
+class ValidateNewsletterForm(ShopFormValidation):
+    """Subscribe or unsubscribe which address, then confirm.
+
+    The choice comes from the request's words; a verified customer's own address is used
+    without asking.
+    """
+
+    def name(self) -> str:
+        """Validation action of `newsletter_form`."""
+        return "validate_newsletter_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """Skip the address for a verified customer."""
+        if verified_customer(tracker) is not None:
+            return [NEWSLETTER_CHOICE, CONFIRM_NEWSLETTER]
+        return [NEWSLETTER_CHOICE, NEWSLETTER_EMAIL, CONFIRM_NEWSLETTER]
+
+    async def extract_newsletter_choice(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Read subscribe or unsubscribe from the message that asked for the newsletter."""
+        if tracker.get_slot(NEWSLETTER_CHOICE) is not None:
+            return {}
+        if tracker.latest_message.get("intent", {}).get("name") != "newsletter_subscription":
+            return {}
+        text = str(tracker.latest_message.get("text") or "")
+        return {NEWSLETTER_CHOICE: "unsubscribe" if _UNSUBSCRIBE.search(text) else "subscribe"}
+
+    async def validate_newsletter_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Anything that looks like an email address."""
+        email = find_email(str(value or ""))
+        if email is None:
+            dispatcher.utter_message(response="utter_invalid_email")
+        return {NEWSLETTER_EMAIL: email}
+
+    async def validate_confirm_newsletter(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A yes or a no; anything else asks again."""
+        return {CONFIRM_NEWSLETTER: value if isinstance(value, bool) else None}
+
+
+class ActionNewsletter(ShopAction):
+    """`newsletter_subscription`: subscribe or unsubscribe after confirmation."""
+
+    def name(self) -> str:
+        """Runs when `newsletter_form` completes."""
+        return "action_newsletter"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Change the subscription, or keep it."""
+        done = [
+            SlotSet(NEWSLETTER_CHOICE, None),
+            SlotSet(NEWSLETTER_EMAIL, None),
+            SlotSet(CONFIRM_NEWSLETTER, None),
+        ]
+        choice = str(tracker.get_slot(NEWSLETTER_CHOICE) or "subscribe")
+        if tracker.get_slot(CONFIRM_NEWSLETTER) is not True:
+            dispatcher.utter_message(response="utter_newsletter_kept")
+            return done
+        customer_id = verified_customer(tracker)
+        if customer_id is not None:
+            email = await call(get_services().accounts.customer_email, customer_id)
+        else:
+            email = str(tracker.get_slot(NEWSLETTER_EMAIL) or "")
+        change = (
+            services.newsletter.subscribe
+            if choice == "subscribe"
+            else services.newsletter.unsubscribe
+        )
+        changed = await call(
+            change, email, customer_id=customer_id, conversation_id=tracker.sender_id
+        )
+        if not changed:
+            dispatcher.utter_message(response=f"utter_newsletter_already_{choice}d")
+        else:
+            dispatcher.utter_message(response=f"utter_newsletter_{choice}d")
+        return done
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """Forget the request."""
+        return [
+            SlotSet(NEWSLETTER_CHOICE, None),
+            SlotSet(NEWSLETTER_EMAIL, None),
+            SlotSet(CONFIRM_NEWSLETTER, None),
+        ]

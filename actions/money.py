@@ -1,0 +1,337 @@
+"""Money skills: invoices, refunds, cancellation fees and delivery estimates for an order.
+
+The policy questions of the same areas (payment methods, the refund policy) are answered by the
+knowledge base; these skills answer from the customer's own records.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import ShopAction, call, verified_customer
+from actions.orders import day, end_of_task, unverified_or_unknown
+from actions.services import Services, get_services
+from actions.verification import (
+    FAILURES,
+    MAX_ATTEMPTS,
+    ORDER_NUMBER,
+    VerifiedForm,
+    VerifiedOrderForm,
+)
+from crm.errors import InvoiceNotFound, OrderNotFound, RefundNotAllowed
+
+REFUND_ELIGIBLE = "refund_eligible"
+REFUND_REASON = "refund_reason"
+CONFIRM_REFUND = "confirm_refund"
+
+
+def verified_or_explain(dispatcher: CollectingDispatcher, tracker: Tracker) -> int | None:
+    """The verified customer's id; otherwise say why not and return None."""
+    customer_id = verified_customer(tracker)
+    if customer_id is None:
+        if (tracker.get_slot(FAILURES) or 0) >= MAX_ATTEMPTS:
+            dispatcher.utter_message(response="utter_verification_locked")
+        else:
+            dispatcher.utter_message(response="utter_verification_expired")
+    return customer_id
+
+
+# --- invoices -----------------------------------------------------------------------------
+
+
+class ValidateInvoiceListForm(VerifiedForm):
+    """Verification only: the list covers every order, or the one named in the request."""
+
+    def name(self) -> str:
+        """Validation action of `invoice_list_form`."""
+        return "validate_invoice_list_form"
+
+
+class ActionListInvoices(ShopAction):
+    """`check_invoice`: the customer's invoices, newest first, with download links."""
+
+    def name(self) -> str:
+        """Runs when `invoice_list_form` completes."""
+        return "action_list_invoices"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """List up to ten invoices, for one order when the customer named it."""
+        customer_id = verified_or_explain(dispatcher, tracker)
+        if customer_id is not None:
+            number = tracker.get_slot(ORDER_NUMBER)
+            invoices = await call(
+                services.invoices.list_invoices, customer_id, order_number=number or None
+            )
+            if not invoices:
+                dispatcher.utter_message(response="utter_no_invoices")
+            else:
+                lines = "\n".join(
+                    f"• {i.number}, order {i.order_number}, {i.amount_display}, "
+                    f"{day(i.issued_on)}: {i.url}"
+                    for i in invoices[:10]
+                )
+                dispatcher.utter_message(
+                    response="utter_invoice_list", count=len(invoices), invoice_lines=lines
+                )
+        return end_of_task()
+
+
+class ValidateInvoiceForm(VerifiedOrderForm):
+    """Order number and verification for `get_invoice`."""
+
+    def name(self) -> str:
+        """Validation action of `invoice_form`."""
+        return "validate_invoice_form"
+
+
+class ActionGetInvoice(ShopAction):
+    """`get_invoice`: the download link of one order's invoice."""
+
+    def name(self) -> str:
+        """Runs when `invoice_form` completes."""
+        return "action_get_invoice"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Give the link, or say why there is none yet."""
+        if not unverified_or_unknown(dispatcher, tracker):
+            customer_id = verified_customer(tracker)
+            assert customer_id is not None
+            number = str(tracker.get_slot(ORDER_NUMBER))
+            try:
+                invoice = await call(services.invoices.get_invoice, customer_id, number)
+            except InvoiceNotFound:
+                dispatcher.utter_message(response="utter_invoice_not_ready", order_number=number)
+            else:
+                dispatcher.utter_message(
+                    response="utter_invoice_link",
+                    order_number=number,
+                    invoice_number=invoice.number,
+                    amount=invoice.amount_display,
+                    url=invoice.url,
+                )
+        return end_of_task()
+
+
+# --- refunds ------------------------------------------------------------------------------
+
+
+class ValidateRefundForm(VerifiedOrderForm):
+    """Order, verification, then (only when eligible) a reason and a confirmation."""
+
+    def name(self) -> str:
+        """Validation action of `refund_form`."""
+        return "validate_refund_form"
+
+    def task_slots(self, tracker: Tracker) -> list[str]:
+        """Ask for a reason and confirmation only when a refund is possible."""
+        return [REFUND_REASON, CONFIRM_REFUND] if tracker.get_slot(REFUND_ELIGIBLE) else []
+
+    async def on_order_found(
+        self, number: str, customer_id: int, tracker: Tracker
+    ) -> dict[str, Any]:
+        """Check eligibility now, so an ineligible order is explained without questions."""
+        eligibility = await call(get_services().refunds.eligibility, number, customer_id)
+        return {REFUND_ELIGIBLE: eligibility.eligible}
+
+    async def validate_refund_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Any short text; kept with the refund for the team."""
+        reason = str(value or "").strip()
+        if not 2 <= len(reason) <= 500:
+            dispatcher.utter_message(response="utter_invalid_refund_reason")
+            return {REFUND_REASON: None}
+        return {REFUND_REASON: reason}
+
+    async def validate_confirm_refund(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A yes or a no; anything else asks again."""
+        return {CONFIRM_REFUND: value if isinstance(value, bool) else None}
+
+
+class ActionRequestRefund(ShopAction):
+    """`get_refund`: create a refund for an eligible order after confirmation."""
+
+    def name(self) -> str:
+        """Runs when `refund_form` completes."""
+        return "action_request_refund"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Request it, keep it, or explain why not."""
+        done = end_of_task(REFUND_ELIGIBLE, REFUND_REASON, CONFIRM_REFUND)
+        if unverified_or_unknown(dispatcher, tracker):
+            return done
+        customer_id = verified_customer(tracker)
+        assert customer_id is not None
+        number = str(tracker.get_slot(ORDER_NUMBER))
+        eligibility = await call(services.refunds.eligibility, number, customer_id)
+        if not eligibility.eligible:
+            dispatcher.utter_message(
+                response=f"utter_refund_not_possible_{eligibility.reason}",
+                order_number=number,
+                deadline=day(eligibility.deadline),
+            )
+        elif tracker.get_slot(CONFIRM_REFUND) is not True:
+            dispatcher.utter_message(response="utter_refund_kept", order_number=number)
+        else:
+            try:
+                refund = await call(
+                    services.refunds.request_refund,
+                    number,
+                    customer_id,
+                    reason=str(tracker.get_slot(REFUND_REASON) or ""),
+                    actor="bot",
+                    conversation_id=tracker.sender_id,
+                )
+            except RefundNotAllowed as refused:
+                dispatcher.utter_message(
+                    response=f"utter_refund_not_possible_{refused.reason}",
+                    order_number=number,
+                    deadline=day(eligibility.deadline),
+                )
+            else:
+                dispatcher.utter_message(
+                    response="utter_refund_requested",
+                    order_number=number,
+                    amount=refund.amount_display,
+                    expected_by=day(refund.expected_by),
+                )
+        return done
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """Start the next request fresh."""
+        return end_of_task(REFUND_ELIGIBLE, REFUND_REASON, CONFIRM_REFUND)
+
+
+class ValidateRefundStatusForm(VerifiedForm):
+    """Verification only: the answer covers every refund, or the named order's."""
+
+    def name(self) -> str:
+        """Validation action of `refund_status_form`."""
+        return "validate_refund_status_form"
+
+
+class ActionTrackRefund(ShopAction):
+    """`track_refund`: each refund's state and dates."""
+
+    def name(self) -> str:
+        """Runs when `refund_status_form` completes."""
+        return "action_track_refund"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """One message per refund (at most five), or say there are none."""
+        customer_id = verified_or_explain(dispatcher, tracker)
+        if customer_id is not None:
+            number = tracker.get_slot(ORDER_NUMBER)
+            refunds = await call(
+                services.refunds.list_refunds, customer_id, order_number=number or None
+            )
+            if not refunds:
+                dispatcher.utter_message(response="utter_no_refunds")
+            for refund in refunds[:5]:
+                dispatcher.utter_message(
+                    response=f"utter_refund_status_{refund.status}",
+                    order_number=refund.order_number,
+                    amount=refund.amount_display,
+                    requested_on=day(refund.requested_on),
+                    completed_on=day(refund.completed_on),
+                    expected_by=day(refund.expected_by) or "within 5 working days",
+                )
+        return end_of_task()
+
+
+# --- cancellation fee and delivery period for a named order --------------------------------
+
+
+class ValidateCancellationFeeForm(VerifiedOrderForm):
+    """Order number and verification for `check_cancellation_fee` about one order."""
+
+    def name(self) -> str:
+        """Validation action of `cancellation_fee_form`."""
+        return "validate_cancellation_fee_form"
+
+
+class ActionCancellationFee(ShopAction):
+    """What cancelling this order would cost, from its state and the shop's rules."""
+
+    def name(self) -> str:
+        """Runs when `cancellation_fee_form` completes."""
+        return "action_cancellation_fee"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Free before shipping; the returns route (and its cost) after."""
+        if not unverified_or_unknown(dispatcher, tracker):
+            customer_id = verified_customer(tracker)
+            assert customer_id is not None
+            number = str(tracker.get_slot(ORDER_NUMBER))
+            try:
+                quote = await call(services.orders.cancellation_quote, number, customer_id)
+            except OrderNotFound:
+                dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+            else:
+                response = f"utter_cancellation_fee_{quote.route}"
+                if quote.route == "return":
+                    response += "_free" if not quote.return_cost_pence else "_paid"
+                dispatcher.utter_message(
+                    response=response,
+                    order_number=number,
+                    status=quote.status,
+                    return_cost=f"£{(quote.return_cost_pence or 0) / 100:.2f}",
+                    return_deadline=day(quote.return_deadline) or "30 days after delivery",
+                )
+        return end_of_task()
+
+
+class ValidateDeliveryPeriodForm(VerifiedOrderForm):
+    """Order number and verification for `delivery_period` about one order."""
+
+    def name(self) -> str:
+        """Validation action of `delivery_period_form`."""
+        return "validate_delivery_period_form"
+
+
+class ActionDeliveryPeriod(ShopAction):
+    """When this order should arrive: the carrier's estimate, or the shop's delivery rules."""
+
+    def name(self) -> str:
+        """Runs when `delivery_period_form` completes."""
+        return "action_delivery_period"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Answer with the delivery window of the order."""
+        if not unverified_or_unknown(dispatcher, tracker):
+            customer_id = verified_customer(tracker)
+            assert customer_id is not None
+            number = str(tracker.get_slot(ORDER_NUMBER))
+            try:
+                estimate = await call(services.orders.delivery_estimate, number, customer_id)
+            except OrderNotFound:
+                dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+            else:
+                dispatcher.utter_message(
+                    response=f"utter_delivery_estimate_{estimate.basis}",
+                    order_number=number,
+                    method=estimate.method,
+                    earliest=day(estimate.earliest),
+                    latest=day(estimate.latest),
+                    delivered_on=day(estimate.delivered_on),
+                )
+        return end_of_task()

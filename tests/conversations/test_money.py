@@ -1,0 +1,116 @@
+"""Invoices, refunds, cancellation fees and delivery estimates, from the customer's records."""
+
+import pytest
+from sqlalchemy import select
+
+from crm.models import Order, Refund
+from tests.conversations.conftest import new_sender, said
+
+pytestmark = pytest.mark.conversation
+
+
+def verified_as_ada(agent, sender):
+    agent.say(sender, "where is my order 100104")
+    agent.say(sender, "ada@example.com")
+    agent.say(sender, "M4 6AB")
+
+
+def test_get_the_invoice_of_a_paid_order(agent):
+    sender = new_sender()
+    assert said(
+        agent.say(sender, "can you send me the invoice for order 100102"), "utter_ask_verify_email"
+    )
+    agent.say(sender, "ada@example.com")
+    reply = agent.say(sender, "M4 6AB")
+    assert said(reply, "utter_invoice_link")
+    assert "https://larkspur.example/account/invoices/" in reply[-1]["text"]
+
+
+def test_an_unpaid_order_has_no_invoice_yet(agent):
+    sender = new_sender()
+    verified_as_ada(agent, sender)
+    assert said(agent.say(sender, "I need the invoice for 100101"), "utter_invoice_not_ready")
+
+
+def test_someone_elses_invoice_is_not_found(agent):
+    sender = new_sender()
+    verified_as_ada(agent, sender)
+    assert said(agent.say(sender, "download the invoice for order 100201"), "utter_order_not_found")
+
+
+def test_list_my_invoices(agent):
+    sender = new_sender()
+    verified_as_ada(agent, sender)
+    reply = agent.say(sender, "show me all my invoices")
+    assert said(reply, "utter_invoice_list")
+    assert "100102" in reply[-1]["text"] and "100104" in reply[-1]["text"]
+
+
+def test_request_a_refund_for_a_delivered_order_then_track_it(agent):
+    sender = new_sender()
+    verified_as_ada(agent, sender)
+    assert said(agent.say(sender, "I want a refund for order 100104"), "utter_ask_refund_reason")
+    assert said(agent.say(sender, "the lamp arrived damaged"), "utter_ask_confirm_refund")
+    assert said(agent.say(sender, "yes"), "utter_refund_requested")
+    with agent.sessions() as session:
+        refund = session.scalars(select(Refund).join(Order).where(Order.number == "100104")).one()
+    assert (refund.status, refund.reason) == ("requested", "return: the lamp arrived damaged")
+    assert said(agent.say(sender, "where is my refund?"), "utter_refund_status_requested")
+    again = agent.say(sender, "I'd like my money back for 100104")
+    assert said(again, "utter_refund_not_possible_already_refunded")
+
+
+def test_an_undelivered_order_cannot_be_refunded(agent):
+    sender = new_sender()
+    verified_as_ada(agent, sender)
+    reply = agent.say(sender, "refund order 100103 please")
+    assert said(reply, "utter_refund_not_possible_not_delivered")
+    assert not said(reply, "utter_ask_refund_reason")
+
+
+def test_changing_your_mind_requests_nothing(agent):
+    sender = new_sender()
+    agent.say(sender, "I want a refund for order 100301")
+    agent.say(sender, "alan@example.com")
+    agent.say(sender, "CB2 1SJ")
+    agent.say(sender, "wrong size")
+    assert said(agent.say(sender, "no"), "utter_refund_kept")
+    with agent.sessions() as session:
+        refunds = session.scalars(select(Refund).join(Order).where(Order.number == "100301"))
+        assert refunds.all() == []
+
+
+def test_cancellation_fee_of_a_named_order_comes_from_its_state(agent):
+    sender = new_sender()
+    verified_as_ada(agent, sender)
+    assert said(
+        agent.say(sender, "is there a fee to cancel order 100102?"), "utter_cancellation_fee_cancel"
+    )
+    assert said(
+        agent.say(sender, "what would it cost to cancel 100104"),
+        "utter_cancellation_fee_return_free",
+    )
+
+
+def test_cancellation_fee_in_general_comes_from_the_help_centre(agent):
+    reply = agent.say(new_sender(), "do you charge a cancellation fee?")
+    assert said(reply, "utter_knowledge_answer")
+
+
+def test_delivery_period_of_a_named_order(agent):
+    sender = new_sender()
+    verified_as_ada(agent, sender)
+    assert said(
+        agent.say(sender, "how long will order 100102 take to arrive?"),
+        "utter_delivery_estimate_rules",
+    )
+    assert said(
+        agent.say(sender, "how long will order 100103 take to arrive?"),
+        "utter_delivery_estimate_carrier",
+    )
+
+
+def test_delivery_period_in_general_comes_from_the_help_centre(agent):
+    reply = agent.say(new_sender(), "how long does delivery to Germany take?")
+    assert said(reply, "utter_knowledge_answer")
+    assert "working days" in "\n".join(m["text"] for m in reply)
