@@ -18,7 +18,7 @@ def test_a_question_is_answered_with_a_quote_and_its_source(agent):
 
 
 def test_an_unanswerable_question_gets_an_honest_answer_and_a_person(agent):
-    reply = agent.say(new_sender(), "what is the wattage of the tessa kettle")
+    reply = agent.say(new_sender(), "how many watts does your toaster use")
     assert said(reply, "utter_knowledge_unknown")
     assert "talk to a person" in [b["payload"] for b in reply[-1]["buttons"]]
 
