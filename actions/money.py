@@ -14,31 +14,24 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, call, verified_customer
-from actions.orders import day, end_of_task, unverified_or_unknown
+from actions.orders import (
+    OrderAnswer,
+    day,
+    end_of_task,
+    unverified_or_unknown,
+    verified_or_explain,
+)
 from actions.services import Services, get_services
 from actions.verification import (
-    FAILURES,
-    MAX_ATTEMPTS,
     ORDER_NUMBER,
     VerifiedForm,
     VerifiedOrderForm,
 )
-from crm.errors import InvoiceNotFound, OrderNotFound, RefundNotAllowed
+from crm.errors import InvoiceNotFound, RefundNotAllowed
 
 REFUND_ELIGIBLE = "refund_eligible"
 REFUND_REASON = "refund_reason"
 CONFIRM_REFUND = "confirm_refund"
-
-
-def verified_or_explain(dispatcher: CollectingDispatcher, tracker: Tracker) -> int | None:
-    """The verified customer's id; otherwise say why not and return None."""
-    customer_id = verified_customer(tracker)
-    if customer_id is None:
-        if (tracker.get_slot(FAILURES) or 0) >= MAX_ATTEMPTS:
-            dispatcher.utter_message(response="utter_verification_locked")
-        else:
-            dispatcher.utter_message(response="utter_verification_expired")
-    return customer_id
 
 
 # --- invoices -----------------------------------------------------------------------------
@@ -91,34 +84,29 @@ class ValidateInvoiceForm(VerifiedOrderForm):
         return "validate_invoice_form"
 
 
-class ActionGetInvoice(ShopAction):
+class ActionGetInvoice(OrderAnswer):
     """`get_invoice`: the download link of one order's invoice."""
 
     def name(self) -> str:
         """Runs when `invoice_form` completes."""
         return "action_get_invoice"
 
-    async def act(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
-    ) -> list[EventType]:
+    async def answer(
+        self, dispatcher: CollectingDispatcher, services: Services, number: str, customer_id: int
+    ) -> None:
         """Give the link, or say why there is none yet."""
-        if not unverified_or_unknown(dispatcher, tracker):
-            customer_id = verified_customer(tracker)
-            assert customer_id is not None
-            number = str(tracker.get_slot(ORDER_NUMBER))
-            try:
-                invoice = await call(services.invoices.get_invoice, customer_id, number)
-            except InvoiceNotFound:
-                dispatcher.utter_message(response="utter_invoice_not_ready", order_number=number)
-            else:
-                dispatcher.utter_message(
-                    response="utter_invoice_link",
-                    order_number=number,
-                    invoice_number=invoice.number,
-                    amount=invoice.amount_display,
-                    url=invoice.url,
-                )
-        return end_of_task()
+        try:
+            invoice = await call(services.invoices.get_invoice, customer_id, number)
+        except InvoiceNotFound:
+            dispatcher.utter_message(response="utter_invoice_not_ready", order_number=number)
+            return
+        dispatcher.utter_message(
+            response="utter_invoice_link",
+            order_number=number,
+            invoice_number=invoice.number,
+            amount=invoice.amount_display,
+            url=invoice.url,
+        )
 
 
 # --- refunds ------------------------------------------------------------------------------
@@ -265,37 +253,28 @@ class ValidateCancellationFeeForm(VerifiedOrderForm):
         return "validate_cancellation_fee_form"
 
 
-class ActionCancellationFee(ShopAction):
+class ActionCancellationFee(OrderAnswer):
     """What cancelling this order would cost, from its state and the shop's rules."""
 
     def name(self) -> str:
         """Runs when `cancellation_fee_form` completes."""
         return "action_cancellation_fee"
 
-    async def act(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
-    ) -> list[EventType]:
+    async def answer(
+        self, dispatcher: CollectingDispatcher, services: Services, number: str, customer_id: int
+    ) -> None:
         """Free before shipping; the returns route (and its cost) after."""
-        if not unverified_or_unknown(dispatcher, tracker):
-            customer_id = verified_customer(tracker)
-            assert customer_id is not None
-            number = str(tracker.get_slot(ORDER_NUMBER))
-            try:
-                quote = await call(services.orders.cancellation_quote, number, customer_id)
-            except OrderNotFound:
-                dispatcher.utter_message(response="utter_order_not_found", order_number=number)
-            else:
-                response = f"utter_cancellation_fee_{quote.route}"
-                if quote.route == "return":
-                    response += "_free" if not quote.return_cost_pence else "_paid"
-                dispatcher.utter_message(
-                    response=response,
-                    order_number=number,
-                    status=quote.status,
-                    return_cost=f"£{(quote.return_cost_pence or 0) / 100:.2f}",
-                    return_deadline=day(quote.return_deadline) or "30 days after delivery",
-                )
-        return end_of_task()
+        quote = await call(services.orders.cancellation_quote, number, customer_id)
+        response = f"utter_cancellation_fee_{quote.route}"
+        if quote.route == "return":
+            response += "_free" if not quote.return_cost_pence else "_paid"
+        dispatcher.utter_message(
+            response=response,
+            order_number=number,
+            status=quote.status,
+            return_cost=f"£{(quote.return_cost_pence or 0) / 100:.2f}",
+            return_deadline=day(quote.return_deadline) or "30 days after delivery",
+        )
 
 
 class ValidateDeliveryPeriodForm(VerifiedOrderForm):
@@ -306,32 +285,23 @@ class ValidateDeliveryPeriodForm(VerifiedOrderForm):
         return "validate_delivery_period_form"
 
 
-class ActionDeliveryPeriod(ShopAction):
+class ActionDeliveryPeriod(OrderAnswer):
     """When this order should arrive: the carrier's estimate, or the shop's delivery rules."""
 
     def name(self) -> str:
         """Runs when `delivery_period_form` completes."""
         return "action_delivery_period"
 
-    async def act(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
-    ) -> list[EventType]:
+    async def answer(
+        self, dispatcher: CollectingDispatcher, services: Services, number: str, customer_id: int
+    ) -> None:
         """Answer with the delivery window of the order."""
-        if not unverified_or_unknown(dispatcher, tracker):
-            customer_id = verified_customer(tracker)
-            assert customer_id is not None
-            number = str(tracker.get_slot(ORDER_NUMBER))
-            try:
-                estimate = await call(services.orders.delivery_estimate, number, customer_id)
-            except OrderNotFound:
-                dispatcher.utter_message(response="utter_order_not_found", order_number=number)
-            else:
-                dispatcher.utter_message(
-                    response=f"utter_delivery_estimate_{estimate.basis}",
-                    order_number=number,
-                    method=estimate.method,
-                    earliest=day(estimate.earliest),
-                    latest=day(estimate.latest),
-                    delivered_on=day(estimate.delivered_on),
-                )
-        return end_of_task()
+        estimate = await call(services.orders.delivery_estimate, number, customer_id)
+        dispatcher.utter_message(
+            response=f"utter_delivery_estimate_{estimate.basis}",
+            order_number=number,
+            method=estimate.method,
+            earliest=day(estimate.earliest),
+            latest=day(estimate.latest),
+            delivered_on=day(estimate.delivered_on),
+        )

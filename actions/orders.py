@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import date, datetime
 from typing import Any
 
@@ -56,18 +57,57 @@ def end_of_task(*slots: str) -> list[EventType]:
     ]
 
 
-def unverified_or_unknown(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-    """Answer when the form ended without a verified customer or a known order."""
-    if verified_customer(tracker) is None:
+def verified_or_explain(dispatcher: CollectingDispatcher, tracker: Tracker) -> int | None:
+    """The verified customer's id; otherwise say why not and return None."""
+    customer_id = verified_customer(tracker)
+    if customer_id is None:
         if (tracker.get_slot(FAILURES) or 0) >= MAX_ATTEMPTS:
             dispatcher.utter_message(response="utter_verification_locked")
         else:
             dispatcher.utter_message(response="utter_verification_expired")
+    return customer_id
+
+
+def unverified_or_unknown(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Answer when the form ended without a verified customer or a known order."""
+    if verified_or_explain(dispatcher, tracker) is None:
         return True
     if tracker.get_slot(ORDER_STATUS) is None or not tracker.get_slot(ORDER_NUMBER):
         dispatcher.utter_message(response="utter_order_lookup_gave_up")
         return True
     return False
+
+
+class OrderAnswer(ShopAction, ABC):
+    """Answers a question about one order of the verified customer, then ends the task.
+
+    The form has verified the customer and found the order; `answer` says what the records
+    say about it. An order that vanished in between gets the not-found answer.
+    """
+
+    @abstractmethod
+    async def answer(
+        self, dispatcher: CollectingDispatcher, services: Services, number: str, customer_id: int
+    ) -> None:
+        """Look the answer up and utter it."""
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Check the form's outcome, then answer."""
+        if not unverified_or_unknown(dispatcher, tracker):
+            customer_id = verified_customer(tracker)
+            assert customer_id is not None
+            number = str(tracker.get_slot(ORDER_NUMBER))
+            try:
+                await self.answer(dispatcher, services, number, customer_id)
+            except OrderNotFound:
+                dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+        return end_of_task()
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """Start the next request fresh."""
+        return end_of_task()
 
 
 class ValidateTrackOrderForm(VerifiedOrderForm):
@@ -78,37 +118,21 @@ class ValidateTrackOrderForm(VerifiedOrderForm):
         return "validate_track_order_form"
 
 
-class ActionTrackOrder(ShopAction):
+class ActionTrackOrder(OrderAnswer):
     """Say where the order is, from the records."""
 
     def name(self) -> str:
         """Runs when `track_order_form` completes."""
         return "action_track_order"
 
-    async def act(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
-    ) -> list[EventType]:
-        """Answer with status, carrier and dates."""
-        if not unverified_or_unknown(dispatcher, tracker):
-            customer_id = verified_customer(tracker)
-            assert customer_id is not None
-            try:
-                order = await call(
-                    services.orders.get_order, str(tracker.get_slot(ORDER_NUMBER)), customer_id
-                )
-            except OrderNotFound:
-                dispatcher.utter_message(
-                    response="utter_order_not_found", order_number=tracker.get_slot(ORDER_NUMBER)
-                )
-            else:
-                dispatcher.utter_message(
-                    response=f"utter_order_status_{order.status}", **order_details(order)
-                )
-        return end_of_task()
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Start the next request fresh."""
-        return end_of_task()
+    async def answer(
+        self, dispatcher: CollectingDispatcher, services: Services, number: str, customer_id: int
+    ) -> None:
+        """Status, carrier and dates."""
+        order = await call(services.orders.get_order, number, customer_id)
+        dispatcher.utter_message(
+            response=f"utter_order_status_{order.status}", **order_details(order)
+        )
 
 
 class ValidateCancelOrderForm(VerifiedOrderForm):
