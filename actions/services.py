@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings, get_settings
-from crm.accounts import AccountService
+from crm.accounts import DEFAULT_SITE_URL, AccountService
 from crm.catalogue import CatalogueService
 from crm.db import make_engine, make_session_factory
 from crm.feedback import NewsletterService, ReviewService, TicketService
@@ -55,24 +55,31 @@ def build_services(settings: Settings) -> Services:
     )
     return Services(
         settings=settings,
-        **records_services(make_session_factory(make_engine(settings.database_url))),
+        **records_services(
+            make_session_factory(make_engine(settings.database_url)), site_url=settings.site_url
+        ),
         knowledge=KnowledgeBase(index, embedder, min_score=settings.kb_min_score),
     )
 
 
-def records_services(sessions: sessionmaker[Session]) -> dict[str, Any]:
-    """Every records service on one session factory (one engine, one connection pool)."""
+def records_services(
+    sessions: sessionmaker[Session], *, site_url: str = DEFAULT_SITE_URL
+) -> dict[str, Any]:
+    """Every records service on one session factory (one engine, one connection pool).
+
+    `site_url` is the base of the links the services put in answers and emails.
+    """
     return {
         "customers": CustomerService(sessions),
-        "orders": OrderService(sessions),
+        "orders": OrderService(sessions, site_url=site_url),
         "handoffs": HandoffService(sessions),
-        "accounts": AccountService(sessions),
+        "accounts": AccountService(sessions, site_url=site_url),
         "catalogue": CatalogueService(sessions),
-        "invoices": InvoiceService(sessions),
+        "invoices": InvoiceService(sessions, site_url=site_url),
         "refunds": RefundService(sessions),
         "tickets": TicketService(sessions),
         "reviews": ReviewService(sessions),
-        "newsletter": NewsletterService(sessions),
+        "newsletter": NewsletterService(sessions, site_url=site_url),
     }
 
 

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
 
     max_message_chars: int = Field(default=2000, ge=1, le=65536)
     verification_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    default_phone_region: str = Field(default="GB", pattern=r"^[A-Za-z]{2}$")
+    site_url: str = Field(default="https://larkspur.example", pattern=r"^https?://\S+$")
     log_level: str = "INFO"
 
     @field_validator("log_level")

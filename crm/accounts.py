@@ -434,6 +434,16 @@ class AccountService:
             )
             return _profile(session, customer)
 
+    def orders_in_flight(self, customer_id: int) -> tuple[str, ...]:
+        """Numbers of the customer's orders that block an erasure (placed, paid or shipped).
+
+        Lets the assistant explain before asking for a confirmation it could not honour;
+        :meth:`schedule_erasure` checks again when it runs.
+        """
+        with self._sessions.begin() as session:
+            customer = _customer(session, customer_id, lock=False)
+            return _in_flight(session, customer.id)
+
     def schedule_erasure(
         self, customer_id: int, *, actor: str, conversation_id: str | None
     ) -> ErasureView:
@@ -447,16 +457,7 @@ class AccountService:
             customer = _customer(session, customer_id, lock=True)
             if customer.status == "erasure_scheduled" and customer.erasure_due_at is not None:
                 return ErasureView(due_on=customer.erasure_due_at.date())
-            in_flight = tuple(
-                session.scalars(
-                    select(Order.number)
-                    .where(
-                        Order.customer_id == customer.id,
-                        Order.status.in_(IN_FLIGHT_STATUSES),
-                    )
-                    .order_by(Order.number)
-                )
-            )
+            in_flight = _in_flight(session, customer.id)
             if in_flight:
                 raise OrdersInFlight(in_flight)
 
@@ -499,6 +500,16 @@ def _customer(session: Session, customer_id: int, *, lock: bool) -> Customer:
     if customer is None:
         raise CustomerNotFound()
     return customer
+
+
+def _in_flight(session: Session, customer_id: int) -> tuple[str, ...]:
+    return tuple(
+        session.scalars(
+            select(Order.number)
+            .where(Order.customer_id == customer_id, Order.status.in_(IN_FLIGHT_STATUSES))
+            .order_by(Order.number)
+        )
+    )
 
 
 def _profile(session: Session, customer: Customer) -> ProfileView:

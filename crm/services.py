@@ -73,6 +73,7 @@ __all__ = [
     "OrderNotCancellable",
     "OrderNotEditable",
     "OrderNotFound",
+    "OrderQuote",
     "OrderService",
     "OrderView",
     "OrderWouldBeEmpty",
@@ -126,6 +127,7 @@ class OrderItemView:
     name: str
     quantity: int
     unit_price_pence: int
+    sku: str
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,27 @@ class CancellationQuote:
 
 
 @dataclass(frozen=True)
+class OrderQuote:
+    """What an order would cost and where it would go, before it is placed."""
+
+    goods_pence: int
+    delivery_pence: int
+    total_pence: int
+    delivery_method: str
+    shipping_address: str
+
+    @property
+    def total_display(self) -> str:
+        """Total formatted for people, e.g. ``"£43.90"``."""
+        return format_money(self.total_pence)
+
+    @property
+    def delivery_display(self) -> str:
+        """Delivery charge formatted for people; ``"free"`` when nothing is charged."""
+        return format_money(self.delivery_pence) if self.delivery_pence else "free"
+
+
+@dataclass(frozen=True)
 class PlacedOrder:
     """A new order and the page where the customer pays for it."""
 
@@ -283,9 +306,32 @@ def _order_address(order: Order) -> AddressDict:
     )
 
 
+def _default_address(session: Session, customer_id: int) -> Address:
+    """The customer's default saved address; ``NoDefaultAddress`` if they have none."""
+    address = session.scalars(
+        select(Address)
+        .where(Address.customer_id == customer_id, Address.is_default.is_(True))
+        .order_by(Address.id)
+        .limit(1)
+    ).one_or_none()
+    if address is None:
+        raise NoDefaultAddress()
+    return address
+
+
+def _address_dict(address: Address) -> AddressDict:
+    return AddressDict(
+        line1=address.line1,
+        line2=address.line2,
+        city=address.city,
+        postcode=address.postcode,
+        country=address.country,
+    )
+
+
 def _order_view(session: Session, order: Order) -> OrderView:
     rows = session.execute(
-        select(Product.name, OrderItem.quantity, OrderItem.unit_price_pence)
+        select(Product.name, OrderItem.quantity, OrderItem.unit_price_pence, Product.sku)
         .join(Product, Product.id == OrderItem.product_id)
         .where(OrderItem.order_id == order.id)
         .order_by(Product.name)
@@ -307,8 +353,8 @@ def _order_view(session: Session, order: Order) -> OrderView:
         currency=order.currency,
         shipping_address=address.formatted(),
         items=tuple(
-            OrderItemView(name=name, quantity=quantity, unit_price_pence=price)
-            for name, quantity, price in rows
+            OrderItemView(name=name, quantity=quantity, unit_price_pence=price, sku=sku)
+            for name, quantity, price, sku in rows
         ),
     )
 
@@ -506,6 +552,27 @@ class OrderService:
             order = self._find(session, number, customer_id, lock=False)
             return _cancellation_quote(order)
 
+    def quote_order(self, customer_id: int, items: Sequence[tuple[str, int]]) -> OrderQuote:
+        """Price ``items`` as :meth:`place_order` would, without writing anything.
+
+        Lets the assistant show the total and the address before the customer confirms. Raises
+        what :meth:`place_order` raises for the same input.
+        """
+        wanted = _merge_items(items)
+        with self._sessions.begin() as session:
+            address = _default_address(session, customer_id)
+            products = _products_by_sku(session, wanted)
+            method = method_for(default_method(address.country), address.country)
+            goods = sum(products[sku].price_pence * quantity for sku, quantity in wanted.items())
+            delivery = method.cost_pence(goods)
+            return OrderQuote(
+                goods_pence=goods,
+                delivery_pence=delivery,
+                total_pence=goods + delivery,
+                delivery_method=method.name,
+                shipping_address=AddressInput(**_address_dict(address)).formatted(),
+            )
+
     def place_order(
         self,
         customer_id: int,
@@ -540,14 +607,7 @@ class OrderService:
         conversation_id: str | None,
     ) -> PlacedOrder:
         with self._sessions.begin() as session:
-            address = session.scalars(
-                select(Address)
-                .where(Address.customer_id == customer_id, Address.is_default.is_(True))
-                .order_by(Address.id)
-                .limit(1)
-            ).one_or_none()
-            if address is None:
-                raise NoDefaultAddress()
+            address = _default_address(session, customer_id)
             products = _products_by_sku(session, wanted)
             method = method_for(default_method(address.country), address.country)
             goods = sum(products[sku].price_pence * quantity for sku, quantity in wanted.items())

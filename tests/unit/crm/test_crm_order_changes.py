@@ -79,7 +79,7 @@ def test_place_order_under_the_free_delivery_threshold(
     # £39.95 of goods + £3.95 UK Standard.
     assert order.total_pence == 4390
     assert order.total_display == "£43.90"
-    assert order.items == (OrderItemView("Enamel Kettle", 1, 3995),)
+    assert order.items == (OrderItemView("Enamel Kettle", 1, 3995, "KIT-005"),)
     assert (order.status, order.delivery_method, order.currency) == ("placed", "UK Standard", "GBP")
     assert order.shipping_address == "12 Ancoats Way, Manchester, M4 6AB, GB"
     assert order.placed_at == clock_now
@@ -153,7 +153,7 @@ def test_place_order_adds_up_repeated_skus(
     placed = orders.place_order(
         customer_id(ADA), [("KIT-006", 1), (" kit-006 ", 2)], actor="agent", conversation_id=None
     )
-    assert placed.order.items == (OrderItemView("Linen Tea Towels (set of 3)", 3, 1600),)
+    assert placed.order.items == (OrderItemView("Linen Tea Towels (set of 3)", 3, 1600, "KIT-006"),)
     assert placed.order.total_pence == 4800 + 395
 
 
@@ -430,7 +430,7 @@ def test_removing_the_last_item_is_refused(
             "100102", ada, sku="KIT-005", quantity=0, actor="a", conversation_id=None
         )
     view = orders.get_order("100102", ada)
-    assert view.items == (OrderItemView("Enamel Kettle", 1, 3995),)
+    assert view.items == (OrderItemView("Enamel Kettle", 1, 3995, "KIT-005"),)
     assert view.total_pence == 4390
     assert len(audit_rows()) == 1
     assert len(_refunds(sessions, "100102")) == 1

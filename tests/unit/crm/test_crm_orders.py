@@ -80,7 +80,7 @@ def test_get_own_shipped_order(
     assert view.shipped_at is not None and view.shipped_at.tzinfo is not None
     assert view.cancelled_at is None
     assert view.shipping_address == "12 Ancoats Way, Manchester, M4 6AB, GB"
-    assert view.items == (OrderItemView("Cast Iron Casserole 24cm", 1, 7900),)
+    assert view.items == (OrderItemView("Cast Iron Casserole 24cm", 1, 7900, "KIT-001"),)
     assert view.total_pence == 7900
     assert view.total_display == "£79.00"
     assert not view.can_change
