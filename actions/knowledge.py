@@ -8,10 +8,23 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import ShopAction, call
+from actions.base import ShopAction, call, latest_intent
 from actions.services import Services
 
 log = logging.getLogger(__name__)
+
+# Help-centre topics (front matter `topic:`) that answer each policy intent; the NLU's reading
+# of the question breaks near-ties between articles of different topics.
+TOPICS: dict[str, tuple[str, ...]] = {
+    "delivery_options": ("shipping",),
+    "delivery_period": ("shipping",),
+    "check_payment_methods": ("payments",),
+    "payment_issue": ("payments",),
+    "check_refund_policy": ("returns",),
+    "check_cancellation_fee": ("orders", "returns"),
+    "contact_customer_service": ("contact",),
+    "registration_problems": ("accounts",),
+}
 
 
 class ActionAnswerFromKnowledge(ShopAction):
@@ -26,7 +39,10 @@ class ActionAnswerFromKnowledge(ShopAction):
     ) -> list[EventType]:
         """Quote and cite, or abstain below the calibrated threshold."""
         question = str(tracker.latest_message.get("text") or "").strip()
-        answer = await call(services.knowledge.answer, question) if question else None
+        topics = TOPICS.get(latest_intent(tracker) or "", ())
+        answer = (
+            await call(services.knowledge.answer, question, topics=topics) if question else None
+        )
         if answer is None:
             log.info("knowledge: no answer good enough (conversation %s)", tracker.sender_id)
             dispatcher.utter_message(response="utter_knowledge_unknown")

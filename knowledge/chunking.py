@@ -27,6 +27,7 @@ class Chunk:
     article_id: str
     title: str
     url: str
+    topic: str
     headings: tuple[str, ...]
     position: int
     text: str
@@ -107,6 +108,7 @@ def chunk_article(article: Article, *, max_words: int = 110, overlap: int = 1) -
                     article_id=article.id,
                     title=article.title,
                     url=article.url,
+                    topic=article.topic,
                     headings=headings,
                     position=len(chunks),
                     text=" ".join(sentences[start:end]),

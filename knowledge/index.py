@@ -25,7 +25,7 @@ from knowledge.chunking import Chunk, chunk_article
 from knowledge.documents import Article, fingerprint
 from knowledge.embedding import Embedder
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: chunks carry their article's topic
 KEEP_BUILDS = 2
 
 

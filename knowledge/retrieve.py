@@ -15,6 +15,8 @@ from knowledge.embedding import Embedder
 from knowledge.index import LoadedIndex, search_vectors
 
 MAX_QUOTE_WORDS = 60
+# How far below the best passage a passage of a preferred topic may score and still be chosen.
+TOPIC_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,25 @@ class KnowledgeBase:
                 break
         return hits
 
-    def answer(self, query: str) -> Answer | None:
-        """Return the best answer, or None when the evidence is below the threshold."""
-        hits = self.search(query, k=1)
+    def answer(self, query: str, *, topics: tuple[str, ...] = ()) -> Answer | None:
+        """Return the best answer, or None when the evidence is below the threshold.
+
+        `topics` is what the caller already knows about the question (the agent's NLU has
+        recognised, say, a payment question): a passage of one of those topics wins over a
+        slightly better scoring one of another topic, within `TOPIC_MARGIN`. Abstention still
+        depends on the best score alone.
+        """
+        hits = self.search(query, k=5 if topics else 1)
         if not hits or hits[0].score < self.min_score:
             return None
         best = hits[0]
+        if topics and best.chunk.topic not in topics:
+            preferred = [
+                hit
+                for hit in hits
+                if hit.chunk.topic in topics and hit.score >= best.score - TOPIC_MARGIN
+            ]
+            best = preferred[0] if preferred else best
         return Answer(
             article_id=best.chunk.article_id,
             title=best.chunk.title,
