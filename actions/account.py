@@ -1,10 +1,13 @@
-"""Account skills that need no order: password reset and switching accounts.
+"""Account skills: sign-up, password reset, contact details, deletion, switching accounts.
 
-Creating, editing and deleting an account follow in the next step of the catalogue.
+Sign-up and password reset are open to anyone and answer the same whether or not an email
+address has an account; changing contact details and scheduling deletion need a verified
+customer and a confirmation.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -19,12 +22,38 @@ from actions.base import (
     ShopAction,
     ShopFormValidation,
     call,
+    latest_intent,
+    verified_customer,
+    yes_or_no,
 )
-from actions.services import Services
-from actions.verification import FAILURES, find_email
-from crm.contacts import InvalidContact
+from actions.orders import day, verified_or_explain
+from actions.services import Services, get_services
+from actions.verification import EMAIL, FAILURES, POSTCODE, VerifiedForm, find_email
+from crm.accounts import EmailTaken, OrdersInFlight
+from crm.contacts import InvalidContact, normalise_email, normalise_name, normalise_phone
 
 RESET_EMAIL = "reset_email"
+SIGNUP_NAME = "signup_name"
+SIGNUP_EMAIL = "signup_email"
+SIGNUP_PHONE = "signup_phone"
+CONFIRM_SIGN_UP = "confirm_sign_up"
+CONTACT_FIELD = "contact_field"
+NEW_CONTACT = "new_contact"
+CONFIRM_CONTACT = "confirm_contact_change"
+ERASURE_BLOCKERS = "erasure_blockers"
+CONFIRM_DELETE = "confirm_delete"
+NO_PHONE = "none"
+NOTHING_BLOCKS = "none"
+
+# What to say when a sign-up detail turns out to be invalid, per field.
+INVALID_SIGN_UP = {
+    "name": "utter_invalid_signup_name",
+    "email": "utter_invalid_email",
+    "phone": "utter_invalid_phone",
+}
+_SKIP = re.compile(r"^\s*(no|nope|skip|none|no thanks|rather not|i'?d rather not|n/?a)\b", re.I)
+_PHONE_WORDS = re.compile(r"\b(phone|mobile|number|cell|telephone|tel)\b", re.I)
+_EMAIL_WORDS = re.compile(r"\b(e-?mail|address)\b", re.I)
 
 
 class ValidatePasswordResetForm(ShopFormValidation):
@@ -98,3 +127,326 @@ class ActionSwitchAccount(ShopAction):
             SlotSet(VERIFIED_UNTIL, None),
             SlotSet(FAILURES, 0),
         ]
+
+
+# --- create_account -----------------------------------------------------------------------
+
+
+class ValidateSignUpForm(ShopFormValidation):
+    """Name, email, an optional phone number and a confirmation; no verification needed."""
+
+    def name(self) -> str:
+        """Validation action of `sign_up_form`."""
+        return "validate_sign_up_form"
+
+    async def validate_signup_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A first and a last name, each a valid name."""
+        parts = str(value or "").split()
+        try:
+            if len(parts) < 2:
+                raise InvalidContact("name", "first and last name needed")
+            first = normalise_name(parts[0])
+            last = normalise_name(" ".join(parts[1:]))
+        except InvalidContact:
+            dispatcher.utter_message(response="utter_invalid_signup_name")
+            return {SIGNUP_NAME: None}
+        return {SIGNUP_NAME: f"{first} {last}"}
+
+    async def validate_signup_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A valid email address, normalised."""
+        try:
+            return {SIGNUP_EMAIL: normalise_email(find_email(str(value or "")) or str(value))}
+        except InvalidContact:
+            dispatcher.utter_message(response="utter_invalid_email")
+            return {SIGNUP_EMAIL: None}
+
+    async def validate_signup_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A valid phone number (E.164), or "no" to leave it out."""
+        text = str(value or "")
+        if _SKIP.match(text) or latest_intent(tracker) == "deny":
+            return {SIGNUP_PHONE: NO_PHONE}
+        settings = get_services().settings
+        try:
+            return {SIGNUP_PHONE: normalise_phone(text, settings.default_phone_region)}
+        except InvalidContact:
+            dispatcher.utter_message(response="utter_invalid_phone")
+            return {SIGNUP_PHONE: None}
+
+    async def validate_confirm_sign_up(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A yes or a no; anything else asks again."""
+        return yes_or_no(CONFIRM_SIGN_UP, value)
+
+
+SIGN_UP_SLOTS = (SIGNUP_NAME, SIGNUP_EMAIL, SIGNUP_PHONE, CONFIRM_SIGN_UP)
+
+
+class ActionCreateAccount(ShopAction):
+    """`create_account`: a pending account and an activation email, after confirmation.
+
+    The answer is the same when the address already has an account (that address gets an
+    email saying so instead), so the chat never reveals who is a customer.
+    """
+
+    def name(self) -> str:
+        """Runs when `sign_up_form` completes."""
+        return "action_create_account"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Create, or say that nothing was created."""
+        done = [SlotSet(slot, None) for slot in SIGN_UP_SLOTS]
+        if tracker.get_slot(CONFIRM_SIGN_UP) is not True:
+            dispatcher.utter_message(response="utter_sign_up_cancelled")
+            return done
+        first, _, last = str(tracker.get_slot(SIGNUP_NAME) or "").partition(" ")
+        phone = tracker.get_slot(SIGNUP_PHONE)
+        try:
+            request = await call(
+                services.accounts.create_account,
+                first_name=first,
+                last_name=last,
+                email=str(tracker.get_slot(SIGNUP_EMAIL) or ""),
+                phone=None if phone in (None, NO_PHONE) else str(phone),
+                conversation_id=tracker.sender_id,
+                actor="bot",
+            )
+        except InvalidContact as invalid:
+            dispatcher.utter_message(response=INVALID_SIGN_UP[invalid.field])
+        else:
+            dispatcher.utter_message(
+                response="utter_sign_up_requested", email_masked=request.email_masked
+            )
+        return done
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """Forget the draft."""
+        return [SlotSet(slot, None) for slot in SIGN_UP_SLOTS]
+
+
+# --- edit_account -------------------------------------------------------------------------
+
+
+def contact_field_of(text: str) -> str | None:
+    """Which contact detail the customer's words name: "phone", "email", or None."""
+    if _PHONE_WORDS.search(text):
+        return "phone"
+    if _EMAIL_WORDS.search(text) or "@" in text:
+        return "email"
+    return None
+
+
+class ValidateEditAccountForm(VerifiedForm):
+    """Which detail, verification, the new value, then a confirmation."""
+
+    leading_slots = (CONTACT_FIELD,)
+
+    def name(self) -> str:
+        """Validation action of `edit_account_form`."""
+        return "validate_edit_account_form"
+
+    def task_slots(self, tracker: Tracker) -> list[str]:
+        """The new value and the confirmation."""
+        return [NEW_CONTACT, CONFIRM_CONTACT]
+
+    async def extract_contact_field(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Take the detail from the request itself ("change my phone number") or the answer."""
+        if tracker.get_slot(CONTACT_FIELD) is not None:
+            return {}
+        asked = tracker.get_slot("requested_slot") == CONTACT_FIELD
+        if not asked and latest_intent(tracker) != "edit_account":
+            return {}
+        field = contact_field_of(str(tracker.latest_message.get("text") or ""))
+        if field is None and asked:
+            dispatcher.utter_message(response="utter_invalid_contact_field")
+        return {CONTACT_FIELD: field}
+
+    async def validate_contact_field(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Only the details this skill can change."""
+        return {CONTACT_FIELD: value if value in ("email", "phone") else None}
+
+    async def validate_new_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Normalise the new email address or phone number; re-ask naming what is wrong."""
+        text = str(value or "")
+        try:
+            if tracker.get_slot(CONTACT_FIELD) == "phone":
+                region = get_services().settings.default_phone_region
+                return {NEW_CONTACT: normalise_phone(text, region)}
+            return {NEW_CONTACT: normalise_email(find_email(text) or text)}
+        except InvalidContact as invalid:
+            dispatcher.utter_message(response=f"utter_invalid_{invalid.field}")
+            return {NEW_CONTACT: None}
+
+    async def validate_confirm_contact_change(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A yes or a no; anything else asks again."""
+        return yes_or_no(CONFIRM_CONTACT, value)
+
+
+EDIT_SLOTS = (CONTACT_FIELD, NEW_CONTACT, CONFIRM_CONTACT, EMAIL, POSTCODE)
+
+
+class ActionUpdateContact(ShopAction):
+    """`edit_account`: change the email address or phone number, audited."""
+
+    def name(self) -> str:
+        """Runs when `edit_account_form` completes."""
+        return "action_update_contact"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Change it, keep it, or say why not."""
+        done = [SlotSet(slot, None) for slot in EDIT_SLOTS]
+        customer_id = verified_or_explain(dispatcher, tracker)
+        if customer_id is None:
+            return done
+        field = str(tracker.get_slot(CONTACT_FIELD) or "email")
+        value = str(tracker.get_slot(NEW_CONTACT) or "")
+        if tracker.get_slot(CONFIRM_CONTACT) is not True or not value:
+            dispatcher.utter_message(response="utter_contact_kept")
+            return done
+        before = await call(services.accounts.get_profile, customer_id)
+        if (before.email if field == "email" else before.phone) == value:
+            dispatcher.utter_message(response=f"utter_contact_unchanged_{field}", value=value)
+            return done
+        try:
+            await call(
+                services.accounts.update_contact,
+                customer_id,
+                **{field: value},
+                actor="bot",
+                conversation_id=tracker.sender_id,
+            )
+        except EmailTaken:
+            dispatcher.utter_message(response="utter_email_taken")
+        except InvalidContact as invalid:
+            dispatcher.utter_message(response=f"utter_invalid_{invalid.field}")
+        else:
+            dispatcher.utter_message(response=f"utter_contact_updated_{field}", value=value)
+        return done
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """Forget the draft."""
+        return [SlotSet(slot, None) for slot in EDIT_SLOTS]
+
+
+# --- delete_account -----------------------------------------------------------------------
+
+
+async def erasure_blockers(customer_id: int) -> str:
+    """The orders that stop an erasure, as customers read them ("100101 and 100102")."""
+    numbers = await call(get_services().accounts.orders_in_flight, customer_id)
+    return _and_list(numbers) if numbers else NOTHING_BLOCKS
+
+
+def _and_list(items: tuple[str, ...] | list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+class ValidateDeleteAccountForm(VerifiedForm):
+    """Verification, a check for orders in progress, then a confirmation.
+
+    The check runs once the customer is verified (right after verification, or at the start
+    for an already verified conversation), so a customer who cannot delete the account yet is
+    told why instead of being asked to confirm.
+    """
+
+    def name(self) -> str:
+        """Validation action of `delete_account_form`."""
+        return "validate_delete_account_form"
+
+    def task_slots(self, tracker: Tracker) -> list[str]:
+        """The check, then the confirmation unless something blocks the erasure."""
+        blockers = tracker.get_slot(ERASURE_BLOCKERS)
+        if blockers in (None, NOTHING_BLOCKS):
+            return [ERASURE_BLOCKERS, CONFIRM_DELETE]
+        return [ERASURE_BLOCKERS]
+
+    async def after_verification(
+        self, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """Check for orders in progress as soon as the customer is known."""
+        return {ERASURE_BLOCKERS: await erasure_blockers(customer_id)}
+
+    async def extract_erasure_blockers(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """For a conversation verified before this request, check at once."""
+        customer_id = verified_customer(tracker)
+        if customer_id is None or tracker.get_slot(ERASURE_BLOCKERS) is not None:
+            return {}
+        return {ERASURE_BLOCKERS: await erasure_blockers(customer_id)}
+
+    async def validate_erasure_blockers(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Set only by this action server, from the records: kept as it is."""
+        return {ERASURE_BLOCKERS: value}
+
+    async def validate_confirm_delete(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A yes or a no; anything else asks again."""
+        return yes_or_no(CONFIRM_DELETE, value)
+
+
+DELETE_SLOTS = (ERASURE_BLOCKERS, CONFIRM_DELETE, EMAIL, POSTCODE)
+
+
+class ActionDeleteAccount(ShopAction):
+    """`delete_account`: schedule the erasure of the customer's data, after confirmation."""
+
+    def name(self) -> str:
+        """Runs when `delete_account_form` completes."""
+        return "action_delete_account"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Schedule, keep, or explain which orders stand in the way."""
+        done = [SlotSet(slot, None) for slot in DELETE_SLOTS]
+        customer_id = verified_or_explain(dispatcher, tracker)
+        if customer_id is None:
+            return done
+        blockers = tracker.get_slot(ERASURE_BLOCKERS)
+        if blockers not in (None, NOTHING_BLOCKS):
+            dispatcher.utter_message(response="utter_delete_blocked", orders=blockers)
+            return done
+        if tracker.get_slot(CONFIRM_DELETE) is not True:
+            dispatcher.utter_message(response="utter_delete_kept")
+            return done
+        try:
+            erasure = await call(
+                services.accounts.schedule_erasure,
+                customer_id,
+                actor="bot",
+                conversation_id=tracker.sender_id,
+            )
+        except OrdersInFlight as blocked:
+            # An order was placed while the customer was confirming.
+            dispatcher.utter_message(
+                response="utter_delete_blocked", orders=_and_list(blocked.numbers)
+            )
+        else:
+            dispatcher.utter_message(response="utter_erasure_scheduled", due_on=day(erasure.due_on))
+        return done
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """Forget the draft."""
+        return [SlotSet(slot, None) for slot in DELETE_SLOTS]

@@ -1,23 +1,53 @@
-"""`change_shipping_address`: a new delivery address for an order that has not shipped."""
+"""Addresses: an unshipped order's delivery address, and the addresses saved on the account.
+
+`change_shipping_address` re-addresses one order; `set_up_shipping_address` saves an address
+for future orders, optionally as the default.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopAction, call, verified_customer
-from actions.orders import OPEN_STATES, end_of_task, order_details, unverified_or_unknown
+from actions.base import ShopAction, call, verified_customer, yes_or_no
+from actions.orders import (
+    OPEN_STATES,
+    end_of_task,
+    order_details,
+    unverified_or_unknown,
+    verified_or_explain,
+)
 from actions.services import Services
-from actions.verification import ORDER_NUMBER, ORDER_STATUS, VerifiedOrderForm
+from actions.verification import (
+    EMAIL,
+    ORDER_NUMBER,
+    ORDER_STATUS,
+    POSTCODE,
+    VerifiedForm,
+    VerifiedOrderForm,
+)
 from crm.addresses import InvalidAddress, parse_address
 from crm.services import AddressChangeNotAllowed, OrderNotFound
 
 NEW_ADDRESS = "new_address"
 CONFIRM_ADDRESS = "confirm_address_change"
+ADDRESS_TO_SAVE = "address_to_save"
+MAKE_DEFAULT = "address_make_default"
+CONFIRM_SAVE = "confirm_save_address"
+
+
+def checked_address(slot: str, value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
+    """Parse and validate an address; re-ask naming the part that is wrong."""
+    try:
+        address = parse_address(str(value or ""))
+    except InvalidAddress as invalid:
+        dispatcher.utter_message(response=f"utter_invalid_address_{invalid.field}")
+        return {slot: None}
+    return {slot: address.formatted()}
 
 
 class ValidateChangeAddressForm(VerifiedOrderForm):
@@ -37,18 +67,13 @@ class ValidateChangeAddressForm(VerifiedOrderForm):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Parse and validate; re-ask naming the part that is wrong."""
-        try:
-            address = parse_address(str(value or ""))
-        except InvalidAddress as invalid:
-            dispatcher.utter_message(response=f"utter_invalid_address_{invalid.field}")
-            return {NEW_ADDRESS: None}
-        return {NEW_ADDRESS: address.formatted()}
+        return checked_address(NEW_ADDRESS, value, dispatcher)
 
     async def validate_confirm_address_change(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """A yes or a no; anything else asks again."""
-        return {CONFIRM_ADDRESS: value if isinstance(value, bool) else None}
+        return yes_or_no(CONFIRM_ADDRESS, value)
 
 
 class ActionChangeShippingAddress(ShopAction):
@@ -104,3 +129,81 @@ class ActionChangeShippingAddress(ShopAction):
     def on_error(self, tracker: Tracker) -> list[EventType]:
         """Start the next request fresh."""
         return end_of_task(NEW_ADDRESS, CONFIRM_ADDRESS)
+
+
+class ValidateSaveAddressForm(VerifiedForm):
+    """Verification, the address, whether it becomes the default, then a confirmation."""
+
+    def name(self) -> str:
+        """Validation action of `save_address_form`."""
+        return "validate_save_address_form"
+
+    def task_slots(self, tracker: Tracker) -> list[str]:
+        """Address, default or not, confirmation."""
+        return [ADDRESS_TO_SAVE, MAKE_DEFAULT, CONFIRM_SAVE]
+
+    async def validate_address_to_save(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Parse and validate; re-ask naming the part that is wrong."""
+        return checked_address(ADDRESS_TO_SAVE, value, dispatcher)
+
+    async def validate_address_make_default(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A yes or a no; anything else asks again."""
+        return yes_or_no(MAKE_DEFAULT, value)
+
+    async def validate_confirm_save_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A yes or a no; anything else asks again."""
+        return yes_or_no(CONFIRM_SAVE, value)
+
+
+SAVE_SLOTS = (ADDRESS_TO_SAVE, MAKE_DEFAULT, CONFIRM_SAVE, EMAIL, POSTCODE)
+
+
+class ActionSaveAddress(ShopAction):
+    """`set_up_shipping_address`: add the address to the account, audited."""
+
+    def name(self) -> str:
+        """Runs when `save_address_form` completes."""
+        return "action_save_address"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Save it, or say that nothing changed."""
+        done = [SlotSet(slot, None) for slot in SAVE_SLOTS]
+        customer_id = verified_or_explain(dispatcher, tracker)
+        if customer_id is None:
+            return done
+        text = tracker.get_slot(ADDRESS_TO_SAVE)
+        if tracker.get_slot(CONFIRM_SAVE) is not True or not text:
+            dispatcher.utter_message(response="utter_address_not_saved")
+            return done
+        address = parse_address(str(text))
+        make_default = tracker.get_slot(MAKE_DEFAULT) is True
+        before = await call(services.accounts.get_profile, customer_id)
+        after = await call(
+            services.accounts.add_address,
+            customer_id,
+            address,
+            make_default=make_default,
+            actor="bot",
+            conversation_id=tracker.sender_id,
+        )
+        if after == before:
+            dispatcher.utter_message(response="utter_address_already_saved", address=text)
+        elif after.addresses[0] == address.formatted():
+            dispatcher.utter_message(response="utter_address_saved_default", address=text)
+        else:
+            dispatcher.utter_message(
+                response="utter_address_saved_extra", address=text, default=after.addresses[0]
+            )
+        return done
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """Forget the draft."""
+        return [SlotSet(slot, None) for slot in SAVE_SLOTS]

@@ -45,6 +45,18 @@ def verified_customer(tracker: Tracker) -> int | None:
     return int(customer_id)
 
 
+def latest_intent(tracker: Tracker) -> str | None:
+    """The intent of the customer's latest message."""
+    intent = tracker.latest_message.get("intent") or {}
+    name = intent.get("name")
+    return str(name) if name else None
+
+
+def yes_or_no(slot: str, value: Any) -> dict[str, Any]:
+    """Keep a confirmation slot's yes (True) or no (False); anything else asks again."""
+    return {slot: value if isinstance(value, bool) else None}
+
+
 def technical_problem(dispatcher: CollectingDispatcher, tracker: Tracker, action: str) -> None:
     """Log the exception in progress with an id the customer can quote, and apologise."""
     error_id = uuid.uuid4().hex[:8]

@@ -124,7 +124,7 @@ class ValidateRefundForm(VerifiedOrderForm):
         return [REFUND_REASON, CONFIRM_REFUND] if tracker.get_slot(REFUND_ELIGIBLE) else []
 
     async def on_order_found(
-        self, number: str, customer_id: int, tracker: Tracker
+        self, number: str, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
         """Check eligibility now, so an ineligible order is explained without questions."""
         eligibility = await call(get_services().refunds.eligibility, number, customer_id)

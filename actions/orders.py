@@ -11,7 +11,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopAction, call, verified_customer
+from actions.base import (
+    CUSTOMER_ID,
+    CUSTOMER_NAME,
+    VERIFIED_UNTIL,
+    ShopAction,
+    call,
+    verified_customer,
+)
 from actions.services import Services
 from actions.verification import (
     FAILURES,
@@ -204,6 +211,19 @@ class ActionCancelOrder(ShopAction):
 class ActionResetTask(ShopAction):
     """Forget a task's slots when the customer stops it or asks for a person midway."""
 
+    # Who the customer is outlives any one task; so does the count of failed verifications,
+    # or stopping a form would reset the limit on guessing.
+    KEEP = frozenset(
+        {
+            CUSTOMER_ID,
+            CUSTOMER_NAME,
+            VERIFIED_UNTIL,
+            FAILURES,
+            "requested_slot",
+            "session_started_metadata",
+        }
+    )
+
     def name(self) -> str:
         """Used by the rules that interrupt a form."""
         return "action_reset_task"
@@ -211,11 +231,10 @@ class ActionResetTask(ShopAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
-        """Clear every task slot; verification stays."""
-        return end_of_task(
-            CONFIRM_CANCEL,
-            "new_address",
-            "confirm_address_change",
-            "verify_email",
-            "verify_postcode",
-        )
+        """Clear every slot a task may have filled; verification stays."""
+        events: list[EventType] = [
+            SlotSet(slot, None)
+            for slot, value in tracker.slots.items()
+            if slot not in self.KEEP and value is not None and slot != LOOKUP_FAILURES
+        ]
+        return [*events, SlotSet(LOOKUP_FAILURES, 0)]

@@ -189,11 +189,11 @@ class VerifiedOrderForm(VerifiedForm, ABC):
                 dispatcher.utter_message(response="utter_order_not_found", order_number=number)
             return {ORDER_NUMBER: None, ORDER_STATUS: None, LOOKUP_FAILURES: failures}
         found = {ORDER_NUMBER: number, ORDER_STATUS: order.status, LOOKUP_FAILURES: 0}
-        found.update(await self.on_order_found(number, customer_id, tracker))
+        found.update(await self.on_order_found(number, customer_id, dispatcher, tracker))
         return found
 
     async def on_order_found(
-        self, number: str, customer_id: int, tracker: Tracker
+        self, number: str, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
         """Slots the task derives from the order once it is found (none by default)."""
         return {}

@@ -12,12 +12,14 @@ import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.run import Stack
@@ -25,6 +27,8 @@ from bot.settings import ROOT, Settings
 from crm.db import make_engine, make_session_factory
 from crm.demo import seed
 from crm.migrate import upgrade
+from crm.models import Address, Customer, Order, Product
+from crm.services import OrderService
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
 
@@ -81,6 +85,87 @@ def said(messages: list[dict[str, Any]], response: str) -> bool:
 
 def new_sender() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """A customer of one test alone, so tests that change records never meet."""
+
+    id: int
+    email: str
+    postcode: str
+
+
+def new_customer(agent: Agent, *orders: list[tuple[str, int]]) -> Shopper:
+    """An active customer with a default address in Leeds, and `orders` placed for them.
+
+    Each order is a list of (SKU, quantity); `placed_orders` reads them back.
+    """
+    email = f"shopper-{uuid.uuid4().hex[:10]}@example.com"
+    with agent.sessions.begin() as session:
+        customer = Customer(first_name="Sam", last_name="Shopper", email=email, status="active")
+        customer.addresses.append(
+            Address(
+                line1="12 Rose Street",
+                city="Leeds",
+                postcode="LS1 4AB",
+                country="GB",
+                is_default=True,
+            )
+        )
+        session.add(customer)
+        session.flush()
+        customer_id = customer.id
+    shop = OrderService(agent.sessions)
+    for items in orders:
+        shop.place_order(customer_id, items, actor="test", conversation_id=None)
+    return Shopper(id=customer_id, email=email, postcode="LS1 4AB")
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """An order as the tests check it: number, state, total and {SKU: quantity}."""
+
+    number: str
+    status: str
+    total_pence: int
+    items: dict[str, int]
+
+
+def placed_orders(agent: Agent, shopper: Shopper) -> list[PlacedOrder]:
+    """The shopper's orders, oldest first."""
+    with agent.sessions() as session:
+        orders = session.scalars(
+            select(Order).where(Order.customer_id == shopper.id).order_by(Order.id)
+        ).all()
+        skus = {row.id: row.sku for row in session.execute(select(Product.id, Product.sku))}
+        return [
+            PlacedOrder(
+                number=order.number,
+                status=order.status,
+                total_pence=order.total_pence,
+                items={skus[item.product_id]: item.quantity for item in order.items},
+            )
+            for order in orders
+        ]
+
+
+def set_status(agent: Agent, number: str, status: str) -> None:
+    """Move an order on, as the warehouse would (paid, shipped)."""
+    with agent.sessions.begin() as session:
+        order = session.scalars(select(Order).where(Order.number == number)).one()
+        order.status = status
+        now = datetime.now(UTC)
+        if status in ("paid", "shipped"):
+            order.paid_at = now
+        if status == "shipped":
+            order.shipped_at = now
+
+
+def verify(agent: Agent, sender: str, shopper: Shopper) -> list[dict[str, Any]]:
+    """Answer the two verification questions as `shopper`."""
+    agent.say(sender, shopper.email)
+    return agent.say(sender, shopper.postcode)
 
 
 @pytest.fixture(scope="session")

@@ -58,3 +58,17 @@ def test_switch_account_forgets_the_verification(agent):
 def test_switch_account_without_being_verified(agent):
     reply = agent.say(new_sender(), "log me into a different account")
     assert said(reply, "utter_switch_not_verified")
+
+
+def test_after_switching_the_other_account_sees_its_own_orders(agent):
+    sender = new_sender()
+    agent.say(sender, "where is order 100103")
+    agent.say(sender, "ada@example.com")
+    agent.say(sender, "M4 6AB")
+    agent.say(sender, "switch account")
+    agent.say(sender, "track order 100202")
+    agent.say(sender, "grace@example.org")
+    reply = agent.say(sender, "75001")
+    assert said(reply, "utter_order_status_shipped")
+    assert "100202" in reply[-1]["text"]
+    assert said(agent.say(sender, "where is order 100103"), "utter_order_not_found")

@@ -93,3 +93,12 @@ def test_saying_no_keeps_the_newsletter_as_it_was(agent):
     agent.say(sender, "maybe.later@example.net")
     assert said(agent.say(sender, "no"), "utter_newsletter_kept")
     assert subscribed(agent, "maybe.later@example.net") is None
+
+
+def test_stopping_a_review_stores_nothing(agent):
+    sender = new_sender()
+    agent.say(sender, "I want to write a review")
+    assert said(agent.say(sender, "4"), "utter_ask_review_comment")
+    assert said(agent.say(sender, "stop"), "utter_stopped")
+    with agent.sessions() as session:
+        assert session.scalars(select(Review).where(Review.conversation_id == sender)).all() == []

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.models import Order, Refund
-from tests.conversations.conftest import new_sender, said
+from tests.conversations.conftest import new_customer, new_sender, said, verify
 
 pytestmark = pytest.mark.conversation
 
@@ -114,3 +114,48 @@ def test_delivery_period_in_general_comes_from_the_help_centre(agent):
     reply = agent.say(new_sender(), "how long does delivery to Germany take?")
     assert said(reply, "utter_knowledge_answer")
     assert "working days" in "\n".join(m["text"] for m in reply)
+
+
+def test_a_customer_without_paid_orders_has_no_invoices(agent):
+    shopper = new_customer(agent, [("HOM-005", 1)])  # placed, not paid: no invoice yet
+    sender = new_sender()
+    agent.say(sender, "list my invoices")
+    assert said(verify(agent, sender, shopper), "utter_no_invoices")
+
+
+def test_invoices_are_not_listed_without_verification(agent):
+    sender = new_sender()
+    agent.say(sender, "show me my invoices")
+    for _ in range(3):
+        agent.say(sender, "ada@example.com")
+        reply = agent.say(sender, "CB2 1SJ")
+    assert said(reply, "utter_verification_locked")
+    assert not said(reply, "utter_invoice_list")
+
+
+def test_a_customer_without_refunds_is_told_so(agent):
+    shopper = new_customer(agent)
+    sender = new_sender()
+    agent.say(sender, "has my refund been processed?")
+    assert said(verify(agent, sender, shopper), "utter_no_refunds")
+
+
+def test_a_refund_question_can_be_stopped(agent):
+    sender = new_sender()
+    assert said(agent.say(sender, "where's my refund"), "utter_ask_verify_email")
+    assert said(agent.say(sender, "stop"), "utter_stopped")
+    assert agent.tracker(sender)["active_loop"] in ({}, None, {"name": None})
+
+
+def test_a_cancelled_order_costs_nothing_to_cancel(agent):
+    sender = new_sender()
+    verified_as_ada(agent, sender)
+    reply = agent.say(sender, "is there a cancellation fee for order 100105?")
+    assert said(reply, "utter_cancellation_fee_none")
+
+
+def test_delivery_period_of_a_shipped_order_is_the_carriers_estimate(agent):
+    sender = new_sender()
+    verified_as_ada(agent, sender)
+    reply = agent.say(sender, "how long will order 100103 take to arrive?")
+    assert said(reply, "utter_delivery_estimate_carrier")

@@ -1,0 +1,556 @@
+"""Buying: placing an order, and changing the items of one that has not shipped.
+
+`place_order` takes a product chosen by name to an unpaid order; `change_order` adds, removes
+or re-counts an item of an order that has not shipped.
+
+Products are found by the words the customer uses (:mod:`crm.catalogue`); when several fit,
+the customer picks one from buttons (`product_choices`), by name or by its position. Prices,
+totals and the delivery charge come from the records, and are shown before the customer
+confirms.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import ShopAction, call, latest_intent, verified_customer, yes_or_no
+from actions.orders import (
+    OPEN_STATES,
+    end_of_task,
+    order_details,
+    unverified_or_unknown,
+    verified_or_explain,
+)
+from actions.services import Services, get_services
+from actions.verification import (
+    EMAIL,
+    ORDER_NUMBER,
+    ORDER_STATUS,
+    POSTCODE,
+    VerifiedForm,
+    VerifiedOrderForm,
+)
+from crm.catalogue import ProductMatch
+from crm.errors import (
+    InvalidQuantity,
+    ItemNotInOrder,
+    NoDefaultAddress,
+    OrderNotEditable,
+    OrderNotFound,
+    OrderWouldBeEmpty,
+    ProductNotFound,
+)
+from crm.services import MAX_QUANTITY, OrderView, format_money
+
+PRODUCT_CHOICES = "product_choices"
+ORDER_PRODUCT = "order_product"
+ORDER_SKU = "order_sku"
+ORDER_QUANTITY = "order_quantity"
+CONFIRM_PLACE = "confirm_place_order"
+CHANGE_PRODUCT = "change_product"
+CHANGE_SKU = "change_sku"
+CHANGE_QUANTITY = "change_quantity"
+CONFIRM_CHANGE = "confirm_item_change"
+
+_NUMBER_WORDS = {
+    word: value
+    for value, word in enumerate((
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+        "eighteen", "nineteen", "twenty",
+    ))
+}  # fmt: skip
+_NUMBER_WORDS.update({"a": 1, "an": 1, "single": 1, "none": 0, "pair": 2, "couple": 2})
+_QUANTITY = re.compile(r"\b(\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
+_A_PAIR = re.compile(r"\ban? (pair|couple)\b", re.I)
+_REMOVE = re.compile(r"\b(remove|delete|take (?:out|off)|drop|get rid of|don'?t want)\b", re.I)
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1}
+
+
+def quantity_in(text: str, *, articles: bool = True) -> int | None:
+    """The first quantity in `text`: "3", "three", "a pair" -> 2; None if there is none.
+
+    With `articles=False`, "a" and "an" do not count ("I want to place an order").
+    """
+    for match in _QUANTITY.finditer(_A_PAIR.sub(r"\1", text)):
+        word = match.group(1).lower()
+        if not articles and word in ("a", "an"):
+            continue
+        return int(word) if word.isdigit() else _NUMBER_WORDS[word]
+    return None
+
+
+def chosen_from(text: str, choices: list[str]) -> str | None:
+    """The offered product the customer picked by name or position ("the second one", "2")."""
+    typed = text.strip().casefold()
+    for name in choices:
+        if typed == name.casefold():
+            return name
+    words = typed.split()
+    for word, position in _ORDINALS.items():
+        if word in words:
+            return choices[position] if -len(choices) <= position < len(choices) else None
+    if typed.isdigit() and 1 <= int(typed) <= len(choices):
+        return choices[int(typed) - 1]
+    return None
+
+
+def pick(matches: list[ProductMatch], text: str) -> ProductMatch | list[ProductMatch] | None:
+    """One product when the words name one clearly, the candidates when several fit."""
+    if not matches:
+        return None
+    exact = [m for m in matches if m.name.casefold() == text.strip().casefold() or m.score == 1]
+    if len(exact) == 1:
+        return exact[0]
+    return matches[0] if len(matches) == 1 else matches
+
+
+def product_buttons(choices: list[str]) -> list[dict[str, str]]:
+    """Quick replies for the offered products; the payload is the product's name."""
+    return [{"title": name, "payload": name} for name in choices]
+
+
+def quantity_slot(
+    slot: str, value: Any, low: int, dispatcher: CollectingDispatcher
+) -> dict[str, Any]:
+    """A whole number from `low` to the most one order line may hold, or ask again."""
+    number = value if isinstance(value, int) else quantity_in(str(value or ""))
+    if number is None or not low <= number <= MAX_QUANTITY:
+        dispatcher.utter_message(response="utter_invalid_quantity", low=low, high=MAX_QUANTITY)
+        return {slot: None}
+    return {slot: str(number)}
+
+
+async def product_slot(
+    name_slot: str,
+    sku_slot: str,
+    value: Any,
+    tracker: Tracker,
+    dispatcher: CollectingDispatcher,
+    *,
+    among: OrderView | None = None,
+) -> dict[str, Any]:
+    """Resolve the customer's words to one product, offer choices, or say nothing matched.
+
+    With `among`, the products already in that order are preferred, so "the towels" means the
+    towels the customer bought rather than any towel in the catalogue.
+    """
+    text = str(value or "")
+    choices = list(tracker.get_slot(PRODUCT_CHOICES) or [])
+    named = chosen_from(text, choices) if choices else None
+    matches = await call(get_services().catalogue.find_products, named or text, limit=5)
+    if among is not None:
+        ordered = {item.sku for item in among.items}
+        in_order = [m for m in matches if m.sku in ordered]
+        matches = in_order or matches
+    found = pick(matches[:3], named or text)
+    if found is None:
+        dispatcher.utter_message(response="utter_product_not_found", product=text[:60])
+        return {name_slot: None, sku_slot: None, PRODUCT_CHOICES: None}
+    if isinstance(found, list):
+        return {name_slot: None, sku_slot: None, PRODUCT_CHOICES: [m.name for m in found]}
+    return {name_slot: found.name, sku_slot: found.sku, PRODUCT_CHOICES: None}
+
+
+class AskForProduct(ShopAction):
+    """Ask which product; when several matched, offer them as buttons."""
+
+    ask: str = ""
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """The plain question, or the choices."""
+        choices = list(tracker.get_slot(PRODUCT_CHOICES) or [])
+        if choices:
+            dispatcher.utter_message(
+                response="utter_ask_product_choice", buttons=product_buttons(choices)
+            )
+        else:
+            dispatcher.utter_message(response=self.ask)
+        return []
+
+
+# --- place_order --------------------------------------------------------------------------
+
+
+class ValidatePlaceOrderForm(VerifiedForm):
+    """The product (asked first), verification, the quantity, then a priced confirmation."""
+
+    leading_slots = (ORDER_PRODUCT, ORDER_QUANTITY)
+
+    def name(self) -> str:
+        """Validation action of `place_order_form`."""
+        return "validate_place_order_form"
+
+    def task_slots(self, tracker: Tracker) -> list[str]:
+        """The confirmation, with the price and the address."""
+        return [CONFIRM_PLACE]
+
+    async def extract_order_quantity(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A count in the request itself ("I'd like 2 kettles"); "a kettle" is asked, not 1."""
+        if tracker.get_slot(ORDER_QUANTITY) is not None or tracker.get_slot("requested_slot"):
+            return {}
+        if latest_intent(tracker) != "place_order":
+            return {}
+        number = quantity_in(str(tracker.latest_message.get("text") or ""), articles=False)
+        return {} if number is None else {ORDER_QUANTITY: number}
+
+    async def validate_order_product(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """One product from the catalogue."""
+        return await product_slot(ORDER_PRODUCT, ORDER_SKU, value, tracker, dispatcher)
+
+    async def validate_order_quantity(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """1 to 20, and somewhere to deliver them: without a saved address, nothing to confirm."""
+        slots = quantity_slot(ORDER_QUANTITY, value, 1, dispatcher)
+        customer_id = verified_customer(tracker)
+        sku = tracker.get_slot(ORDER_SKU)
+        if slots[ORDER_QUANTITY] is None or customer_id is None or not sku:
+            return slots
+        try:
+            await call(get_services().orders.quote_order, customer_id, [(str(sku), 1)])
+        except NoDefaultAddress:
+            dispatcher.utter_message(response="utter_no_default_address")
+            slots[CONFIRM_PLACE] = False
+        return slots
+
+    async def validate_confirm_place_order(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A yes or a no; anything else asks again."""
+        return yes_or_no(CONFIRM_PLACE, value)
+
+
+class ActionAskOrderProduct(AskForProduct):
+    """Asks for `order_product`."""
+
+    ask = "utter_ask_order_product"
+
+    def name(self) -> str:
+        """Rasa calls `action_ask_<slot>` instead of the `utter_ask_<slot>` response."""
+        return "action_ask_order_product"
+
+
+class ActionAskConfirmPlaceOrder(ShopAction):
+    """Show what the order will cost and where it goes, and ask to confirm."""
+
+    def name(self) -> str:
+        """Asks for `confirm_place_order`."""
+        return "action_ask_confirm_place_order"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Price it from the records; without a saved address, say how to add one."""
+        customer_id = verified_customer(tracker)
+        sku = str(tracker.get_slot(ORDER_SKU) or "")
+        quantity = int(tracker.get_slot(ORDER_QUANTITY) or 1)
+        if customer_id is None:
+            return []
+        try:
+            quote = await call(services.orders.quote_order, customer_id, [(sku, quantity)])
+        except NoDefaultAddress:
+            # The address was removed since the quantity was checked; the answer says so.
+            dispatcher.utter_message(response="utter_no_default_address")
+            return []
+        dispatcher.utter_message(
+            response="utter_ask_confirm_place_order",
+            quantity=quantity,
+            product=tracker.get_slot(ORDER_PRODUCT),
+            goods=format_money(quote.goods_pence),
+            delivery=quote.delivery_display,
+            method=quote.delivery_method,
+            total=quote.total_display,
+            address=quote.shipping_address,
+        )
+        return []
+
+
+PLACE_SLOTS = (ORDER_PRODUCT, ORDER_SKU, ORDER_QUANTITY, CONFIRM_PLACE, PRODUCT_CHOICES)
+
+
+class ActionPlaceOrder(ShopAction):
+    """`place_order`: an order in state placed, and the page where the customer pays."""
+
+    def name(self) -> str:
+        """Runs when `place_order_form` completes."""
+        return "action_place_order"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Place it, or say nothing was ordered and why."""
+        done = [SlotSet(slot, None) for slot in (*PLACE_SLOTS, EMAIL, POSTCODE)]
+        customer_id = verified_or_explain(dispatcher, tracker)
+        if customer_id is None:
+            return done
+        if tracker.get_slot(CONFIRM_PLACE) is not True:
+            dispatcher.utter_message(response="utter_order_not_placed")
+            return done
+        sku = str(tracker.get_slot(ORDER_SKU) or "")
+        try:
+            placed = await call(
+                services.orders.place_order,
+                customer_id,
+                [(sku, int(tracker.get_slot(ORDER_QUANTITY) or 0))],
+                actor="bot",
+                conversation_id=tracker.sender_id,
+            )
+        except NoDefaultAddress:
+            dispatcher.utter_message(response="utter_no_default_address")
+        except ProductNotFound:
+            dispatcher.utter_message(
+                response="utter_product_not_found", product=tracker.get_slot(ORDER_PRODUCT)
+            )
+        except InvalidQuantity:
+            dispatcher.utter_message(response="utter_invalid_quantity", low=1, high=MAX_QUANTITY)
+        else:
+            dispatcher.utter_message(
+                response="utter_order_placed",
+                payment_url=placed.payment_url,
+                address=placed.order.shipping_address,
+                **order_details(placed.order),
+            )
+        return done
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """Forget the draft."""
+        return [SlotSet(slot, None) for slot in PLACE_SLOTS]
+
+
+# --- change_order -------------------------------------------------------------------------
+
+
+class ValidateChangeOrderForm(VerifiedOrderForm):
+    """Order number, verification, then which item, how many, and a confirmation."""
+
+    def name(self) -> str:
+        """Validation action of `change_order_form`."""
+        return "validate_change_order_form"
+
+    def task_slots(self, tracker: Tracker) -> list[str]:
+        """Ask about items only while the order has not shipped."""
+        if tracker.get_slot(ORDER_STATUS) in OPEN_STATES:
+            return [CHANGE_PRODUCT, CHANGE_QUANTITY, CONFIRM_CHANGE]
+        return []
+
+    async def on_order_found(
+        self, number: str, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """Resolve a product named in the request ("remove the kettle from 100102") now.
+
+        When the customer switches to another order midway ("sorry, I meant 100102"), the item
+        questions start again for it.
+        """
+        if tracker.get_slot(ORDER_STATUS) is not None:
+            return {slot: None for slot in CHANGE_SLOTS}
+        named = tracker.get_slot(CHANGE_PRODUCT)
+        if not named or tracker.get_slot(CHANGE_SKU):
+            return {}
+        order = await call(get_services().orders.get_order, number, customer_id)
+        return await product_slot(
+            CHANGE_PRODUCT, CHANGE_SKU, named, tracker, dispatcher, among=order
+        )
+
+    async def validate_change_product(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A product, preferring the order's own; "remove the kettle" also sets 0."""
+        order = await self._order(tracker)
+        slots = await product_slot(
+            CHANGE_PRODUCT, CHANGE_SKU, value, tracker, dispatcher, among=order
+        )
+        text = str(tracker.latest_message.get("text") or "")
+        sku = slots.get(CHANGE_SKU)
+        if sku and _REMOVE.search(text) and quantity_in(text) is None:
+            if order is not None and current_quantity(order, sku) == 0:
+                return self._not_in_order(dispatcher, order, str(slots[CHANGE_PRODUCT]))
+            slots[CHANGE_QUANTITY] = "0"
+        return slots
+
+    async def validate_change_quantity(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """0 (remove) to 20; "remove it" means 0, and only what the order has can go."""
+        text = str(value or "")
+        if _REMOVE.search(text) and quantity_in(text) is None:
+            slots: dict[str, Any] = {CHANGE_QUANTITY: "0"}
+        else:
+            slots = quantity_slot(CHANGE_QUANTITY, value, 0, dispatcher)
+        sku = tracker.get_slot(CHANGE_SKU)
+        if slots[CHANGE_QUANTITY] == "0" and sku:
+            order = await self._order(tracker)
+            if order is not None and current_quantity(order, str(sku)) == 0:
+                product = str(tracker.get_slot(CHANGE_PRODUCT))
+                return self._not_in_order(dispatcher, order, product)
+        return slots
+
+    @staticmethod
+    def _not_in_order(
+        dispatcher: CollectingDispatcher, order: OrderView, product: str
+    ) -> dict[str, Any]:
+        """Nothing to remove: say so and ask for the item again."""
+        dispatcher.utter_message(
+            response="utter_item_not_in_order", order_number=order.number, product=product
+        )
+        return {CHANGE_PRODUCT: None, CHANGE_SKU: None, CHANGE_QUANTITY: None}
+
+    @staticmethod
+    async def _order(tracker: Tracker) -> OrderView | None:
+        """The order being changed, when the customer is verified and it is known."""
+        customer_id = verified_customer(tracker)
+        number = tracker.get_slot(ORDER_NUMBER)
+        if customer_id is None or not number:
+            return None
+        try:
+            return await call(get_services().orders.get_order, str(number), customer_id)
+        except OrderNotFound:
+            return None
+
+    async def validate_confirm_item_change(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A yes or a no; anything else asks again."""
+        return yes_or_no(CONFIRM_CHANGE, value)
+
+
+class ActionAskChangeProduct(AskForProduct):
+    """Asks for `change_product`."""
+
+    ask = "utter_ask_change_product"
+
+    def name(self) -> str:
+        """Rasa calls `action_ask_<slot>` instead of the `utter_ask_<slot>` response."""
+        return "action_ask_change_product"
+
+
+def current_quantity(order: OrderView, sku: str) -> int:
+    """How many of `sku` the order holds now (0 if none)."""
+    return next((item.quantity for item in order.items if item.sku == sku), 0)
+
+
+class ActionAskConfirmItemChange(ShopAction):
+    """Say exactly what will change in the order, and ask to confirm."""
+
+    def name(self) -> str:
+        """Asks for `confirm_item_change`."""
+        return "action_ask_confirm_item_change"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Add, remove, or change the count."""
+        customer_id = verified_customer(tracker)
+        if customer_id is None:
+            return []
+        number = str(tracker.get_slot(ORDER_NUMBER))
+        sku = str(tracker.get_slot(CHANGE_SKU) or "")
+        wanted = int(tracker.get_slot(CHANGE_QUANTITY) or 0)
+        order = await call(services.orders.get_order, number, customer_id)
+        product = await call(services.catalogue.get_product, sku)
+        now = current_quantity(order, sku)
+        kind = "add" if now == 0 else "remove" if wanted == 0 else "quantity"
+        dispatcher.utter_message(
+            response=f"utter_ask_confirm_item_{kind}",
+            order_number=number,
+            product=product.name,
+            price=format_money(product.price_pence),
+            current=now,
+            quantity=wanted,
+        )
+        return []
+
+
+CHANGE_SLOTS = (CHANGE_PRODUCT, CHANGE_SKU, CHANGE_QUANTITY, CONFIRM_CHANGE, PRODUCT_CHOICES)
+
+
+def item_lines(order: OrderView) -> str:
+    """The order's items, one per line: "2 × Linen Tea Towels (set of 3)"."""
+    return "\n".join(f"• {item.quantity} × {item.name}" for item in order.items)
+
+
+class ActionChangeOrder(ShopAction):
+    """`change_order`: set an item's quantity, recompute the total, settle the difference."""
+
+    def name(self) -> str:
+        """Runs when `change_order_form` completes."""
+        return "action_change_order"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Change, keep, or explain why not."""
+        done = end_of_task(*CHANGE_SLOTS)
+        if unverified_or_unknown(dispatcher, tracker):
+            return done
+        number = str(tracker.get_slot(ORDER_NUMBER))
+        status = str(tracker.get_slot(ORDER_STATUS))
+        if status not in OPEN_STATES:
+            dispatcher.utter_message(
+                response=f"utter_change_not_possible_{status}", order_number=number
+            )
+            return done
+        if tracker.get_slot(CONFIRM_CHANGE) is not True:
+            dispatcher.utter_message(response="utter_order_change_kept", order_number=number)
+            return done
+        customer_id = verified_customer(tracker)
+        assert customer_id is not None
+        sku = str(tracker.get_slot(CHANGE_SKU) or "")
+        try:
+            change = await call(
+                services.orders.change_item,
+                number,
+                customer_id,
+                sku=sku,
+                quantity=int(tracker.get_slot(CHANGE_QUANTITY) or 0),
+                actor="bot",
+                conversation_id=tracker.sender_id,
+            )
+        except OrderNotEditable as refused:
+            dispatcher.utter_message(
+                response=f"utter_change_not_possible_{refused.status}", order_number=number
+            )
+        except OrderWouldBeEmpty:
+            dispatcher.utter_message(response="utter_change_would_empty", order_number=number)
+        except ItemNotInOrder:
+            dispatcher.utter_message(
+                response="utter_item_not_in_order",
+                order_number=number,
+                product=tracker.get_slot(CHANGE_PRODUCT),
+            )
+        except (OrderNotFound, ProductNotFound):
+            dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+        else:
+            dispatcher.utter_message(
+                response="utter_order_items_changed",
+                items=item_lines(change.order),
+                **order_details(change.order),
+            )
+            if change.refund_pence:
+                dispatcher.utter_message(
+                    response="utter_order_change_refund",
+                    amount=format_money(change.refund_pence),
+                )
+            elif change.payment_url:
+                dispatcher.utter_message(
+                    response="utter_order_change_balance",
+                    amount=format_money(change.difference_pence),
+                    payment_url=change.payment_url,
+                )
+        return done
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """Start the next request fresh."""
+        return end_of_task(*CHANGE_SLOTS)

@@ -1,0 +1,158 @@
+"""place_order and change_order: products by name, priced confirmation, totals recomputed."""
+
+import pytest
+from sqlalchemy import select
+
+from crm.models import AuditLog, Order, Refund
+from tests.conversations.conftest import (
+    new_customer,
+    new_sender,
+    placed_orders,
+    said,
+    set_status,
+    verify,
+)
+
+pytestmark = pytest.mark.conversation
+
+
+def test_place_an_order_by_product_name(agent):
+    shopper = new_customer(agent)
+    sender = new_sender()
+    reply = agent.say(sender, "I'd like to order 2 enamel kettles")
+    assert said(reply, "utter_ask_verify_email")  # product and count came with the request
+    reply = verify(agent, sender, shopper)
+    assert said(reply, "utter_ask_confirm_place_order")
+    confirm = reply[-1]["text"]
+    assert "2 × Enamel Kettle" in confirm and "£79.90" in confirm and "12 Rose Street" in confirm
+    reply = agent.say(sender, "yes")
+    assert said(reply, "utter_order_placed")
+    [order] = placed_orders(agent, shopper)
+    assert (order.status, order.items) == ("placed", {"KIT-005": 2})
+    assert order.total_pence == 7990  # over £50: UK Standard delivery is free
+    assert f"https://larkspur.example/checkout/pay/{order.number}" in reply[-1]["text"]
+
+
+def test_several_matching_products_are_offered_as_buttons(agent):
+    shopper = new_customer(agent)
+    sender = new_sender()
+    reply = agent.say(sender, "I want to buy a towel")
+    assert said(reply, "utter_ask_product_choice")
+    assert {b["payload"] for b in reply[-1]["buttons"]} == {
+        "Cotton Bath Towel",
+        "Linen Tea Towels (set of 3)",
+    }
+    assert said(agent.say(sender, "Cotton Bath Towel"), "utter_ask_order_quantity")
+    assert said(agent.say(sender, "three"), "utter_ask_verify_email")
+    reply = verify(agent, sender, shopper)
+    assert "3 × Cotton Bath Towel" in reply[-1]["text"]
+    assert said(agent.say(sender, "no"), "utter_order_not_placed")
+    assert placed_orders(agent, shopper) == []
+
+
+def test_an_unknown_product_and_a_bad_quantity_are_asked_again(agent):
+    sender = new_sender()
+    assert said(agent.say(sender, "I want to place an order"), "utter_ask_order_product")
+    reply = agent.say(sender, "a spaceship")
+    assert said(reply, "utter_product_not_found")
+    assert said(reply, "utter_ask_order_product")
+    assert said(agent.say(sender, "the hammock"), "utter_ask_order_quantity")
+    reply = agent.say(sender, "50")
+    assert said(reply, "utter_invalid_quantity")
+    assert said(reply, "utter_ask_order_quantity")
+    assert said(agent.say(sender, "stop"), "utter_stopped")
+
+
+def test_an_unverified_customer_cannot_order(agent):
+    sender = new_sender()
+    agent.say(sender, "order the wall clock please")
+    agent.say(sender, "1")
+    for _ in range(3):
+        agent.say(sender, "sam@example.com")
+        reply = agent.say(sender, "LS1 4AB")
+    assert said(reply, "utter_verification_locked")
+    with agent.sessions() as session:
+        assert not session.scalars(select(AuditLog).where(AuditLog.conversation_id == sender)).all()
+
+
+def test_remove_an_item_from_an_unpaid_order(agent):
+    shopper = new_customer(agent, [("KIT-006", 2), ("KIT-003", 1)])
+    [before] = placed_orders(agent, shopper)
+    sender = new_sender()
+    agent.say(sender, f"I want to change my order {before.number}")
+    reply = verify(agent, sender, shopper)
+    assert said(reply, "utter_ask_change_product")
+    reply = agent.say(sender, "please remove the chopping board")
+    assert said(reply, "utter_ask_confirm_item_remove")
+    reply = agent.say(sender, "yes")
+    assert said(reply, "utter_order_items_changed")
+    [after] = placed_orders(agent, shopper)
+    assert after.items == {"KIT-006": 2}
+    assert after.total_pence == 2 * 1600 + 395  # under £50 again: delivery is charged
+    with agent.sessions() as session:
+        audit = session.scalars(select(AuditLog).where(AuditLog.conversation_id == sender)).one()
+    assert audit.action == "order.change_item"
+
+
+def test_fewer_items_on_a_paid_order_give_a_refund(agent):
+    shopper = new_customer(agent, [("KIT-006", 3)])
+    [order] = placed_orders(agent, shopper)
+    set_status(agent, order.number, "paid")
+    sender = new_sender()
+    agent.say(sender, f"can I change the quantity in order {order.number}")
+    verify(agent, sender, shopper)
+    assert said(agent.say(sender, "tea towels"), "utter_ask_change_quantity")
+    reply = agent.say(sender, "1")
+    assert said(reply, "utter_ask_confirm_item_quantity")
+    assert "has 3 × Linen Tea Towels" in reply[-1]["text"]
+    reply = agent.say(sender, "yes")
+    assert said(reply, "utter_order_items_changed")
+    assert said(reply, "utter_order_change_refund")
+    with agent.sessions() as session:
+        refund = session.scalars(
+            select(Refund).join(Order).where(Order.number == order.number)
+        ).one()
+    assert refund.amount_pence == 3200
+
+
+def test_a_shipped_order_cannot_be_changed(agent):
+    shopper = new_customer(agent, [("HOM-008", 1)])
+    [order] = placed_orders(agent, shopper)
+    set_status(agent, order.number, "shipped")
+    sender = new_sender()
+    agent.say(sender, f"add a candle to order {order.number}")
+    reply = verify(agent, sender, shopper)
+    assert said(reply, "utter_change_not_possible_shipped")
+    assert placed_orders(agent, shopper)[0].items == {"HOM-008": 1}
+
+
+def test_the_customer_can_switch_to_the_other_order_midway(agent):
+    shopper = new_customer(agent, [("HOM-008", 1)], [("OUT-006", 1), ("OUT-004", 2)])
+    first, second = placed_orders(agent, shopper)
+    sender = new_sender()
+    agent.say(sender, f"change order {first.number}")
+    verify(agent, sender, shopper)
+    assert said(agent.say(sender, "remove the wall clock"), "utter_ask_confirm_item_remove")
+    reply = agent.say(sender, f"sorry, I meant order {second.number}")
+    assert said(reply, "utter_ask_change_product")  # the item questions start again
+    reply = agent.say(sender, "remove the wall clock")
+    assert said(reply, "utter_item_not_in_order")  # that one is in the other order
+    assert said(reply, "utter_ask_change_product")
+    assert said(agent.say(sender, "the camping mugs"), "utter_ask_change_quantity")
+    assert said(agent.say(sender, "4"), "utter_ask_confirm_item_quantity")
+    assert said(agent.say(sender, "yes"), "utter_order_items_changed")
+    assert [o.items for o in placed_orders(agent, shopper)] == [
+        {"HOM-008": 1},
+        {"OUT-006": 1, "OUT-004": 4},
+    ]
+
+
+def test_the_only_item_cannot_be_removed(agent):
+    shopper = new_customer(agent, [("OUT-006", 1)])
+    [order] = placed_orders(agent, shopper)
+    sender = new_sender()
+    agent.say(sender, f"change order {order.number}")
+    verify(agent, sender, shopper)
+    assert said(agent.say(sender, "take out the hammock"), "utter_ask_confirm_item_remove")
+    assert said(agent.say(sender, "yes"), "utter_change_would_empty")
+    assert placed_orders(agent, shopper)[0].items == {"OUT-006": 1}
