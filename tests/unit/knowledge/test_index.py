@@ -132,3 +132,32 @@ def test_bad_front_matter_is_refused(tmp_path):
     (tmp_path / "a.md").write_text("---\ntitle: no url\n---\nbody\n")
     with pytest.raises(SourceError, match="url"):
         load_directory(tmp_path)
+
+
+def test_a_preferred_topic_wins_only_a_near_tie(tmp_path, embedder):
+    def with_topic(article_id: str, topic: str, title: str, body: str):
+        text = (
+            f"---\nid: {article_id}\ntitle: {title}\nurl: https://x/{article_id}\n"
+            f"topic: {topic}\n---\n{body}\n"
+        )
+        return parse_markdown(text, default_id=article_id)
+
+    articles = [
+        *ARTICLES,
+        with_topic("news", "newsletter", "Signing up", "Sign up with your email address."),
+        with_topic("acct", "accounts", "Signing up", "Sign up with your email address."),
+    ]
+    build_index(articles, embedder, tmp_path)
+    index = load_index(tmp_path, model_name=embedder.name, dimension=embedder.dimension)
+    kb = KnowledgeBase(index, embedder, min_score=0.3)
+    question = "how do I sign up with my email"
+    top_two = {hit.chunk.article_id for hit in kb.search(question, k=2)}
+    assert top_two == {"news", "acct"}
+    for topic, article_id in (("accounts", "acct"), ("newsletter", "news")):
+        answer = kb.answer(question, topics=(topic,))
+        assert answer is not None and answer.article_id == article_id
+    # A clearly better passage of another topic still wins.
+    answer = kb.answer("can I pay with paypal", topics=("newsletter",))
+    assert answer is not None and answer.article_id == "pay"
+    # The preference never turns an abstention into an answer.
+    assert kb.answer("who won the football world cup in 1966", topics=("accounts",)) is None
