@@ -97,6 +97,12 @@ test: setup lint validate ## Set up and run every check: lint, types, Rasa check
 bench: setup ## Throughput and latency through the REST channel (docs/benchmarks.md)
 	$(PY) -m bench.load --write docs/benchmarks.md
 
+.PHONY: nlu-cv
+nlu-cv: $(RASA_VENV)/.installed $(ACT_VENV)/.installed ## NLU cross-validation per intent (docs/nlu.md; ~30 min)
+	$(RASA_CLI) test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 \
+		--out var/results/nlu-cv --no-plot
+	$(PY) -m bench.nlu_cv --results var/results/nlu-cv --folds 5 --write docs/nlu.md
+
 .PHONY: clean
 clean: ## Remove built state (models, var/); keeps the venvs
 	rm -rf models var
