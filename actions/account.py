@@ -21,6 +21,7 @@ from actions.base import (
     VERIFIED_UNTIL,
     ShopAction,
     ShopFormValidation,
+    TaskAction,
     call,
     latest_intent,
     verified_customer,
@@ -188,12 +189,14 @@ class ValidateSignUpForm(ShopFormValidation):
 SIGN_UP_SLOTS = (SIGNUP_NAME, SIGNUP_EMAIL, SIGNUP_PHONE, CONFIRM_SIGN_UP)
 
 
-class ActionCreateAccount(ShopAction):
+class ActionCreateAccount(TaskAction):
     """`create_account`: a pending account and an activation email, after confirmation.
 
     The answer is the same when the address already has an account (that address gets an
     email saying so instead), so the chat never reveals who is a customer.
     """
+
+    forgets = SIGN_UP_SLOTS
 
     def name(self) -> str:
         """Runs when `sign_up_form` completes."""
@@ -203,7 +206,7 @@ class ActionCreateAccount(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Create, or say that nothing was created."""
-        done = [SlotSet(slot, None) for slot in SIGN_UP_SLOTS]
+        done = self.forget()
         if tracker.get_slot(CONFIRM_SIGN_UP) is not True:
             dispatcher.utter_message(response="utter_sign_up_cancelled")
             return done
@@ -226,10 +229,6 @@ class ActionCreateAccount(ShopAction):
                 response="utter_sign_up_requested", email_masked=request.email_masked
             )
         return done
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Forget the draft."""
-        return [SlotSet(slot, None) for slot in SIGN_UP_SLOTS]
 
 
 # --- edit_account -------------------------------------------------------------------------
@@ -301,8 +300,10 @@ class ValidateEditAccountForm(VerifiedForm):
 EDIT_SLOTS = (CONTACT_FIELD, NEW_CONTACT, CONFIRM_CONTACT, EMAIL, POSTCODE)
 
 
-class ActionUpdateContact(ShopAction):
+class ActionUpdateContact(TaskAction):
     """`edit_account`: change the email address or phone number, audited."""
+
+    forgets = EDIT_SLOTS
 
     def name(self) -> str:
         """Runs when `edit_account_form` completes."""
@@ -312,7 +313,7 @@ class ActionUpdateContact(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Change it, keep it, or say why not."""
-        done = [SlotSet(slot, None) for slot in EDIT_SLOTS]
+        done = self.forget()
         customer_id = verified_or_explain(dispatcher, tracker)
         if customer_id is None:
             return done
@@ -340,10 +341,6 @@ class ActionUpdateContact(ShopAction):
         else:
             dispatcher.utter_message(response=f"utter_contact_updated_{field}", value=value)
         return done
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Forget the draft."""
-        return [SlotSet(slot, None) for slot in EDIT_SLOTS]
 
 
 # --- delete_account -----------------------------------------------------------------------
@@ -409,8 +406,10 @@ class ValidateDeleteAccountForm(VerifiedForm):
 DELETE_SLOTS = (ERASURE_BLOCKERS, CONFIRM_DELETE, EMAIL, POSTCODE)
 
 
-class ActionDeleteAccount(ShopAction):
+class ActionDeleteAccount(TaskAction):
     """`delete_account`: schedule the erasure of the customer's data, after confirmation."""
+
+    forgets = DELETE_SLOTS
 
     def name(self) -> str:
         """Runs when `delete_account_form` completes."""
@@ -420,7 +419,7 @@ class ActionDeleteAccount(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Schedule, keep, or explain which orders stand in the way."""
-        done = [SlotSet(slot, None) for slot in DELETE_SLOTS]
+        done = self.forget()
         customer_id = verified_or_explain(dispatcher, tracker)
         if customer_id is None:
             return done
@@ -446,7 +445,3 @@ class ActionDeleteAccount(ShopAction):
         else:
             dispatcher.utter_message(response="utter_erasure_scheduled", due_on=day(erasure.due_on))
         return done
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Forget the draft."""
-        return [SlotSet(slot, None) for slot in DELETE_SLOTS]

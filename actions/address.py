@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopAction, call, verified_customer, yes_or_no
+from actions.base import ShopAction, TaskAction, call, verified_customer, yes_or_no
 from actions.orders import (
     OPEN_STATES,
     end_of_task,
@@ -164,8 +164,10 @@ class ValidateSaveAddressForm(VerifiedForm):
 SAVE_SLOTS = (ADDRESS_TO_SAVE, MAKE_DEFAULT, CONFIRM_SAVE, EMAIL, POSTCODE)
 
 
-class ActionSaveAddress(ShopAction):
+class ActionSaveAddress(TaskAction):
     """`set_up_shipping_address`: add the address to the account, audited."""
+
+    forgets = SAVE_SLOTS
 
     def name(self) -> str:
         """Runs when `save_address_form` completes."""
@@ -175,7 +177,7 @@ class ActionSaveAddress(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Save it, or say that nothing changed."""
-        done = [SlotSet(slot, None) for slot in SAVE_SLOTS]
+        done = self.forget()
         customer_id = verified_or_explain(dispatcher, tracker)
         if customer_id is None:
             return done
@@ -203,7 +205,3 @@ class ActionSaveAddress(ShopAction):
                 response="utter_address_saved_extra", address=text, default=after.addresses[0]
             )
         return done
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Forget the draft."""
-        return [SlotSet(slot, None) for slot in SAVE_SLOTS]

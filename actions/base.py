@@ -94,6 +94,23 @@ class ShopAction(Action, ABC):
         return []
 
 
+class TaskAction(ShopAction, ABC):
+    """The action that ends a task: whatever happens, it forgets the task's slots.
+
+    `forgets` names them, so the next request starts fresh; verification is kept.
+    """
+
+    forgets: tuple[str, ...] = ()
+
+    def forget(self) -> list[EventType]:
+        """Events that clear the task's slots."""
+        return [SlotSet(slot, None) for slot in self.forgets]
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """A failed task leaves nothing behind either."""
+        return self.forget()
+
+
 class ShopFormValidation(FormValidationAction, ABC):
     """A form validation action with the same error boundary."""
 

@@ -15,11 +15,11 @@ import re
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopAction, call, latest_intent, verified_customer, yes_or_no
+from actions.base import ShopAction, TaskAction, call, latest_intent, verified_customer, yes_or_no
 from actions.orders import (
     OPEN_STATES,
     end_of_task,
@@ -281,8 +281,10 @@ class ActionAskConfirmPlaceOrder(ShopAction):
 PLACE_SLOTS = (ORDER_PRODUCT, ORDER_SKU, ORDER_QUANTITY, CONFIRM_PLACE, PRODUCT_CHOICES)
 
 
-class ActionPlaceOrder(ShopAction):
+class ActionPlaceOrder(TaskAction):
     """`place_order`: an order in state placed, and the page where the customer pays."""
+
+    forgets = (*PLACE_SLOTS, EMAIL, POSTCODE)
 
     def name(self) -> str:
         """Runs when `place_order_form` completes."""
@@ -292,7 +294,7 @@ class ActionPlaceOrder(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Place it, or say nothing was ordered and why."""
-        done = [SlotSet(slot, None) for slot in (*PLACE_SLOTS, EMAIL, POSTCODE)]
+        done = self.forget()
         customer_id = verified_or_explain(dispatcher, tracker)
         if customer_id is None:
             return done
@@ -324,10 +326,6 @@ class ActionPlaceOrder(ShopAction):
                 **order_details(placed.order),
             )
         return done
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Forget the draft."""
-        return [SlotSet(slot, None) for slot in PLACE_SLOTS]
 
 
 # --- change_order -------------------------------------------------------------------------
