@@ -6,6 +6,7 @@ knowledge base; these skills answer from the customer's own records.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -14,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, call, verified_customer
+from actions.entities import parse_amount, parse_period
 from actions.orders import (
     OrderAnswer,
     day,
@@ -27,8 +29,12 @@ from actions.verification import (
     VerifiedForm,
     VerifiedOrderForm,
 )
+from crm.delivery import uk_date
 from crm.errors import InvoiceNotFound, RefundNotAllowed
+from crm.services import format_money
 
+INVOICE_PERIOD = "invoice_period"
+INVOICE_AMOUNT = "invoice_amount"
 REFUND_ELIGIBLE = "refund_eligible"
 REFUND_REASON = "refund_reason"
 CONFIRM_REFUND = "confirm_refund"
@@ -45,6 +51,11 @@ class ValidateInvoiceListForm(VerifiedForm):
         return "validate_invoice_list_form"
 
 
+def _joined(value: Any) -> str:
+    """An entity slot's values as one text (a list slot holds each match of each pattern)."""
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 class ActionListInvoices(ShopAction):
     """`check_invoice`: the customer's invoices, newest first, with download links."""
 
@@ -55,15 +66,36 @@ class ActionListInvoices(ShopAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
-        """List up to ten invoices, for one order when the customer named it."""
+        """List up to ten invoices: all, one order's, a period's and/or of one amount."""
         customer_id = verified_or_explain(dispatcher, tracker)
         if customer_id is not None:
             number = tracker.get_slot(ORDER_NUMBER)
+            named_period = tracker.get_slot(INVOICE_PERIOD)
+            named_amount = tracker.get_slot(INVOICE_AMOUNT)
+            today = uk_date(datetime.now(UTC))
+            period = parse_period(_joined(named_period), today) if named_period else None
+            amount = parse_amount(_joined(named_amount)) if named_amount else None
             invoices = await call(
-                services.invoices.list_invoices, customer_id, order_number=number or None
+                services.invoices.list_invoices,
+                customer_id,
+                order_number=number or None,
+                since=period.start if period else None,
+                until=period.end if period else None,
             )
+            if amount is not None:
+                invoices = [invoice for invoice in invoices if invoice.amount_pence == amount]
+            which = "_".join(
+                part for part, given in (("amount", amount), ("period", period)) if given
+            )
+            values: dict[str, Any] = {
+                "period": period.label if period else "",
+                "amount": format_money(amount) if amount is not None else "",
+            }
             if not invoices:
-                dispatcher.utter_message(response="utter_no_invoices")
+                dispatcher.utter_message(
+                    response=f"utter_no_invoices_{which}" if which else "utter_no_invoices",
+                    **values,
+                )
             else:
                 lines = "\n".join(
                     f"• {i.number}, order {i.order_number}, {i.amount_display}, "
@@ -71,9 +103,16 @@ class ActionListInvoices(ShopAction):
                     for i in invoices[:10]
                 )
                 dispatcher.utter_message(
-                    response="utter_invoice_list", count=len(invoices), invoice_lines=lines
+                    response=f"utter_invoice_list_{which}" if which else "utter_invoice_list",
+                    count=len(invoices),
+                    invoice_lines=lines,
+                    **values,
                 )
-        return end_of_task()
+        return end_of_task(INVOICE_PERIOD, INVOICE_AMOUNT)
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """Start the next request fresh."""
+        return end_of_task(INVOICE_PERIOD, INVOICE_AMOUNT)
 
 
 class ValidateInvoiceForm(VerifiedOrderForm):

@@ -159,3 +159,22 @@ def test_delivery_period_of_a_shipped_order_is_the_carriers_estimate(agent):
     verified_as_ada(agent, sender)
     reply = agent.say(sender, "how long will order 100103 take to arrive?")
     assert said(reply, "utter_delivery_estimate_carrier")
+
+
+def test_invoices_of_a_period(agent):
+    sender = new_sender()
+    verified_as_ada(agent, sender)
+    reply = agent.say(sender, "show me my invoices from the past 7 days")
+    assert said(reply, "utter_invoice_list_period")
+    text = reply[-1]["text"]
+    assert "INV-100102" in text and "INV-100103" in text
+    assert "INV-100104" not in text  # paid 20 days ago
+
+
+def test_an_invoice_found_by_its_amount(agent):
+    sender = new_sender()
+    verified_as_ada(agent, sender)
+    reply = agent.say(sender, "find the invoice for £54.90")
+    assert said(reply, "utter_invoice_list_amount")
+    assert "INV-100102" in reply[-1]["text"] and "INV-100103" not in reply[-1]["text"]
+    assert said(agent.say(sender, "which invoice was the £12.34 one"), "utter_no_invoices_amount")
