@@ -179,7 +179,7 @@ def saved(agent, shopper):
 def test_save_a_new_default_address(agent):
     shopper = new_customer(agent)
     sender = new_sender()
-    agent.say(sender, "I want to add a new delivery address")
+    agent.say(sender, "could you add a new delivery address to my account please")
     reply = verify(agent, sender, shopper)
     assert said(reply, "utter_ask_address_to_save")
     assert said(
