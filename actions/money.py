@@ -311,7 +311,7 @@ class ActionCancellationFee(OrderAnswer):
             response=response,
             order_number=number,
             status=quote.status,
-            return_cost=f"£{(quote.return_cost_pence or 0) / 100:.2f}",
+            return_cost=format_money(quote.return_cost_pence or 0),
             return_deadline=day(quote.return_deadline) or "30 days after delivery",
         )
 
