@@ -81,6 +81,8 @@ class ActionRequestPasswordReset(ShopAction):
     The answer is the same either way, so the chat never tells whether an email has an account.
     """
 
+    ends_request = True
+
     def name(self) -> str:
         """Runs when `password_reset_form` completes."""
         return "action_request_password_reset"
@@ -109,6 +111,8 @@ class ActionRequestPasswordReset(ShopAction):
 
 class ActionSwitchAccount(ShopAction):
     """`switch_account`: forget who this conversation is verified as, so another can verify."""
+
+    ends_request = True
 
     def name(self) -> str:
         """Used by the `switch_account` rule."""

@@ -79,6 +79,8 @@ class ValidateChangeAddressForm(VerifiedOrderForm):
 class ActionChangeShippingAddress(ShopAction):
     """Update the order's delivery address once the customer confirmed it."""
 
+    ends_request = True
+
     def name(self) -> str:
         """Runs when `change_address_form` completes."""
         return "action_change_shipping_address"

@@ -21,6 +21,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.queue import next_request
 from actions.services import Services, get_services
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,13 @@ def technical_problem(dispatcher: CollectingDispatcher, tracker: Tracker, action
 
 
 class ShopAction(Action, ABC):
-    """An action with the error boundary around `act`."""
+    """An action with the error boundary around `act`.
+
+    `ends_request` marks the action that finishes a customer's request; after it, a request
+    still waiting from the same message (see actions/queue.py) is started.
+    """
+
+    ends_request: bool = False
 
     @abstractmethod
     def name(self) -> str:
@@ -84,7 +91,10 @@ class ShopAction(Action, ABC):
     ) -> list[EventType]:
         """Run `act`; an unexpected error becomes an apology with an error id."""
         try:
-            return await self.act(dispatcher, tracker, get_services())
+            events = await self.act(dispatcher, tracker, get_services())
+            if self.ends_request:
+                events = [*events, *next_request(dispatcher, tracker)]
+            return events
         except Exception:
             technical_problem(dispatcher, tracker, self.name())
             return self.on_error(tracker)
@@ -100,6 +110,7 @@ class TaskAction(ShopAction, ABC):
     `forgets` names them, so the next request starts fresh; verification is kept.
     """
 
+    ends_request = True
     forgets: tuple[str, ...] = ()
 
     def forget(self) -> list[EventType]:
@@ -138,6 +149,8 @@ def transcript(tracker: Tracker) -> list[dict[str, str]]:
         text = event.get("text")
         if kind not in ("user", "bot") or not text:
             continue
+        if (event.get("metadata") or {}).get("replayed"):
+            continue  # a clause of a message already in the transcript
         at = datetime.fromtimestamp(float(event.get("timestamp") or time.time()), tz=UTC)
         lines.append(
             {

@@ -130,6 +130,8 @@ class ValidateReviewForm(ShopFormValidation):
 class ActionRecordReview(ShopAction):
     """`review`: store the rating and comment with the conversation (and customer, if known)."""
 
+    ends_request = True
+
     def name(self) -> str:
         """Runs when `review_form` completes."""
         return "action_record_review"
@@ -210,6 +212,8 @@ class ValidateNewsletterForm(ShopFormValidation):
 
 class ActionNewsletter(ShopAction):
     """`newsletter_subscription`: subscribe or unsubscribe after confirmation."""
+
+    ends_request = True
 
     def name(self) -> str:
         """Runs when `newsletter_form` completes."""

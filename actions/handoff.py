@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, call, transcript, verified_customer
+from actions.queue import QUEUED_REQUESTS
 from actions.services import Services
 
 
@@ -31,4 +32,5 @@ class ActionRequestHandoff(ShopAction):
             transcript=transcript(tracker),
         )
         dispatcher.utter_message(response="utter_handoff_requested", reference=request.reference)
-        return []
+        # A person takes the conversation from here, other requests of the message included.
+        return [SlotSet(QUEUED_REQUESTS, None)] if tracker.get_slot(QUEUED_REQUESTS) else []

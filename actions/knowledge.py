@@ -30,6 +30,8 @@ TOPICS: dict[str, tuple[str, ...]] = {
 class ActionAnswerFromKnowledge(ShopAction):
     """Any question that is not a task goes to the knowledge base."""
 
+    ends_request = True
+
     def name(self) -> str:
         """Used by the rules for `ask_question` and `nlu_fallback`."""
         return "action_answer_from_knowledge"

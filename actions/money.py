@@ -59,6 +59,8 @@ def _joined(value: Any) -> str:
 class ActionListInvoices(ShopAction):
     """`check_invoice`: the customer's invoices, newest first, with download links."""
 
+    ends_request = True
+
     def name(self) -> str:
         """Runs when `invoice_list_form` completes."""
         return "action_list_invoices"
@@ -189,6 +191,8 @@ class ValidateRefundForm(VerifiedOrderForm):
 class ActionRequestRefund(ShopAction):
     """`get_refund`: create a refund for an eligible order after confirmation."""
 
+    ends_request = True
+
     def name(self) -> str:
         """Runs when `refund_form` completes."""
         return "action_request_refund"
@@ -252,6 +256,8 @@ class ValidateRefundStatusForm(VerifiedForm):
 
 class ActionTrackRefund(ShopAction):
     """`track_refund`: each refund's state and dates."""
+
+    ends_request = True
 
     def name(self) -> str:
         """Runs when `refund_status_form` completes."""

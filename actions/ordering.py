@@ -482,6 +482,8 @@ def item_lines(order: OrderView) -> str:
 class ActionChangeOrder(ShopAction):
     """`change_order`: set an item's quantity, recompute the total, settle the difference."""
 
+    ends_request = True
+
     def name(self) -> str:
         """Runs when `change_order_form` completes."""
         return "action_change_order"

@@ -92,6 +92,8 @@ class OrderAnswer(ShopAction, ABC):
     say about it. An order that vanished in between gets the not-found answer.
     """
 
+    ends_request = True
+
     @abstractmethod
     async def answer(
         self, dispatcher: CollectingDispatcher, services: Services, number: str, customer_id: int
@@ -162,6 +164,8 @@ class ValidateCancelOrderForm(VerifiedOrderForm):
 
 class ActionCancelOrder(ShopAction):
     """Cancel an unshipped order after confirmation; shipped orders get the returns route."""
+
+    ends_request = True
 
     def name(self) -> str:
         """Runs when `cancel_order_form` completes."""

@@ -69,12 +69,17 @@ def tracker(
     active_loop: str | None = None,
     events: list[dict[str, Any]] | None = None,
     set_this_turn: dict[str, Any] | None = None,
+    entities: list[dict[str, Any]] | None = None,
 ) -> Tracker:
     """A tracker as Rasa would send it; `set_this_turn` are slots filled by the last message."""
     all_slots = {name: None for name in DOMAIN["slots"]}
     all_slots.update(slots or {})
     all_slots.update(set_this_turn or {})
-    latest = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": []}
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 1.0},
+        "entities": list(entities or []),
+    }
     history = list(events or [])
     history.append({"event": "user", "text": text, "timestamp": time.time(), "parse_data": latest})
     history += [{"event": "slot", "name": k, "value": v} for k, v in (set_this_turn or {}).items()]

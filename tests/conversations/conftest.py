@@ -83,6 +83,24 @@ def said(messages: list[dict[str, Any]], response: str) -> bool:
     return False
 
 
+def said_in_order(messages: list[dict[str, Any]], *responses: str) -> bool:
+    """True if `responses` were all said, each after the one before it."""
+    start = 0
+    for response in responses:
+        found = next(
+            (
+                end
+                for end in range(start + 1, len(messages) + 1)
+                if said(messages[start:end], response)
+            ),
+            None,
+        )
+        if found is None:
+            return False
+        start = found
+    return True
+
+
 def new_sender() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
 
