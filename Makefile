@@ -56,6 +56,14 @@ records: $(ACT_VENV)/.installed ## Apply migrations and load the demo data (idem
 index: $(ACT_VENV)/.installed ## Build the knowledge index if its sources changed
 	$(PY) -m knowledge build
 
+# The NLU's sentence encoder: the packaged MiniLM exported to ONNX (bot/nlu/export.py).
+ENCODER := models/encoder/manifest.json
+$(ENCODER): $(ACT_VENV)/.installed bot/nlu/export.py bot/nlu/encoder.py
+	$(PY) -m bot.nlu.export --out models/encoder
+
+.PHONY: encoder
+encoder: $(ENCODER) ## Export the local MiniLM to ONNX for the NLU (models/encoder)
+
 .PHONY: train
 train: $(RASA_VENV)/.installed ## Train the Rasa model if its data changed
 	@mkdir -p models
@@ -97,11 +105,16 @@ test: setup lint validate ## Set up and run every check: lint, types, Rasa check
 bench: setup ## Throughput and latency through the REST channel (docs/benchmarks.md)
 	$(PY) -m bench.load --write docs/benchmarks.md
 
+# `make nlu-cv NLU_CONFIG=bench/configs/<variant>.yml` measures a variant into its own table.
+NLU_CONFIG ?= config.yml
+NLU_CV := $(if $(filter config.yml,$(NLU_CONFIG)),nlu-cv,nlu-cv-$(basename $(notdir $(NLU_CONFIG))))
+
 .PHONY: nlu-cv
-nlu-cv: $(RASA_VENV)/.installed $(ACT_VENV)/.installed ## NLU cross-validation per intent (docs/nlu.md; ~30 min)
-	$(RASA_CLI) test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 \
-		--out var/results/nlu-cv --no-plot
-	$(PY) -m bench.nlu_cv --results var/results/nlu-cv --folds 5 --write docs/nlu.md
+nlu-cv: $(RASA_VENV)/.installed $(ACT_VENV)/.installed $(ENCODER) ## NLU cross-validation per intent (docs/nlu.md; ~40 min)
+	$(RASA_CLI) test nlu --nlu data/nlu --config $(NLU_CONFIG) --cross-validation --folds 5 \
+		--out var/results/$(NLU_CV) --no-plot
+	$(PY) -m bench.nlu_cv --results var/results/$(NLU_CV) --folds 5 --config $(NLU_CONFIG) \
+		--block $(NLU_CV) --write docs/nlu.md
 
 .PHONY: clean
 clean: ## Remove built state (models, var/); keeps the venvs

@@ -18,7 +18,7 @@ SUMMARY_KEYS = ("accuracy", "macro avg", "weighted avg", "micro avg")
 GOAL_F1 = 0.9
 
 
-def report_tables(report: dict[str, Any], *, folds: int) -> str:
+def report_tables(report: dict[str, Any], *, folds: int, config: str = "config.yml") -> str:
     """Markdown for the summary, the per-intent scores (worst first) and the top confusions."""
     intents = {name: row for name, row in report.items() if name not in SUMMARY_KEYS}
     total = sum(int(row["support"]) for row in intents.values())
@@ -27,7 +27,8 @@ def report_tables(report: dict[str, Any], *, folds: int) -> str:
     accuracy = report.get("accuracy")
     below = sorted(name for name, row in intents.items() if row["f1-score"] < GOAL_F1)
     lines = [
-        f"{folds}-fold cross-validation over {total} examples of {len(intents)} intents.",
+        f"{folds}-fold cross-validation of `{config}` over {total} examples of "
+        f"{len(intents)} intents.",
         "",
         "| accuracy | macro F1 | weighted F1 | intents below F1 0.90 |",
         "|---|---|---|---|",
@@ -56,12 +57,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results", type=Path, default=Path("var/results/nlu-cv"))
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--config", default="config.yml", help="The pipeline that was measured")
+    parser.add_argument("--block", default="nlu-cv", help="Marker name of the table's block")
     parser.add_argument("--write", type=Path, help="Markdown file to update (else print)")
     args = parser.parse_args()
     report = json.loads((args.results / "intent_report.json").read_text(encoding="utf-8"))
-    tables = report_tables(report, folds=args.folds)
+    tables = report_tables(report, folds=args.folds, config=args.config)
     if args.write:
-        write_block(args.write, "nlu-cv", tables)
+        write_block(args.write, args.block, tables)
     else:
         print(tables)
 

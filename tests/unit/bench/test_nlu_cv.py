@@ -16,7 +16,7 @@ def test_the_table_lists_the_worst_intents_first_with_their_confusions():
         "weighted avg": {"precision": 0.93, "recall": 0.94, "f1-score": 0.935, "support": 90},
     }
     text = report_tables(report, folds=5)
-    assert "5-fold cross-validation over 90 examples of 2 intents." in text
+    assert "5-fold cross-validation of `config.yml` over 90 examples of 2 intents." in text
     assert "| 0.930 | 0.932 | 0.935 | 1 |" in text
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert rows[0].startswith("| `track_order` | 0.850 | 0.900 | 0.874 | 40 |")
