@@ -50,6 +50,16 @@ def test_several_matching_products_are_offered_as_buttons(agent):
     assert placed_orders(agent, shopper) == []
 
 
+def test_a_product_is_chosen_by_its_place_in_the_list(agent):
+    sender = new_sender()
+    reply = agent.say(sender, "I want to buy a towel")
+    assert said(reply, "utter_ask_product_choice")
+    second = reply[-1]["buttons"][1]["payload"]
+    assert said(agent.say(sender, "the second one"), "utter_ask_order_quantity")
+    assert agent.tracker(sender)["slots"]["order_product"] == second
+    assert said(agent.say(sender, "stop"), "utter_stopped")
+
+
 def test_an_unknown_product_and_a_bad_quantity_are_asked_again(agent):
     sender = new_sender()
     assert said(agent.say(sender, "I want to place an order"), "utter_ask_order_product")
