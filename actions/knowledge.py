@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, call, latest_intent
+from actions.responses import literal
 from actions.services import Services
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,7 @@ class ActionAnswerFromKnowledge(ShopAction):
         log.info("knowledge: answered from %s, score %.3f", answer.article_id, answer.score)
         dispatcher.utter_message(
             response="utter_knowledge_answer",
-            # Braces would be read as template variables by Rasa's response filling.
-            quote=answer.quote.replace("{", "(").replace("}", ")"),
+            quote=literal(answer.quote),
             title=answer.title,
             url=answer.url,
         )

@@ -15,6 +15,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.responses import literal
+
 log = logging.getLogger(__name__)
 
 QUEUED_REQUESTS = "queued_requests"
@@ -89,7 +91,5 @@ def next_request(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
         log.warning("dropping a malformed queued request in conversation %s", tracker.sender_id)
         return [SlotSet(QUEUED_REQUESTS, rest)]
     log.info("next request %s in conversation %s", request.intent, tracker.sender_id)
-    dispatcher.utter_message(
-        response="utter_next_request", request=request.text.replace("{", "(").replace("}", ")")
-    )
+    dispatcher.utter_message(response="utter_next_request", request=literal(request.text))
     return [SlotSet(QUEUED_REQUESTS, rest), *replay(request, tracker)]
