@@ -11,6 +11,7 @@ RASA_VENV := .venv/rasa
 ACT_VENV := .venv/actions
 RASA := $(RASA_VENV)/bin/rasa
 PY := $(ACT_VENV)/bin/python
+RASA_PY := $(RASA_VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -21,6 +22,7 @@ export RASA_TELEMETRY_ENABLED := false
 # bot/settings.py; Rasa's offline commands (train, validate, test) only need them to be set.
 RASA_CLI := ACTION_SERVER_PORT=5055 TRACKER_DB=$(CURDIR)/var/rasa-cli-tracker.db MAX_MESSAGE_CHARS=2000 $(RASA)
 
+NLU_CODE := bot/nlu/classifier.py bot/nlu/intent_model.py bot/nlu/encoder.py
 RASA_DATA := config.yml domain.yml $(sort $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml))
 
 .PHONY: help
@@ -65,9 +67,9 @@ $(ENCODER): $(ACT_VENV)/.installed bot/nlu/export.py bot/nlu/encoder.py
 encoder: $(ENCODER) ## Export the local MiniLM to ONNX for the NLU (models/encoder)
 
 .PHONY: train
-train: $(RASA_VENV)/.installed ## Train the Rasa model if its data changed
+train: $(RASA_VENV)/.installed $(ENCODER) ## Train the Rasa model if its data changed
 	@mkdir -p models
-	@fingerprint=$$(cat $(RASA_DATA) requirements/rasa-constraints.txt | sha256sum | cut -c1-16); \
+	@fingerprint=$$(cat $(RASA_DATA) $(NLU_CODE) $(ENCODER) requirements/rasa-constraints.txt | sha256sum | cut -c1-16); \
 	if [ -f models/larkspur.tar.gz ] && [ "$$(cat models/.fingerprint 2>/dev/null)" = "$$fingerprint" ]; then \
 		echo "Rasa model is up to date ($$fingerprint)"; \
 	else \
@@ -115,6 +117,20 @@ nlu-cv: $(RASA_VENV)/.installed $(ACT_VENV)/.installed $(ENCODER) ## NLU cross-v
 		--out var/results/$(NLU_CV) --no-plot
 	$(PY) -m bench.nlu_cv --results var/results/$(NLU_CV) --folds 5 --config $(NLU_CONFIG) \
 		--block $(NLU_CV) --write docs/nlu.md
+
+# `make nlu-bench` trains the NLU pipeline on a labelled data set and tests it (docs/nlu.md):
+# Banking77 from ../shared/data by default; NLU_TRAIN/NLU_TEST take any CSV (text,label) or
+# Rasa YAML, NLU_CONFIG a variant, NLU_HOLDOUT=10 the out-of-scope protocol.
+NLU_DATA ?= ../shared/data/banking77
+NLU_TRAIN ?= $(NLU_DATA)/train.csv
+NLU_TEST ?= $(NLU_DATA)/test.csv
+NLU_NAME ?= $(notdir $(NLU_DATA))
+NLU_HOLDOUT ?= 0
+
+.PHONY: nlu-bench
+nlu-bench: $(RASA_VENV)/.installed $(ENCODER) ## Train and test the NLU on a data set (Banking77; docs/nlu.md)
+	$(RASA_PY) -m bench.nlu --train $(NLU_TRAIN) --test $(NLU_TEST) --config $(NLU_CONFIG) \
+		--name $(NLU_NAME) --holdout $(NLU_HOLDOUT) --write docs/nlu.md
 
 .PHONY: clean
 clean: ## Remove built state (models, var/); keeps the venvs
