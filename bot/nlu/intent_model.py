@@ -3,7 +3,8 @@
 Word and character n-grams carry the shop's vocabulary (order numbers, "invoice", typos); the
 MiniLM sentence embedding carries the meaning of phrasings the data never had ("where can I buy
 cheap flights" is not an order). One multinomial logistic regression over both, weighted so
-that neither drowns the other, beat DIET on our intents and on Banking77 (docs/nlu.md).
+that neither drowns the other, beat DIET on our intents and reaches 94 % on Banking77
+(docs/nlu.md).
 
 No Rasa imports: `bot/nlu/classifier.py` plugs it into the pipeline, the benchmark and the tests
 use it directly. The fitted model is saved as JSON and `.npy` arrays, never pickle, so a model

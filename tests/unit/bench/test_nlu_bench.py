@@ -1,4 +1,4 @@
-"""The NLU benchmark's data reading and scoring (the Rasa training itself runs in `make nlu-bench`)."""
+"""The NLU benchmark's data reading and scoring (`make nlu-bench` runs the Rasa training)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bench.nlu import (
     Parsed,
     holdout_labels,
     in_scope_report,
+    latency_report,
     markdown,
     out_of_scope_report,
     read_examples,
@@ -18,8 +19,8 @@ from bench.nlu import (
 )
 
 
-def _parsed(label: str, top: str, confidence: float, ms: float = 10.0) -> Parsed:
-    return Parsed(label=label, top=top, confidence=confidence, seconds=ms / 1000)
+def _parsed(label: str, top: str, confidence: float) -> Parsed:
+    return Parsed(label=label, top=top, confidence=confidence)
 
 
 def test_a_csv_needs_text_and_a_label_column(tmp_path: Path) -> None:
@@ -51,10 +52,10 @@ def test_brackets_in_texts_do_not_become_entities(tmp_path: Path) -> None:
 def test_scores_count_the_fallback_both_ways() -> None:
     test = [Example("a", "x"), Example("b", "x"), Example("c", "y"), Example("d", "y")]
     parsed = [
-        _parsed("x", "x", 0.9, 5),
-        _parsed("nlu_fallback", "x", 0.2, 7),
-        _parsed("x", "x", 0.8, 9),  # a y read as x
-        _parsed("y", "y", 0.95, 30),
+        _parsed("x", "x", 0.9),
+        _parsed("nlu_fallback", "x", 0.2),
+        _parsed("x", "x", 0.8),  # a y read as x
+        _parsed("y", "y", 0.95),
     ]
     report = in_scope_report(test, parsed)
     assert report["accuracy"] == 0.75
@@ -62,22 +63,28 @@ def test_scores_count_the_fallback_both_ways() -> None:
     assert report["fallback_rate"] == 0.25
     assert report["confusions"] == [(("y", "x"), 1)]
     assert report["macro_f1"] == pytest.approx((0.8 + 2 / 3) / 2)
-    assert report["parse_ms_p50"] == pytest.approx(8.0)
-    assert report["parse_ms_p95"] == pytest.approx(30.0)
+
+
+def test_latency_is_the_median_of_the_passes_with_their_spread() -> None:
+    passes = [[5.0, 7.0, 9.0, 30.0], [4.0, 6.0, 8.0, 20.0], [6.0, 8.0, 10.0, 40.0]]
+    report = latency_report(passes)
+    assert report["p50_ms"] == [8.0, 7.0, 9.0]
+    assert report["p95_ms"] == [30.0, 20.0, 40.0]
 
 
 def test_out_of_scope_recall_and_in_scope_accuracy_trade_off() -> None:
     test = [Example("a", "x"), Example("b", "x"), Example("c", "new"), Example("d", "new")]
     parsed = [
         _parsed("x", "x", 0.9),
-        _parsed("x", "x", 0.35),
-        _parsed("x", "x", 0.3),
+        _parsed("nlu_fallback", "x", 0.45),  # ambiguous: the fallback won above the threshold
+        _parsed("nlu_fallback", "x", 0.3),
         _parsed("x", "x", 0.6),
     ]
     report = out_of_scope_report(test, parsed, {"new"}, threshold=0.4)
-    assert report["at_threshold"] == (0.5, 0.5)
+    assert report["as_configured"] == (0.5, 0.5)
     sweep = {cut: (accuracy, recall) for cut, accuracy, recall in report["sweep"]}
     assert sweep[0.1] == (1.0, 0.0)
+    assert sweep[0.4] == (1.0, 0.5)
     assert sweep[0.7] == (0.5, 1.0)
     table = markdown(
         "toy",
@@ -85,9 +92,12 @@ def test_out_of_scope_recall_and_in_scope_accuracy_trade_off() -> None:
         {
             "train_examples": 2,
             "train_seconds": 60.0,
+            "repeats": 3,
+            "latency": latency_report([[10.0, 12.0], [11.0, 13.0], [9.0, 30.0]]),
             "in_scope": in_scope_report(test[:2], parsed[:2]),
             "out_of_scope": report,
         },
     )
-    assert "| 0.4 (config) | 0.5000 | 0.5000 |" in table
+    assert "| the config (0.4, with its ambiguity rule) | 0.5000 | 0.5000 |" in table
     assert "1.0 min" in table
+    assert "| 12.0 ms (11.0–19.5) | 13.0 ms (12.0–30.0) |" in table
