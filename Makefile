@@ -22,7 +22,7 @@ export RASA_TELEMETRY_ENABLED := false
 # bot/settings.py; Rasa's offline commands (train, validate, test) only need them to be set.
 RASA_CLI := ACTION_SERVER_PORT=5055 TRACKER_DB=$(CURDIR)/var/rasa-cli-tracker.db MAX_MESSAGE_CHARS=2000 $(RASA)
 
-NLU_CODE := bot/nlu/classifier.py bot/nlu/intent_model.py bot/nlu/encoder.py
+NLU_CODE := bot/nlu/classifier.py bot/nlu/component.py bot/nlu/intent_model.py bot/nlu/encoder.py
 RASA_DATA := config.yml domain.yml $(sort $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml))
 
 .PHONY: help

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -24,14 +23,14 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.encoder import MANIFEST_FILE, EncoderMissing, SentenceEncoder
+from bot.nlu.component import UsesEncoder
 from bot.nlu.intent_model import IntentModel, IntentModelError, IntentModelSettings
 
 logger = logging.getLogger(__name__)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class SentenceIntentClassifier(GraphComponent, IntentClassifier):
+class SentenceIntentClassifier(UsesEncoder, GraphComponent, IntentClassifier):
     """Ranks intents from the message text and its MiniLM sentence vector."""
 
     @staticmethod
@@ -47,21 +46,6 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             "char_min_df": defaults.char_min_df,
         }
 
-    @classmethod
-    def validate_config(cls, config: dict[str, Any]) -> None:
-        """The encoder must exist when the pipeline is built, not at the first message."""
-        directory = Path(str(config.get("model_dir") or ""))
-        if not (directory / MANIFEST_FILE).is_file():
-            raise InvalidConfigException(
-                f"SentenceIntentClassifier: no encoder in '{directory}'; run `make encoder`"
-            )
-
-    @classmethod
-    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """A re-exported encoder means the classifier must be retrained."""
-        manifest = Path(str(config.get("model_dir") or "")) / MANIFEST_FILE
-        return manifest.read_text() if manifest.is_file() else None
-
     def __init__(
         self,
         config: dict[str, Any],
@@ -74,12 +58,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         self._model_storage = model_storage
         self._resource = resource
         self._model = model
-        try:
-            self._encoder = SentenceEncoder(
-                Path(str(config["model_dir"])), threads=int(config["threads"])
-            )
-        except EncoderMissing as error:
-            raise InvalidConfigException(str(error)) from error
+        self._encoder = self.load_encoder(config)
 
     @classmethod
     def create(
@@ -99,7 +78,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             logger.warning("SentenceIntentClassifier: fewer than two intents; nothing to train")
             return self._resource
         texts = [str(m.get(TEXT)) for m in examples]
-        encoder = SentenceEncoder(Path(str(self._config["model_dir"])), threads=os.cpu_count() or 1)
+        encoder = self.load_encoder(self._config, threads=os.cpu_count() or 1)
         settings = IntentModelSettings(
             c=float(self._config["c"]),
             embedding_weight=float(self._config["embedding_weight"]),

@@ -8,7 +8,6 @@ weather from a delivery date, when the words are new. Runs in the Rasa venv; the
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,16 +16,15 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
-from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.encoder import MANIFEST_FILE, EncoderMissing, SentenceEncoder
+from bot.nlu.component import UsesEncoder
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
+class SentenceEmbeddingFeaturizer(UsesEncoder, DenseFeaturizer, GraphComponent):
     """Adds a dense sentence feature (the normalised MiniLM vector) to every text."""
 
     @staticmethod
@@ -34,30 +32,10 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         """`model_dir`: the exported encoder (`make encoder`); `threads` per message batch."""
         return {**DenseFeaturizer.get_default_config(), "model_dir": "models/encoder", "threads": 1}
 
-    @classmethod
-    def validate_config(cls, config: dict[str, Any]) -> None:
-        """The encoder must exist when the pipeline is built, not at the first message."""
-        directory = Path(str(config.get("model_dir") or ""))
-        if not (directory / MANIFEST_FILE).is_file():
-            raise InvalidConfigException(
-                f"SentenceEmbeddingFeaturizer: no encoder in '{directory}'; run `make encoder`"
-            )
-
-    @classmethod
-    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """A re-exported encoder invalidates Rasa's cached features."""
-        manifest = Path(str(config.get("model_dir") or "")) / MANIFEST_FILE
-        return manifest.read_text() if manifest.is_file() else None
-
     def __init__(self, config: dict[str, Any], name: str) -> None:
         """Load the encoder once per Rasa process."""
         super().__init__(name, config)
-        try:
-            self._encoder = SentenceEncoder(
-                Path(str(config["model_dir"])), threads=int(config["threads"])
-            )
-        except EncoderMissing as error:
-            raise InvalidConfigException(str(error)) from error
+        self._encoder = self.load_encoder(config)
 
     @classmethod
     def create(
