@@ -192,25 +192,24 @@ def out_of_scope_report(
 ) -> dict[str, Any]:
     """In-scope accuracy and out-of-scope recall, at the config's threshold and others."""
 
-    def at(cut: float) -> tuple[float, float]:
-        inside = [(e, p) for e, p in zip(test, parsed, strict=True) if e.label not in unseen]
-        outside = [p for e, p in zip(test, parsed, strict=True) if e.label in unseen]
-        accuracy = sum(p.top == e.label and p.confidence >= cut for e, p in inside) / len(inside)
-        recall = sum(p.confidence < cut for p in outside) / len(outside)
-        return accuracy, recall
+    inside = [(e, p) for e, p in zip(test, parsed, strict=True) if e.label not in unseen]
+    outside = [p for e, p in zip(test, parsed, strict=True) if e.label in unseen]
 
-    def as_configured() -> tuple[float, float]:
-        # What the pipeline itself said, with the FallbackClassifier's ambiguity rule as well.
-        inside = [(e, p) for e, p in zip(test, parsed, strict=True) if e.label not in unseen]
-        outside = [p for e, p in zip(test, parsed, strict=True) if e.label in unseen]
-        accuracy = sum(p.label == e.label for e, p in inside) / len(inside)
-        return accuracy, sum(p.label == FALLBACK for p in outside) / len(outside)
+    def at(cut: float) -> tuple[float, float]:
+        accuracy = sum(p.top == e.label and p.confidence >= cut for e, p in inside) / len(inside)
+        return accuracy, sum(p.confidence < cut for p in outside) / len(outside)
+
+    # What the pipeline itself said, with the FallbackClassifier's ambiguity rule as well.
+    as_configured = (
+        sum(p.label == e.label for e, p in inside) / len(inside),
+        sum(p.label == FALLBACK for p in outside) / len(outside),
+    )
 
     sweep = [round(0.1 * i, 1) for i in range(1, 10)]
     return {
         "unseen": sorted(unseen),
         "threshold": threshold,
-        "as_configured": as_configured(),
+        "as_configured": as_configured,
         "sweep": [(cut, *at(cut)) for cut in sweep],
     }
 

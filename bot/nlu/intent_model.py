@@ -136,6 +136,8 @@ class IntentModel:
         self.labels = labels
         self.weights = weights
         self.bias = bias
+        # Converted once here, not on every message: the weights are labels × (n-grams + 384).
+        self._scoring = np.ascontiguousarray(weights.T, dtype=np.float64)
 
     @classmethod
     def fit(
@@ -164,10 +166,14 @@ class IntentModel:
         regression.fit(model._features(texts, vectors), np.asarray(labels))
         if int(np.max(regression.n_iter_)) >= settings.max_iter:
             logger.warning("intent model: the regression stopped at max_iter before converging")
-        model.labels = [str(label) for label in regression.classes_]
-        model.weights = regression.coef_.astype(np.float32)
-        model.bias = regression.intercept_.astype(np.float32)
-        return model
+        return cls(
+            settings,
+            words,
+            chars,
+            [str(label) for label in regression.classes_],
+            regression.coef_.astype(np.float32),
+            regression.intercept_.astype(np.float32),
+        )
 
     @property
     def dimension(self) -> int:
@@ -194,7 +200,7 @@ class IntentModel:
                 f"expected {len(texts)} sentence vectors of length {self.dimension}, "
                 f"got {vectors.shape}: was the encoder changed after training?"
             )
-        scores = self._features(texts, vectors) @ self.weights.T.astype(np.float64) + self.bias
+        scores = self._features(texts, vectors) @ self._scoring + self.bias
         scores = np.asarray(scores)
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
