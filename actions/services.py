@@ -20,9 +20,9 @@ from crm.db import make_engine, make_session_factory
 from crm.feedback import NewsletterService, ReviewService, TicketService
 from crm.money import InvoiceService, RefundService
 from crm.services import CustomerService, HandoffService, OrderService
+from knowledge.configured import knowledge_base
 from knowledge.embedding import SentenceTransformerEmbedder
-from knowledge.index import load_index
-from knowledge.retrieve import KnowledgeBase
+from knowledge.retrieve import KnowledgeBase, LiveIndex
 
 
 @dataclass(frozen=True)
@@ -48,17 +48,23 @@ _services: Services | None = None
 
 
 def build_services(settings: Settings) -> Services:
-    """Connect to the records and load the embedding model and the knowledge index."""
+    """Connect to the records and load the embedding model and the knowledge index.
+
+    The index is live: a new build swapped in by `kb ingest` is picked up without a restart.
+    """
     embedder = SentenceTransformerEmbedder(settings.model_path)
-    index = load_index(
-        settings.knowledge_index_dir, model_name=embedder.name, dimension=embedder.dimension
+    index = LiveIndex(
+        settings.knowledge_index_dir,
+        model_name=embedder.name,
+        dimension=embedder.dimension,
+        check_every=settings.kb_reload_seconds,
     )
     return Services(
         settings=settings,
         **records_services(
             make_session_factory(make_engine(settings.database_url)), site_url=settings.site_url
         ),
-        knowledge=KnowledgeBase(index, embedder, min_score=settings.kb_min_score),
+        knowledge=knowledge_base(index, embedder, settings),
     )
 
 

@@ -112,9 +112,9 @@ def main(settings: Settings | None = None) -> None:
         sys.exit(2)
     use_services(services)
     log.info(
-        "knowledge index: %d passages from %d articles",
+        "knowledge index: %d passages from %d documents",
         len(services.knowledge.index.chunks),
-        services.knowledge.index.manifest.articles,
+        services.knowledge.index.manifest.documents,
     )
     app = create_app(make_executor())
     asyncio.set_event_loop(asyncio.new_event_loop())

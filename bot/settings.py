@@ -49,7 +49,14 @@ class Settings(BaseSettings):
     knowledge_index_dir: Path = Field(
         default=Path(), description="Built index; var/knowledge if unset."
     )
-    kb_min_score: float = Field(default=0.39, ge=0.0, le=1.0)
+    kb_min_score: float = Field(default=0.40, ge=0.0, le=1.0)
+    kb_mode: Literal["dense", "lexical", "hybrid", "rerank"] = "hybrid"
+    kb_candidates: int = Field(default=50, ge=1, le=1000)
+    kb_lexical_weight: float = Field(default=0.05, ge=0.0, le=10.0)
+    kb_reranker_path: Path | None = None
+    kb_rerank_depth: int = Field(default=20, ge=1, le=200)
+    kb_exact_limit: int = Field(default=50_000, ge=1)
+    kb_reload_seconds: float = Field(default=2.0, gt=0.0)
 
     max_message_chars: int = Field(default=2000, ge=1, le=65536)
     verification_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
@@ -70,6 +77,8 @@ class Settings(BaseSettings):
             self.tracker_db = self.var_dir / "tracker.db"
         if self.knowledge_index_dir == Path():
             self.knowledge_index_dir = self.var_dir / "knowledge"
+        if self.kb_mode == "rerank" and self.kb_reranker_path is None:
+            raise ValueError("KB_MODE=rerank needs KB_RERANKER_PATH (a local cross-encoder)")
         if self.environment == "production" and self.database_url.startswith("sqlite"):
             raise ValueError("DATABASE_URL must name a real database server in production")
 

@@ -1,6 +1,7 @@
-"""Split articles into passages that respect headings and sentences, with a sentence of overlap.
+"""Split documents into passages that respect headings and sentences, with a sentence of overlap.
 
-A passage keeps its article's id, title and URL and its heading path, so an answer can cite it.
+A passage keeps its document's id, title and URL and its heading path, so an answer can cite it.
+A FAQ entry stays whole: its answer is one passage, however long.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge.documents import Article
+from knowledge.sources import Document
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
@@ -31,10 +32,15 @@ class Chunk:
     headings: tuple[str, ...]
     position: int
     text: str
+    kind: str = "article"  # or "faq": a whole FAQ entry
 
     def embedding_text(self) -> str:
         """Text that is embedded: the title and headings give a short passage its context."""
         return ". ".join([self.title, *self.headings, self.text])
+
+    def heading_text(self) -> str:
+        """What the passage is about: a FAQ entry's question (an article's title and headings)."""
+        return ". ".join([self.title, *self.headings])
 
 
 def clean_inline(text: str) -> str:
@@ -85,12 +91,27 @@ def _sections(body: str) -> list[tuple[tuple[str, ...], list[str]]]:
     return sections
 
 
-def chunk_article(article: Article, *, max_words: int = 110, overlap: int = 1) -> list[Chunk]:
-    """Cut an article into passages of at most about `max_words` words.
+def chunk_document(article: Document, *, max_words: int = 110, overlap: int = 1) -> list[Chunk]:
+    """Cut a document into passages of at most about `max_words` words.
 
     Passages never cross a heading; consecutive passages of one section share `overlap`
     sentences so that an answer split across a boundary is still found whole in one of them.
     """
+    if article.kind == "faq":
+        text = " ".join(p for _, paragraphs in _sections(article.body) for p in paragraphs)
+        return [
+            Chunk(
+                chunk_id=f"{article.id}#0",
+                article_id=article.id,
+                title=article.title,
+                url=article.url,
+                topic=article.topic,
+                headings=(),
+                position=0,
+                text=text,
+                kind="faq",
+            )
+        ]
     chunks: list[Chunk] = []
     for headings, paragraphs in _sections(article.body):
         sentences = [s for p in paragraphs for s in split_sentences(p)]

@@ -1,30 +1,58 @@
-"""Answer a question from the index: the best passage, trimmed to the sentences that answer.
+"""Answer a question from the collection: hybrid retrieval, reranking, calibrated abstention.
 
-Below the calibrated score threshold the knowledge base abstains, so the agent says it does
-not know rather than quoting something unrelated.
+Dense retrieval (MiniLM, cosine) and BM25 each fetch candidates; the fused score is the cosine
+plus a small weight times the BM25 score relative to the query's best BM25 score, so exact words
+(a brand, a product code) break the near-ties that embeddings leave, without letting word
+overlap outvote meaning. Reciprocal rank fusion was measured too and lost (docs/knowledge.md). A
+cross-encoder, when one is configured, reorders the best few. Below the calibrated threshold on
+the chosen passage's cosine similarity the knowledge base abstains, so the agent says it does not
+know rather than quoting something unrelated.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from knowledge.chunking import Chunk, split_sentences
 from knowledge.embedding import Embedder
-from knowledge.index import LoadedIndex, search_vectors
+from knowledge.index import IndexUnavailable, LoadedIndex, current_target, load_index
+from knowledge.vectors import search as vector_search
 
+Mode = Literal["dense", "lexical", "hybrid", "rerank"]
+MODES: tuple[Mode, ...] = ("dense", "lexical", "hybrid", "rerank")
 MAX_QUOTE_WORDS = 60
-# How far below the best passage a passage of a preferred topic may score and still be chosen.
+# How far below the best passage's cosine a passage of a preferred topic may be and still win.
 TOPIC_MARGIN = 0.05
+log = logging.getLogger("knowledge")
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """How candidates are fetched and fused; defaults chosen on docs/knowledge.md's sets."""
+
+    mode: Mode = "hybrid"
+    candidates: int = 50  # passages fetched from each of dense and BM25
+    lexical_weight: float = 0.05  # weight of BM25 (relative to the query's best) added to cosine
+    rerank_depth: int = 20  # passages the cross-encoder reorders
 
 
 @dataclass(frozen=True)
 class Hit:
-    """A passage and its cosine similarity to the question."""
+    """A passage, its rank score in the stage that ranked it, and its evidence."""
 
     chunk: Chunk
-    score: float
+    score: float  # the ranking score of the stage (cosine, BM25, fused, or cross-encoder)
+    dense: float  # cosine similarity to the question: what abstention is calibrated on
+    lexical: float  # BM25 score (0 when no query word occurs in it)
 
 
 @dataclass(frozen=True)
@@ -32,69 +60,190 @@ class Answer:
     """What the agent says: a quote and where it comes from."""
 
     article_id: str
+    chunk_id: str
     title: str
     url: str
     quote: str
     score: float
 
 
-class KnowledgeBase:
-    """Dense retrieval over one loaded index with one embedder."""
+class Reranker(Protocol):
+    """Scores (question, passage) pairs jointly; higher is more relevant."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, *, min_score: float) -> None:
+    def score(self, query: str, passages: Sequence[str]) -> npt.NDArray[np.float32]:
+        """One score per passage."""
+        ...
+
+
+class CrossEncoderReranker:
+    """A sentence-transformers cross-encoder loaded from a local folder, on the CPU."""
+
+    def __init__(self, model_path: Path) -> None:
+        if not (model_path / "config.json").exists():
+            raise FileNotFoundError(f"no cross-encoder model in {model_path}")
+        from sentence_transformers import CrossEncoder
+
+        self._model = CrossEncoder(str(model_path), device="cpu")
+
+    def score(self, query: str, passages: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Relevance of each passage to `query`."""
+        raw = self._model.predict([(query, p) for p in passages], show_progress_bar=False)
+        return np.asarray(raw, dtype=np.float32).reshape(len(passages))
+
+
+class LiveIndex:
+    """The current build of an index folder, reloaded in the background after a swap.
+
+    Every request reads whichever build is loaded; a new build is loaded by one background thread
+    and replaces the old in a single assignment, so a request never waits for a load and never
+    sees half of one. A build that fails to load is logged and the old one stays in service.
+    """
+
+    def __init__(
+        self, index_dir: Path, *, model_name: str, dimension: int, check_every: float = 2.0
+    ) -> None:
+        self._dir = index_dir
+        self._model = model_name
+        self._dimension = dimension
+        self._check_every = check_every
+        self._target = current_target(index_dir)
+        self._current = load_index(index_dir, model_name=model_name, dimension=dimension)
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+        self._loading: threading.Thread | None = None
+        self._failed: str | None = None
+
+    def get(self) -> LoadedIndex:
+        """The build in service; starts a reload if `current` moved since the last look."""
+        now = time.monotonic()
+        if now - self._checked >= self._check_every:
+            self._checked = now
+            target = current_target(self._dir)
+            if target not in (self._target, self._failed):
+                with self._lock:
+                    if self._loading is None or not self._loading.is_alive():
+                        self._loading = threading.Thread(
+                            target=self._reload, args=(target,), daemon=True, name="kb-reload"
+                        )
+                        self._loading.start()
+        return self._current
+
+    def _reload(self, target: str | None) -> None:
+        try:
+            fresh = load_index(self._dir, model_name=self._model, dimension=self._dimension)
+        except IndexUnavailable as error:
+            log.error("knowledge index not reloaded, the previous one stays in use: %s", error)
+            self._failed = target
+            return
+        self._current = fresh
+        self._target = target
+        log.info(
+            "knowledge index reloaded: %d documents, %d passages (%s)",
+            fresh.manifest.documents,
+            fresh.manifest.chunks,
+            fresh.path.name,
+        )
+
+    def wait(self, timeout: float = 30.0) -> None:
+        """Check now and wait for a reload to finish (for the CLI and tests)."""
+        self._checked = 0.0
+        self.get()
+        loading = self._loading
+        if loading is not None:
+            loading.join(timeout)
+
+
+class KnowledgeBase:
+    """Retrieval over a loaded (or live-reloading) collection with one embedder."""
+
+    def __init__(
+        self,
+        index: LoadedIndex | LiveIndex,
+        embedder: Embedder,
+        *,
+        min_score: float,
+        settings: RetrievalSettings | None = None,
+        reranker: Reranker | None = None,
+    ) -> None:
         self._index = index
         self._embedder = embedder
         self.min_score = min_score
+        self.settings = settings or RetrievalSettings()
+        self.reranker = reranker
 
     @property
     def index(self) -> LoadedIndex:
-        """The index in use."""
-        return self._index
+        """The build in service."""
+        return self._index.get() if isinstance(self._index, LiveIndex) else self._index
 
-    def search(self, query: str, k: int = 5) -> list[Hit]:
-        """Return the `k` best passages, best first, at most one per article."""
-        vectors = self._embedder.encode([query])
-        # Over-fetch so that several passages of one article still leave k articles.
-        scores, positions = search_vectors(self._index, vectors, k * 4)
-        hits: list[Hit] = []
-        seen: set[str] = set()
-        for score, position in zip(scores[0], positions[0], strict=True):
-            if position < 0:
-                continue
-            chunk = self._index.chunks[int(position)]
-            if chunk.article_id in seen:
-                continue
-            seen.add(chunk.article_id)
-            hits.append(Hit(chunk=chunk, score=float(score)))
-            if len(hits) == k:
-                break
-        return hits
+    def search(self, query: str, k: int = 5, *, mode: Mode | None = None) -> list[Hit]:
+        """The `k` best passages, best first, at most one per document."""
+        mode = mode or self.settings.mode
+        if mode == "rerank" and self.reranker is None:
+            mode = "hybrid"
+        index = self.index
+        query_vector = self._embedder.encode([query])
+        depth = max(self.settings.candidates, k * 4)
+        dense_scores, dense_positions = vector_search(index.vectors, query_vector, depth)
+        dense = {int(p): float(s) for s, p in zip(dense_scores[0], dense_positions[0], strict=True)}
+        dense.pop(-1, None)
+        lexical_scores = index.lexical.scores(query)
+        if mode == "dense":
+            ranked = sorted(dense, key=lambda p: -dense[p])
+            scores = dict(dense)
+        else:
+            lexical = _top(lexical_scores, depth)
+            if mode == "lexical":
+                ranked = lexical
+                scores = {p: float(lexical_scores[p]) for p in lexical}
+            else:
+                cosines = _cosines(index, query_vector[0], [*dense, *lexical], dense)
+                best = float(lexical_scores[lexical[0]]) if lexical else 1.0
+                weight = self.settings.lexical_weight / best
+                scores = {p: cos + weight * float(lexical_scores[p]) for p, cos in cosines.items()}
+                ranked = sorted(scores, key=lambda p: (-scores[p], p))
+        cosines = _cosines(index, query_vector[0], ranked, dense)
+        hits = _one_per_document(
+            [Hit(index.chunks[p], scores[p], cosines[p], float(lexical_scores[p])) for p in ranked]
+        )
+        if mode == "rerank" and self.reranker is not None and hits:
+            head = hits[: self.settings.rerank_depth]
+            rerank_scores = self.reranker.score(query, [h.chunk.embedding_text() for h in head])
+            order = np.argsort(-rerank_scores, kind="stable")
+            hits = [
+                Hit(head[i].chunk, float(rerank_scores[i]), head[i].dense, head[i].lexical)
+                for i in order
+            ] + hits[len(head) :]
+        return hits[:k]
 
     def answer(self, query: str, *, topics: tuple[str, ...] = ()) -> Answer | None:
         """Return the best answer, or None when the evidence is below the threshold.
 
         `topics` is what the caller already knows about the question (the agent's NLU has
         recognised, say, a payment question): a passage of one of those topics wins over a
-        slightly better scoring one of another topic, within `TOPIC_MARGIN`. Abstention still
-        depends on the best score alone.
+        better ranked one of another topic whose cosine is within `TOPIC_MARGIN` of it.
+        Abstention depends on the chosen passage's cosine similarity alone.
         """
-        hits = self.search(query, k=5 if topics else 1)
-        if not hits or hits[0].score < self.min_score:
+        hits = self.search(query, k=5)
+        if not hits:
             return None
         best = hits[0]
         if topics and best.chunk.topic not in topics:
             preferred = [
                 hit
                 for hit in hits
-                if hit.chunk.topic in topics and hit.score >= best.score - TOPIC_MARGIN
+                if hit.chunk.topic in topics and hit.dense >= best.dense - TOPIC_MARGIN
             ]
             best = preferred[0] if preferred else best
+        if best.dense < self.min_score:
+            return None
         return Answer(
             article_id=best.chunk.article_id,
+            chunk_id=best.chunk.chunk_id,
             title=best.chunk.title,
             url=best.chunk.url,
             quote=self.trim(query, best.chunk.text),
-            score=best.score,
+            score=best.dense,
         )
 
     def trim(self, query: str, passage: str) -> str:
@@ -113,3 +262,36 @@ class KnowledgeBase:
             if words <= MAX_QUOTE_WORDS:
                 picked.append(other)
         return " ".join(sentences[i] for i in sorted(picked))
+
+
+def _top(scores: npt.NDArray[np.float32], k: int) -> list[int]:
+    """Positions of the `k` highest positive scores, best first (ties by position)."""
+    positive = int(np.count_nonzero(scores > 0))
+    k = min(k, positive)
+    if k <= 0:
+        return []
+    top = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
+    return [int(p) for p in top[np.lexsort((top, -scores[top]))]]
+
+
+def _cosines(
+    index: LoadedIndex, query: npt.NDArray[np.float32], ranked: list[int], known: dict[int, float]
+) -> dict[int, float]:
+    """Cosine of every ranked passage; those BM25 alone found are read back from the index."""
+    out = {p: known[p] for p in ranked if p in known}
+    missing = [p for p in ranked if p not in known]
+    if missing:
+        stored: Any = index.vectors.reconstruct_batch(np.asarray(missing, dtype=np.int64))
+        values = np.asarray(stored, dtype=np.float32) @ query
+        out.update({p: float(v) for p, v in zip(missing, values, strict=True)})
+    return out
+
+
+def _one_per_document(hits: list[Hit]) -> list[Hit]:
+    seen: set[str] = set()
+    out: list[Hit] = []
+    for hit in hits:
+        if hit.chunk.article_id not in seen:
+            seen.add(hit.chunk.article_id)
+            out.append(hit)
+    return out

@@ -21,8 +21,8 @@ from bot.settings import ROOT, Settings
 from crm.db import make_engine, make_session_factory
 from crm.demo import seed
 from crm.migrate import upgrade
-from knowledge.documents import load_directory
-from knowledge.index import build_index, load_index
+from knowledge.configured import knowledge_base as configured_knowledge_base
+from knowledge.index import ingest, load_index
 from knowledge.retrieve import KnowledgeBase
 
 DOMAIN: dict[str, Any] = yaml.safe_load((ROOT / "domain.yml").read_text())
@@ -32,9 +32,9 @@ ADA = 1
 @pytest.fixture(scope="session")
 def knowledge_base(tmp_path_factory: pytest.TempPathFactory, embedder) -> KnowledgeBase:
     index_dir: Path = tmp_path_factory.mktemp("kb")
-    build_index(load_directory(ROOT / "data" / "knowledge"), embedder, index_dir)
+    ingest([ROOT / "data" / "knowledge"], embedder, index_dir)
     index = load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension)
-    return KnowledgeBase(index, embedder, min_score=Settings().kb_min_score)
+    return configured_knowledge_base(index, embedder, Settings())
 
 
 @pytest.fixture

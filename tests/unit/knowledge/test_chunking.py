@@ -1,7 +1,8 @@
 import itertools
+from pathlib import Path
 
-from knowledge.chunking import chunk_article, clean_inline, split_sentences
-from knowledge.documents import parse_markdown
+from knowledge.chunking import chunk_document, clean_inline, split_sentences
+from knowledge.sources import Document, read_file
 
 ARTICLE = """---
 id: returns-test
@@ -19,26 +20,25 @@ Refunds take 5 working days. They go to the original payment method.
 """
 
 
-def test_front_matter_and_body_are_parsed():
-    article = parse_markdown(ARTICLE, default_id="fallback")
-    assert article.id == "returns-test"
-    assert article.title == "Returning an item"
-    assert article.url.endswith("/returns-test")
-    assert article.body.startswith("Intro sentence")
+def parse_markdown(text: str, tmp_path: Path, name: str = "x.md") -> Document:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    [document] = read_file(path)
+    return document
 
 
-def test_passages_never_cross_headings_and_keep_their_heading_path():
-    chunks = chunk_article(parse_markdown(ARTICLE, default_id="x"))
+def test_passages_never_cross_headings_and_keep_their_heading_path(tmp_path):
+    chunks = chunk_document(parse_markdown(ARTICLE, tmp_path))
     assert [c.headings for c in chunks] == [(), ("How to return",), ("Refunds",)]
     assert chunks[1].text == "Open your account. Choose Return items."
     assert [c.chunk_id for c in chunks] == ["returns-test#0", "returns-test#1", "returns-test#2"]
     assert all(c.url == "https://larkspur.example/help/returns-test" for c in chunks)
 
 
-def test_long_sections_are_split_with_one_sentence_of_overlap():
+def test_long_sections_are_split_with_one_sentence_of_overlap(tmp_path):
     body = " ".join(f"Sentence number {i} has exactly seven words." for i in range(40))
-    article = parse_markdown(f"---\ntitle: T\nurl: u\n---\n{body}\n", default_id="long")
-    chunks = chunk_article(article, max_words=30)
+    article = parse_markdown(f"---\ntitle: T\nurl: u\n---\n{body}\n", tmp_path, "long.md")
+    chunks = chunk_document(article, max_words=30)
     assert len(chunks) > 5
     for first, second in itertools.pairwise(chunks):
         assert split_sentences(first.text)[-1] == split_sentences(second.text)[0]
@@ -54,3 +54,20 @@ def test_sentences_keep_prices_and_abbreviations_together():
 
 def test_markup_is_removed_from_quotes():
     assert clean_inline("**Bold** and [a link](https://x) and `code`") == "Bold and a link and code"
+
+
+def test_a_faq_entry_stays_one_passage_however_long(tmp_path):
+    answer = " ".join(f"Sentence number {i} has exactly seven words." for i in range(40))
+    path = tmp_path / "faq.csv"
+    path.write_text(f'question,answer\nHow long is this?,"{answer}"\n', encoding="utf-8")
+    [entry] = read_file(path)
+    [chunk] = chunk_document(entry, max_words=30)
+    assert chunk.text == answer
+    assert chunk.title == "How long is this?"
+    assert chunk.heading_text() == "How long is this?"
+    assert chunk.embedding_text() == f"How long is this?. {answer}"
+
+
+def test_heading_text_is_the_title_and_heading_path(tmp_path):
+    chunks = chunk_document(parse_markdown(ARTICLE, tmp_path))
+    assert chunks[2].heading_text() == "Returning an item. Refunds"

@@ -1,163 +1,239 @@
 import json
+import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from knowledge.documents import SourceError, load_directory, parse_markdown
-from knowledge.index import IndexUnavailable, build_index, is_up_to_date, load_index
-from knowledge.retrieve import KnowledgeBase
+from knowledge.cache import EmbeddingCache
+from knowledge.index import (
+    IndexUnavailable,
+    ingest,
+    load_index,
+    passage_vectors,
+    plan_ingest,
+)
+from knowledge.retrieve import KnowledgeBase, LiveIndex
+from knowledge.sources import SourceError
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def article(article_id: str, title: str, body: str):
-    text = f"---\nid: {article_id}\ntitle: {title}\nurl: https://x/{article_id}\n---\n{body}\n"
-    return parse_markdown(text, default_id=article_id)
-
-
-ARTICLES = [
-    article(
-        "pay",
+ARTICLES = {
+    "pay": (
         "Payment methods",
-        "We accept Visa, Mastercard and PayPal. Klarna lets you "
-        "pay in three instalments. Gift cards work too.",
+        "We accept Visa, Mastercard and PayPal. Klarna lets you pay in three instalments. "
+        "Gift cards work too.",
     ),
-    article(
-        "ship",
+    "ship": (
         "Delivery times",
         "UK Standard delivery takes 3 to 5 working days. "
         "Express arrives the next working day if you order before 2 pm.",
     ),
-    article(
-        "ret",
+    "ret": (
         "Returns",
         "You can return unused items within 30 days of delivery. "
         "UK returns are free with a prepaid label.",
     ),
-]
+}
 
 
-def test_build_then_load_answers_with_the_right_article(tmp_path, embedder):
-    build_index(ARTICLES, embedder, tmp_path)
-    index = load_index(tmp_path, model_name=embedder.name, dimension=embedder.dimension)
-    kb = KnowledgeBase(index, embedder, min_score=0.3)
+def write_article(folder: Path, article_id: str, title: str, body: str, topic: str = "general"):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{article_id}.md").write_text(
+        f"---\nid: {article_id}\ntitle: {title}\nurl: https://x/{article_id}\n"
+        f"topic: {topic}\n---\n{body}\n",
+        encoding="utf-8",
+    )
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Path:
+    folder = tmp_path / "sources"
+    for article_id, (title, body) in ARTICLES.items():
+        write_article(folder, article_id, title, body)
+    return folder
+
+
+def load(index_dir: Path, embedder):
+    return load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension)
+
+
+def test_ingest_then_load_answers_with_the_right_article(tmp_path, sources, embedder):
+    report = ingest([sources], embedder, tmp_path / "index")
+    assert report.plan.added == ("pay", "ret", "ship")
+    assert report.embedded > 0 and report.reused == 0
+    kb = KnowledgeBase(load(tmp_path / "index", embedder), embedder, min_score=0.3)
     assert kb.search("can I pay with paypal", k=1)[0].chunk.article_id == "pay"
     answer = kb.answer("how many days do I have to send something back")
     assert answer is not None
-    assert answer.article_id == "ret"
-    assert answer.url == "https://x/ret"
+    assert (answer.article_id, answer.url) == ("ret", "https://x/ret")
+    assert answer.chunk_id == "ret#0"
 
 
-def test_scores_are_cosine_similarities(tmp_path, embedder):
-    build_index(ARTICLES, embedder, tmp_path)
-    kb = KnowledgeBase(
-        load_index(tmp_path, model_name=embedder.name, dimension=embedder.dimension),
-        embedder,
-        min_score=0.0,
-    )
-    hits = kb.search("Express delivery next working day", k=3)
-    assert next(h.chunk.article_id for h in hits) == "ship"
-    assert all(-1.0 <= h.score <= 1.0 for h in hits)
-    assert hits == sorted(hits, key=lambda h: -h.score)
-    assert len({h.chunk.article_id for h in hits}) == len(hits)
+def test_faq_vectors_are_unit_means_of_answer_and_question_article_vectors_stay():
+    content = np.asarray([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], dtype=np.float32)
+    questions = np.asarray([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]], dtype=np.float32)
+    mixed = passage_vectors(content, questions, np.asarray([True, True, False]))
+    np.testing.assert_allclose(np.linalg.norm(mixed, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(mixed[0], [2**-0.5, 2**-0.5], rtol=1e-6)
+    np.testing.assert_allclose(mixed[1], [0.0, 1.0])
+    np.testing.assert_allclose(mixed[2], [1.0, 0.0])  # an article passage: its text alone
 
 
-def test_abstains_below_the_threshold(tmp_path, embedder):
-    build_index(ARTICLES, embedder, tmp_path)
-    index = load_index(tmp_path, model_name=embedder.name, dimension=embedder.dimension)
-    strict = KnowledgeBase(index, embedder, min_score=0.40)
-    assert strict.answer("who won the football world cup in 1966") is None
-    assert strict.answer("which payment methods do you accept") is not None
+def test_reingesting_unchanged_sources_does_nothing(tmp_path, sources, embedder):
+    ingest([sources], embedder, tmp_path / "index")
+    first = (tmp_path / "index" / "current").resolve()
+    report = ingest([sources], embedder, tmp_path / "index")
+    assert report.manifest is None and report.plan.up_to_date
+    assert (tmp_path / "index" / "current").resolve() == first
+    assert plan_ingest([sources], tmp_path / "index", model=embedder.name).up_to_date
 
 
-def test_rebuild_swaps_the_current_index_and_detects_changes(tmp_path, embedder):
-    build_index(ARTICLES[:2], embedder, tmp_path)
-    assert is_up_to_date(tmp_path, ARTICLES[:2], embedder.name)
-    assert not is_up_to_date(tmp_path, ARTICLES, embedder.name)
-    first = (tmp_path / "current").resolve()
-    build_index(ARTICLES, embedder, tmp_path)
-    second = (tmp_path / "current").resolve()
-    assert first != second
-    index = load_index(tmp_path, model_name=embedder.name, dimension=embedder.dimension)
-    assert index.manifest.articles == 3
-    build_index(ARTICLES, embedder, tmp_path)
-    assert len(list((tmp_path / "builds").iterdir())) == 2  # older builds are pruned
+class CountingEmbedder:
+    """The real model, counting the texts it is asked to embed."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.texts: list[str] = []
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def encode(self, texts):
+        self.texts.extend(texts)
+        return self.inner.encode(texts)
+
+
+def test_a_changed_article_is_the_only_one_embedded_again(tmp_path, sources, embedder):
+    index_dir = tmp_path / "index"
+    ingest([sources], embedder, index_dir)
+    write_article(sources, "ret", "Returns", "You can return unused items within 60 days.")
+    counting = CountingEmbedder(embedder)
+    report = ingest([sources], counting, index_dir)
+    assert report.plan.changed == ("ret",) and report.plan.added == ()
+    # Only the edited passage's text is new.
+    assert counting.texts == ["Returns. You can return unused items within 60 days."]
+    assert report.embedded == 1
+    kb = KnowledgeBase(load(index_dir, embedder), embedder, min_score=0.0)
+    assert "60 days" in kb.search("return window", k=1)[0].chunk.text
+
+
+def test_a_deleted_article_disappears_and_other_sources_stay(tmp_path, sources, embedder):
+    index_dir = tmp_path / "index"
+    other = tmp_path / "other"
+    write_article(other, "gift", "Gift cards", "Gift cards never expire and work online.")
+    ingest([sources], embedder, index_dir)
+    ingest([other], embedder, index_dir)
+    assert {d.id for d in load(index_dir, embedder).documents} == {"pay", "ret", "ship", "gift"}
+    (sources / "ship.md").unlink()
+    report = ingest([sources], embedder, index_dir)
+    assert report.plan.removed == ("ship",)
+    index = load(index_dir, embedder)
+    assert {d.id for d in index.documents} == {"pay", "ret", "gift"}
+    assert all(chunk.article_id != "ship" for chunk in index.chunks)
+    assert report.embedded == 0  # nothing new to embed
+    # The cache keeps only what the collection holds now.
+    cache = EmbeddingCache(index_dir / "embeddings.sqlite", model=embedder.name, dimension=384)
+    assert cache.count() == len({c.embedding_text() for c in index.chunks})
+
+
+def test_the_same_id_from_another_source_is_refused(tmp_path, sources, embedder):
+    index_dir = tmp_path / "index"
+    ingest([sources], embedder, index_dir)
+    clash = tmp_path / "clash"
+    write_article(clash, "pay", "Paying", "Another payment article.")
+    with pytest.raises(SourceError, match="already in the collection"):
+        ingest([clash], embedder, index_dir)
+    assert {d.id for d in load(index_dir, embedder).documents} == {"pay", "ret", "ship"}
+
+
+def test_older_builds_are_pruned(tmp_path, sources, embedder):
+    index_dir = tmp_path / "index"
+    for n in range(3):
+        write_article(sources, "extra", "Extra", f"Version {n} of an extra article.")
+        ingest([sources], embedder, index_dir)
+    assert len([p for p in (index_dir / "builds").iterdir() if p.is_dir()]) == 2
 
 
 def test_missing_index_is_a_clear_error(tmp_path, embedder):
     with pytest.raises(IndexUnavailable, match="make index"):
-        load_index(tmp_path, model_name=embedder.name, dimension=embedder.dimension)
+        load(tmp_path, embedder)
 
 
-def test_corrupt_index_is_a_clear_error(tmp_path, embedder):
-    build_index(ARTICLES, embedder, tmp_path)
-    (tmp_path / "current" / "index.faiss").write_bytes(b"not a faiss index")
+@pytest.mark.parametrize("damaged", ["vectors.faiss", "lexical.npz", "chunks.json"])
+def test_corrupt_index_is_a_clear_error(tmp_path, sources, embedder, damaged):
+    ingest([sources], embedder, tmp_path)
+    (tmp_path / "current" / damaged).write_bytes(b"not what it should be")
     with pytest.raises(IndexUnavailable, match="unreadable"):
-        load_index(tmp_path, model_name=embedder.name, dimension=embedder.dimension)
+        load(tmp_path, embedder)
 
 
-def test_index_of_another_model_is_refused(tmp_path, embedder):
-    build_index(ARTICLES, embedder, tmp_path)
+def test_a_chunk_list_that_does_not_fit_the_vectors_is_refused(tmp_path, sources, embedder):
+    ingest([sources], embedder, tmp_path)
+    chunks = tmp_path / "current" / "chunks.json"
+    chunks.write_text(json.dumps(json.loads(chunks.read_text())[:-1]))
+    with pytest.raises(IndexUnavailable, match="does not match"):
+        load(tmp_path, embedder)
+
+
+def test_index_of_another_model_is_refused(tmp_path, sources, embedder):
+    ingest([sources], embedder, tmp_path)
     manifest = tmp_path / "current" / "manifest.json"
     data = json.loads(manifest.read_text())
     manifest.write_text(json.dumps({**data, "model": "another-model"}))
     with pytest.raises(IndexUnavailable, match="rebuild"):
-        load_index(tmp_path, model_name=embedder.name, dimension=embedder.dimension)
+        load(tmp_path, embedder)
 
 
-def test_trim_keeps_the_answering_sentence(tmp_path, embedder):
-    build_index(ARTICLES, embedder, tmp_path)
-    kb = KnowledgeBase(
-        load_index(tmp_path, model_name=embedder.name, dimension=embedder.dimension),
-        embedder,
-        min_score=0.0,
+def test_a_running_reader_picks_up_a_new_build_without_failing_a_query(tmp_path, sources, embedder):
+    index_dir = tmp_path / "index"
+    ingest([sources], embedder, index_dir)
+    live = LiveIndex(
+        index_dir, model_name=embedder.name, dimension=embedder.dimension, check_every=0.0
     )
-    passage = (
-        "Our team loves gardens. Klarna lets you pay in three instalments with no "
-        "interest. The weather in Manchester is often rainy. Our cat is called Tom."
+    kb = KnowledgeBase(live, embedder, min_score=0.0)
+    errors: list[BaseException] = []
+    answered = 0
+    stop = threading.Event()
+
+    def ask() -> None:
+        nonlocal answered
+        while not stop.is_set():
+            try:
+                assert kb.search("gift card balance", k=1)
+                answered += 1
+            except BaseException as error:
+                errors.append(error)
+
+    readers = [threading.Thread(target=ask) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    try:
+        for n in range(4):
+            write_article(sources, "gift", "Gift cards", f"Gift cards, version {n}, never expire.")
+            ingest([sources], embedder, index_dir)
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    assert not errors
+    assert answered > 0
+    live.wait()
+    assert any("version 3" in chunk.text for chunk in kb.index.chunks)
+
+
+def test_a_broken_new_build_keeps_the_old_one_in_service(tmp_path, sources, embedder):
+    index_dir = tmp_path / "index"
+    ingest([sources], embedder, index_dir)
+    live = LiveIndex(
+        index_dir, model_name=embedder.name, dimension=embedder.dimension, check_every=0.0
     )
-    quote = kb.trim("can I split the payment with klarna", passage)
-    assert "Klarna lets you pay in three instalments" in quote
-    assert "cat" not in quote
-
-
-def test_the_shop_articles_load_and_are_unique():
-    articles = load_directory(ROOT / "data" / "knowledge")
-    assert len(articles) >= 40
-    assert len({a.id for a in articles}) == len(articles)
-    assert all(a.url.startswith("https://larkspur.example/help/") for a in articles)
-
-
-def test_bad_front_matter_is_refused(tmp_path):
-    (tmp_path / "a.md").write_text("---\ntitle: no url\n---\nbody\n")
-    with pytest.raises(SourceError, match="url"):
-        load_directory(tmp_path)
-
-
-def test_a_preferred_topic_wins_only_a_near_tie(tmp_path, embedder):
-    def with_topic(article_id: str, topic: str, title: str, body: str):
-        text = (
-            f"---\nid: {article_id}\ntitle: {title}\nurl: https://x/{article_id}\n"
-            f"topic: {topic}\n---\n{body}\n"
-        )
-        return parse_markdown(text, default_id=article_id)
-
-    articles = [
-        *ARTICLES,
-        with_topic("news", "newsletter", "Signing up", "Sign up with your email address."),
-        with_topic("acct", "accounts", "Signing up", "Sign up with your email address."),
-    ]
-    build_index(articles, embedder, tmp_path)
-    index = load_index(tmp_path, model_name=embedder.name, dimension=embedder.dimension)
-    kb = KnowledgeBase(index, embedder, min_score=0.3)
-    question = "how do I sign up with my email"
-    top_two = {hit.chunk.article_id for hit in kb.search(question, k=2)}
-    assert top_two == {"news", "acct"}
-    for topic, article_id in (("accounts", "acct"), ("newsletter", "news")):
-        answer = kb.answer(question, topics=(topic,))
-        assert answer is not None and answer.article_id == article_id
-    # A clearly better passage of another topic still wins.
-    answer = kb.answer("can I pay with paypal", topics=("newsletter",))
-    assert answer is not None and answer.article_id == "pay"
-    # The preference never turns an abstention into an answer.
-    assert kb.answer("who won the football world cup in 1966", topics=("accounts",)) is None
+    before = live.get()
+    write_article(sources, "gift", "Gift cards", "Gift cards never expire.")
+    ingest([sources], embedder, index_dir)
+    (index_dir / "current" / "vectors.faiss").write_bytes(b"damaged")
+    live.wait()
+    assert live.get() is before

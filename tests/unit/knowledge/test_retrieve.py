@@ -1,0 +1,120 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knowledge.index import ingest, load_index
+from knowledge.retrieve import KnowledgeBase, RetrievalSettings
+from tests.unit.knowledge.test_index import ARTICLES, write_article
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory, embedder):
+    folder: Path = tmp_path_factory.mktemp("sources")
+    for article_id, (title, body) in ARTICLES.items():
+        write_article(folder, article_id, title, body)
+    write_article(
+        folder, "news", "Signing up", "Sign up with your email address.", topic="newsletter"
+    )
+    write_article(
+        folder, "acct", "Signing up", "Sign up with your email address.", topic="accounts"
+    )
+    # Two articles a dense model finds alike; only the exact product code tells them apart.
+    write_article(folder, "tent-a", "Tent care", "How to dry and store the TX-4411 tent model.")
+    write_article(folder, "tent-b", "Tent care", "How to dry and store the RB-2090 tent model.")
+    index_dir = tmp_path_factory.mktemp("index")
+    ingest([folder], embedder, index_dir)
+    return load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension)
+
+
+def test_every_mode_ranks_one_passage_per_document_best_first(index, embedder):
+    kb = KnowledgeBase(index, embedder, min_score=0.0)
+    for mode in ("dense", "lexical", "hybrid"):
+        hits = kb.search("Express delivery next working day", k=3, mode=mode)
+        assert hits[0].chunk.article_id == "ship", mode
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        assert len({h.chunk.article_id for h in hits}) == len(hits)
+        assert all(-1.0 <= h.dense <= 1.0 for h in hits)
+
+
+def test_hybrid_scores_are_cosine_plus_weighted_relative_bm25(index, embedder):
+    kb = KnowledgeBase(index, embedder, min_score=0.0, settings=RetrievalSettings())
+    hits = kb.search("store the RB-2090 tent", k=3, mode="hybrid")
+    best_bm25 = max(h.lexical for h in hits)
+    for hit in hits:
+        expected = hit.dense + kb.settings.lexical_weight * hit.lexical / best_bm25
+        assert hit.score == pytest.approx(expected, abs=1e-5)
+
+
+def test_exact_words_decide_between_near_identical_passages(index, embedder):
+    kb = KnowledgeBase(index, embedder, min_score=0.0)
+    for code, article in (("RB-2090", "tent-b"), ("TX-4411", "tent-a")):
+        assert kb.search(f"how do I store my {code}", k=1, mode="hybrid")[0].chunk.article_id == (
+            article
+        )
+        assert kb.search(f"how do I store my {code}", k=1, mode="lexical")[0].chunk.article_id == (
+            article
+        )
+
+
+def test_lexical_mode_returns_nothing_without_a_shared_word(index, embedder):
+    kb = KnowledgeBase(index, embedder, min_score=0.0)
+    assert kb.search("zebra xylophone", k=3, mode="lexical") == []
+    assert kb.search("zebra xylophone", k=3, mode="hybrid")  # dense still has candidates
+
+
+def test_abstains_below_the_threshold(index, embedder):
+    strict = KnowledgeBase(index, embedder, min_score=0.40)
+    assert strict.answer("who won the football world cup in 1966") is None
+    answer = strict.answer("which payment methods do you accept")
+    assert answer is not None and answer.article_id == "pay"
+    assert answer.score >= 0.40
+
+
+def test_a_preferred_topic_wins_only_a_near_tie(index, embedder):
+    kb = KnowledgeBase(index, embedder, min_score=0.3)
+    question = "how do I sign up with my email"
+    assert {hit.chunk.article_id for hit in kb.search(question, k=2)} == {"news", "acct"}
+    for topic, article_id in (("accounts", "acct"), ("newsletter", "news")):
+        answer = kb.answer(question, topics=(topic,))
+        assert answer is not None and answer.article_id == article_id
+    # A clearly better passage of another topic still wins.
+    answer = kb.answer("can I pay with paypal", topics=("newsletter",))
+    assert answer is not None and answer.article_id == "pay"
+    # The preference never turns an abstention into an answer.
+    assert kb.answer("who won the football world cup in 1966", topics=("accounts",)) is None
+
+
+class LongestFirst:
+    """A reranker that prefers longer passages: easy to predict, unlike any retrieval stage."""
+
+    def score(self, query, passages):
+        return np.asarray([len(p) for p in passages], dtype=np.float32)
+
+
+def test_the_reranker_reorders_the_head_and_keeps_the_evidence(index, embedder):
+    kb = KnowledgeBase(index, embedder, min_score=0.0, reranker=LongestFirst())
+    hybrid = kb.search("delivery", k=4, mode="hybrid")
+    reranked = kb.search("delivery", k=4, mode="rerank")
+    lengths = [len(h.chunk.embedding_text()) for h in reranked]
+    assert lengths == sorted(lengths, reverse=True)
+    by_id = {h.chunk.chunk_id: h for h in hybrid}
+    for hit in reranked:
+        if hit.chunk.chunk_id in by_id:
+            assert hit.dense == by_id[hit.chunk.chunk_id].dense
+
+
+def test_rerank_without_a_model_is_hybrid(index, embedder):
+    kb = KnowledgeBase(index, embedder, min_score=0.0)
+    assert kb.search("delivery", k=3, mode="rerank") == kb.search("delivery", k=3, mode="hybrid")
+
+
+def test_trim_keeps_the_answering_sentence(index, embedder):
+    kb = KnowledgeBase(index, embedder, min_score=0.0)
+    passage = (
+        "Our team loves gardens. Klarna lets you pay in three instalments with no "
+        "interest. The weather in Manchester is often rainy. Our cat is called Tom."
+    )
+    quote = kb.trim("can I split the payment with klarna", passage)
+    assert "Klarna lets you pay in three instalments" in quote
+    assert "cat" not in quote
