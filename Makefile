@@ -46,8 +46,14 @@ $(ACT_VENV)/.installed: requirements/actions.txt requirements/dev.txt requiremen
 		-c requirements/actions-constraints.txt
 	touch $@
 
+# Our own packages, installed editable into the action-server venv: gives the `kb` command.
+KB := $(ACT_VENV)/bin/kb
+$(KB): $(ACT_VENV)/.installed pyproject.toml
+	$(ACT_VENV)/bin/pip install -q --no-deps -e .
+	touch $@
+
 .PHONY: venvs
-venvs: $(RASA_VENV)/.installed $(ACT_VENV)/.installed ## Create both virtual environments
+venvs: $(RASA_VENV)/.installed $(ACT_VENV)/.installed $(KB) ## Create both virtual environments
 
 .PHONY: records
 records: $(ACT_VENV)/.installed ## Apply migrations and load the demo data (idempotent)
@@ -55,8 +61,8 @@ records: $(ACT_VENV)/.installed ## Apply migrations and load the demo data (idem
 	$(PY) -m crm seed
 
 .PHONY: index
-index: $(ACT_VENV)/.installed ## Build the knowledge index if its sources changed
-	$(PY) -m knowledge build
+index: $(KB) ## Build the knowledge index if its sources changed (`kb build`)
+	$(KB) build
 
 # The NLU's sentence encoder: the packaged MiniLM exported to ONNX (bot/nlu/export.py).
 ENCODER := models/encoder/manifest.json
@@ -106,6 +112,15 @@ test: setup lint validate ## Set up and run every check: lint, types, Rasa check
 .PHONY: bench
 bench: setup ## Throughput and latency through the REST channel (docs/benchmarks.md)
 	$(PY) -m bench.load --write docs/benchmarks.md
+
+.PHONY: kb-eval
+kb-eval: $(KB) ## Knowledge retrieval per stage on StackFAQ and the shop's questions (docs/knowledge.md)
+	$(PY) -m bench.kb_eval --write docs/knowledge.md
+	$(PY) -m bench.kb_calibrate --write docs/knowledge.md
+
+.PHONY: kb-scale
+kb-scale: $(KB) ## Dense index build and query at 10k/100k/1M passages (docs/knowledge.md; ~1 h)
+	$(PY) -m bench.kb_scale --write docs/knowledge.md
 
 # `make nlu-cv NLU_CONFIG=bench/configs/<variant>.yml` measures a variant into its own table.
 NLU_CONFIG ?= config.yml

@@ -1,0 +1,202 @@
+"""Retrieval quality by the standard measures, for each stage of the pipeline.
+
+Two kinds of question set:
+
+- a BEIR folder (`corpus.jsonl`, `queries.jsonl`, `qrels/<split>.tsv`): the corpus is indexed
+  as a collection of its own, each entry whole;
+- a JSONL file of `{"question": ..., "article": <document id or null>}` asked of an existing
+  collection (the shop's help centre); a null article marks a question it cannot answer, which
+  counts only for abstention.
+
+Recall@k here is the share of questions with at least one relevant document among the first k
+(success@k): with several relevant answers per question, as in StackFAQ, the other reading of
+recall could never reach 1 at k=1. nDCG@10 and MRR@10 are the usual definitions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from knowledge.retrieve import KnowledgeBase, Mode
+from knowledge.sources import Document, SourceError
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """Questions, what answers them, and (for BEIR) the corpus to index."""
+
+    name: str
+    queries: dict[str, str]
+    relevant: dict[str, dict[str, int]]  # query id -> {document id: grade}; empty: unanswerable
+    corpus: tuple[Document, ...] = ()
+    corpus_path: Path | None = None
+
+    @property
+    def answerable(self) -> list[str]:
+        """Ids of the questions that have an answer."""
+        return [q for q in self.queries if self.relevant.get(q)]
+
+
+@dataclass
+class StageResult:
+    """The measures of one stage over one question set."""
+
+    mode: str
+    queries: int
+    recall: dict[int, float] = field(default_factory=dict)
+    mrr_at_10: float = 0.0
+    ndcg_at_10: float = 0.0
+    latency_p50_ms: float = 0.0
+    latency_p95_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        """Flat form for `--json` and tables."""
+        out: dict[str, float | int | str] = {"mode": self.mode, "queries": self.queries}
+        out.update({f"recall@{k}": round(v, 4) for k, v in self.recall.items()})
+        out.update(
+            {
+                "mrr@10": round(self.mrr_at_10, 4),
+                "ndcg@10": round(self.ndcg_at_10, 4),
+                "p50_ms": round(self.latency_p50_ms, 2),
+                "p95_ms": round(self.latency_p95_ms, 2),
+            }
+        )
+        return out
+
+
+def _read_jsonl(path: Path) -> Iterable[tuple[int, dict[str, object]]]:
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                item = json.loads(line)
+                if not isinstance(item, dict):
+                    raise SourceError(f"{path}:{number}: not a JSON object")
+                yield number, item
+
+
+def load_beir(folder: Path, *, split: str = "test") -> EvalSet:
+    """Read a BEIR folder; each corpus entry becomes one whole passage (title + text)."""
+    corpus_path = folder / "corpus.jsonl"
+    qrels_path = folder / "qrels" / f"{split}.tsv"
+    for needed in (corpus_path, folder / "queries.jsonl", qrels_path):
+        if not needed.exists():
+            raise SourceError(f"{folder} is not a BEIR folder: {needed.name} is missing")
+    source = str(corpus_path.resolve())
+    corpus: list[Document] = []
+    for number, item in _read_jsonl(corpus_path):
+        doc_id, text = str(item.get("_id") or ""), str(item.get("text") or "").strip()
+        if not doc_id or not text:
+            raise SourceError(f"{corpus_path}:{number}: an entry needs _id and text")
+        title = str(item.get("title") or "").strip()
+        sha = hashlib.sha256(f"{doc_id}\0{title}\0{text}".encode()).hexdigest()
+        corpus.append(
+            Document(
+                id=doc_id,
+                title=title,
+                url="",
+                topic="general",
+                body=text,
+                kind="faq",
+                source=source,
+                sha256=sha,
+            )
+        )
+    relevant: dict[str, dict[str, int]] = {}
+    with qrels_path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            parts = line.rstrip("\n").split("\t")
+            if number == 1 and parts[0] == "query-id":
+                continue
+            if len(parts) != 3:
+                raise SourceError(f"{qrels_path}:{number}: expected query-id, corpus-id, score")
+            if int(parts[2]) > 0:
+                relevant.setdefault(parts[0], {})[parts[1]] = int(parts[2])
+    queries = {
+        str(item["_id"]): str(item["text"])
+        for _, item in _read_jsonl(folder / "queries.jsonl")
+        if str(item.get("_id")) in relevant
+    }
+    return EvalSet(
+        name=folder.name,
+        queries=queries,
+        relevant=relevant,
+        corpus=tuple(corpus),
+        corpus_path=corpus_path,
+    )
+
+
+def load_questions(path: Path) -> EvalSet:
+    """Read `{"question", "article"}` lines; a null article is an unanswerable question."""
+    queries: dict[str, str] = {}
+    relevant: dict[str, dict[str, int]] = {}
+    for number, item in _read_jsonl(path):
+        question = str(item.get("question") or "").strip()
+        if not question:
+            raise SourceError(f"{path}:{number}: no question")
+        qid = f"q{number}"
+        queries[qid] = question
+        article = item.get("article")
+        relevant[qid] = {str(article): 1} if article else {}
+    return EvalSet(name=path.stem, queries=queries, relevant=relevant)
+
+
+def _ndcg(ranked: Sequence[str], grades: dict[str, int], k: int = 10) -> float:
+    gains = sum(
+        (2 ** grades.get(doc, 0) - 1) / math.log2(rank + 2) for rank, doc in enumerate(ranked[:k])
+    )
+    ideal = sorted(grades.values(), reverse=True)[:k]
+    best = sum((2**g - 1) / math.log2(rank + 2) for rank, g in enumerate(ideal))
+    return gains / best if best else 0.0
+
+
+def evaluate(
+    kb: KnowledgeBase,
+    eval_set: EvalSet,
+    modes: Sequence[Mode],
+    *,
+    ks: Sequence[int] = (1, 5, 10),
+    progress: Callable[[int, int], None] | None = None,
+) -> list[StageResult]:
+    """Ask every answerable question of every stage; one result per stage."""
+    questions = eval_set.answerable
+    results: list[StageResult] = []
+    total, done = len(questions) * len(modes), 0
+    for mode in modes:
+        found: dict[int, int] = dict.fromkeys(ks, 0)
+        mrr = ndcg = 0.0
+        timings: list[float] = []
+        for qid in questions:
+            grades = eval_set.relevant[qid]
+            started = time.perf_counter()
+            hits = kb.search(eval_set.queries[qid], k=max(10, *ks), mode=mode)
+            timings.append((time.perf_counter() - started) * 1000)
+            ranked = [hit.chunk.article_id for hit in hits]
+            for k in ks:
+                found[k] += any(doc in grades for doc in ranked[:k])
+            first = next((rank for rank, doc in enumerate(ranked[:10]) if doc in grades), None)
+            mrr += 0.0 if first is None else 1.0 / (first + 1)
+            ndcg += _ndcg(ranked, grades)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        n = max(1, len(questions))
+        results.append(
+            StageResult(
+                mode=mode,
+                queries=len(questions),
+                recall={k: found[k] / n for k in ks},
+                mrr_at_10=mrr / n,
+                ndcg_at_10=ndcg / n,
+                latency_p50_ms=float(np.percentile(timings, 50)) if timings else 0.0,
+                latency_p95_ms=float(np.percentile(timings, 95)) if timings else 0.0,
+            )
+        )
+    return results
