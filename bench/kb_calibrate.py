@@ -20,10 +20,9 @@ import numpy as np
 
 from bench.report import write_block
 from bot.settings import ROOT, get_settings
-from knowledge.documents import load_directory
+from knowledge.configured import knowledge_base
 from knowledge.embedding import SentenceTransformerEmbedder
-from knowledge.index import build_index, load_index
-from knowledge.retrieve import KnowledgeBase
+from knowledge.index import ingest, load_index
 
 QUESTIONS = ROOT / "bench" / "data" / "kb_questions.jsonl"
 
@@ -64,17 +63,19 @@ def main() -> None:
     settings = get_settings()
     embedder = SentenceTransformerEmbedder(settings.model_path)
     index_dir = settings.var_dir / "bench" / "kb-calibration"
-    build_index(load_directory(settings.knowledge_sources), embedder, index_dir)
-    kb = KnowledgeBase(
+    ingest([settings.knowledge_sources], embedder, index_dir)
+    # The retrieval the agent runs (KB_MODE and the fusion settings); the threshold applies to
+    # the cosine of the passage it would quote.
+    kb = knowledge_base(
         load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension),
         embedder,
-        min_score=0.0,
+        settings,
     )
     rows = []
     for line in QUESTIONS.read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
         hit = kb.search(item["question"], k=1)[0]
-        rows.append(Scored(item["question"], item["article"], hit.chunk.article_id, hit.score))
+        rows.append(Scored(item["question"], item["article"], hit.chunk.article_id, hit.dense))
     tune = [r for r in rows if not held_out(r.question)]
     test = [r for r in rows if held_out(r.question)]
     grid = [round(t, 2) for t in np.arange(0.20, 0.71, 0.01)]

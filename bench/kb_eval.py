@@ -1,0 +1,100 @@
+"""Retrieval quality of every stage on StackFAQ and on the shop's own questions (docs/knowledge.md).
+
+    python -m bench.kb_eval [--stackfaq DIR] [--questions FILE] [--write docs/knowledge.md]
+
+Each set gets a table: Recall@1/5/10 (share of questions with a relevant document in the first
+k), MRR@10, nDCG@10 and query latency, for dense, BM25, hybrid and (when KB_RERANKER_PATH is set)
+reranked retrieval. The line under each table checks the rule the configuration must keep: the
+mode the agent runs (KB_MODE) never scores below the best single stage on Recall@1 or nDCG@10.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bench.report import write_block
+from bot.settings import ROOT, Settings, get_settings
+from knowledge.configured import knowledge_base
+from knowledge.embedding import SentenceTransformerEmbedder
+from knowledge.evaluate import EvalSet, StageResult, evaluate, load_beir, load_questions
+from knowledge.index import build, ingest, load_index, plan_documents
+from knowledge.retrieve import MODES, Mode
+
+STACKFAQ = ROOT.parent / "shared" / "data" / "stackfaq"
+QUESTIONS = ROOT / "bench" / "data" / "kb_questions.jsonl"
+
+
+def table(eval_set: EvalSet, results: list[StageResult], running: str) -> str:
+    lines = [
+        f"{len(eval_set.answerable)} questions with an answer.",
+        "",
+        "| stage | Recall@1 | Recall@5 | Recall@10 | MRR@10 | nDCG@10 | p50 ms | p95 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        name = r.mode + (" (the agent's)" if r.mode == running else "")
+        lines.append(
+            f"| {name} | {r.recall[1]:.4f} | {r.recall[5]:.4f} | {r.recall[10]:.4f} | "
+            f"{r.mrr_at_10:.4f} | {r.ndcg_at_10:.4f} | {r.latency_p50_ms:.1f} | "
+            f"{r.latency_p95_ms:.1f} |"
+        )
+    singles = [r for r in results if r.mode in ("dense", "lexical")]
+    agent = next((r for r in results if r.mode == running), None)
+    if agent is not None and singles:
+        best_r1 = max(r.recall[1] for r in singles)
+        best_ndcg = max(r.ndcg_at_10 for r in singles)
+        keeps = agent.recall[1] >= best_r1 and agent.ndcg_at_10 >= best_ndcg
+        lines += [
+            "",
+            f"The agent's mode ({running}) against the best single stage: Recall@1 "
+            f"{agent.recall[1]:.4f} vs {best_r1:.4f}, nDCG@10 {agent.ndcg_at_10:.4f} vs "
+            f"{best_ndcg:.4f}: {'never below' if keeps else 'BELOW'}.",
+        ]
+    return "\n".join(lines)
+
+
+def modes(settings: Settings) -> list[Mode]:
+    return [m for m in MODES if m != "rerank" or settings.kb_reranker_path is not None]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stackfaq", type=Path, default=STACKFAQ)
+    parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument("--write", type=Path)
+    args = parser.parse_args()
+    settings = get_settings()
+    embedder = SentenceTransformerEmbedder(settings.model_path)
+
+    beir = load_beir(args.stackfaq)
+    assert beir.corpus_path is not None
+    beir_dir = settings.var_dir / "eval" / beir.name
+    plan = plan_documents(beir.corpus, [beir.corpus_path.resolve()], beir_dir, model=embedder.name)
+    if not plan.up_to_date:
+        build(plan, embedder)
+    kb = knowledge_base(
+        load_index(beir_dir, model_name=embedder.name, dimension=embedder.dimension),
+        embedder,
+        settings,
+    )
+    stackfaq = table(beir, evaluate(kb, beir, modes(settings)), settings.kb_mode)
+    print(stackfaq)
+
+    shop_dir = settings.var_dir / "eval" / "shop"
+    ingest([settings.knowledge_sources], embedder, shop_dir)
+    questions = load_questions(args.questions)
+    kb = knowledge_base(
+        load_index(shop_dir, model_name=embedder.name, dimension=embedder.dimension),
+        embedder,
+        settings,
+    )
+    shop = table(questions, evaluate(kb, questions, modes(settings)), settings.kb_mode)
+    print(shop)
+    if args.write:
+        write_block(args.write, "kb-eval-stackfaq", stackfaq)
+        write_block(args.write, "kb-eval-shop", shop)
+
+
+if __name__ == "__main__":
+    main()
