@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -172,8 +173,6 @@ def test_an_hnsw_index_is_tuned_the_same_way() -> None:
 
 
 def test_one_query_runs_on_one_thread_and_leaves_the_setting_as_it_was() -> None:
-    import faiss
-
     vectors = clustered(3000)
     queries = clustered(20, seed=6)
     index, _ = build_vector_index(vectors, exact_limit=10_000)
