@@ -119,7 +119,7 @@ kb-eval: $(KB) ## Knowledge retrieval per stage on StackFAQ and the shop's quest
 	$(PY) -m bench.kb_calibrate --write docs/knowledge.md
 
 .PHONY: kb-scale
-kb-scale: $(KB) ## Dense index build and query at 10k/100k/1M passages (docs/knowledge.md; ~1 h)
+kb-scale: $(KB) ## Dense index build and query at 10k/100k/1M passages (docs/knowledge.md; ~25 min)
 	$(PY) -m bench.kb_scale --write docs/knowledge.md
 
 # `make nlu-cv NLU_CONFIG=bench/configs/<variant>.yml` measures a variant into its own table.
