@@ -20,9 +20,9 @@ import numpy as np
 
 from bench.report import write_block
 from bot.settings import ROOT, get_settings
-from knowledge.configured import knowledge_base
+from knowledge.configured import open_knowledge_base
 from knowledge.embedding import SentenceTransformerEmbedder
-from knowledge.index import ingest, load_index
+from knowledge.index import ingest
 
 QUESTIONS = ROOT / "bench" / "data" / "kb_questions.jsonl"
 
@@ -66,11 +66,7 @@ def main() -> None:
     ingest([settings.knowledge_sources], embedder, index_dir)
     # The retrieval the agent runs (KB_MODE and the fusion settings); the threshold applies to
     # the cosine of the passage it would quote.
-    kb = knowledge_base(
-        load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension),
-        embedder,
-        settings,
-    )
+    kb = open_knowledge_base(index_dir, embedder, settings)
     rows = []
     for line in QUESTIONS.read_text(encoding="utf-8").splitlines():
         item = json.loads(line)

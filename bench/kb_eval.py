@@ -15,10 +15,10 @@ from pathlib import Path
 
 from bench.report import write_block
 from bot.settings import ROOT, Settings, get_settings
-from knowledge.configured import knowledge_base
+from knowledge.configured import open_knowledge_base
 from knowledge.embedding import SentenceTransformerEmbedder
 from knowledge.evaluate import EvalSet, StageResult, evaluate, load_beir, load_questions
-from knowledge.index import build, ingest, load_index, plan_documents
+from knowledge.index import build, ingest, plan_documents
 from knowledge.retrieve import MODES, Mode
 
 STACKFAQ = ROOT.parent / "shared" / "data" / "stackfaq"
@@ -73,22 +73,14 @@ def main() -> None:
     plan = plan_documents(beir.corpus, [beir.corpus_path.resolve()], beir_dir, model=embedder.name)
     if not plan.up_to_date:
         build(plan, embedder)
-    kb = knowledge_base(
-        load_index(beir_dir, model_name=embedder.name, dimension=embedder.dimension),
-        embedder,
-        settings,
-    )
+    kb = open_knowledge_base(beir_dir, embedder, settings)
     stackfaq = table(beir, evaluate(kb, beir, modes(settings)), settings.kb_mode)
     print(stackfaq)
 
     shop_dir = settings.var_dir / "eval" / "shop"
     ingest([settings.knowledge_sources], embedder, shop_dir)
     questions = load_questions(args.questions)
-    kb = knowledge_base(
-        load_index(shop_dir, model_name=embedder.name, dimension=embedder.dimension),
-        embedder,
-        settings,
-    )
+    kb = open_knowledge_base(shop_dir, embedder, settings)
     shop = table(questions, evaluate(kb, questions, modes(settings)), settings.kb_mode)
     print(shop)
     if args.write:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings, get_settings
-from knowledge.configured import knowledge_base
+from knowledge.configured import open_knowledge_base
 from knowledge.embedding import SentenceTransformerEmbedder, model_name
 from knowledge.evaluate import EvalSet, evaluate, load_beir, load_questions
 from knowledge.index import (
@@ -42,7 +42,7 @@ log = logging.getLogger("knowledge")
 
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A tqdm bar on stderr for long work (hidden when stderr is not a terminal)."""
+    """A tqdm bar on stderr for long work (tqdm hides it when stderr is not a terminal)."""
     from tqdm import tqdm
 
     bar: Any = None
@@ -50,9 +50,7 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(
-                total=total, desc=description, unit="", disable=not sys.stderr.isatty() or None
-            )
+            bar = tqdm(total=total, desc=description, unit="", disable=None)
         bar.total = total
         bar.n = done
         bar.refresh()
@@ -153,11 +151,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         if not plan.up_to_date:
             with progress_bar("embedding corpus") as progress:
                 build(plan, embedder, exact_limit=settings.kb_exact_limit, progress=progress)
-    kb = knowledge_base(
-        load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension),
-        embedder,
-        settings,
-    )
+    kb = open_knowledge_base(index_dir, embedder, settings)
     modes: list[Mode] = args.mode or [m for m in MODES if m != "rerank" or kb.reranker]
     with progress_bar("questions") as progress:
         results = evaluate(kb, eval_set, modes, progress=progress)
@@ -208,11 +202,7 @@ def _dimension(index_dir: Path) -> int:
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
     embedder = SentenceTransformerEmbedder(settings.model_path)
-    kb = knowledge_base(
-        load_index(args.index, model_name=embedder.name, dimension=embedder.dimension),
-        embedder,
-        settings,
-    )
+    kb = open_knowledge_base(args.index, embedder, settings)
     hits = kb.search(args.query, k=args.k, mode=args.mode)
     rows = [
         {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.settings import Settings
 from knowledge.embedding import Embedder
-from knowledge.index import LoadedIndex
+from knowledge.index import LoadedIndex, load_index
 from knowledge.retrieve import (
     CrossEncoderReranker,
     KnowledgeBase,
@@ -38,3 +40,9 @@ def knowledge_base(
         settings=retrieval_settings(settings),
         reranker=reranker,
     )
+
+
+def open_knowledge_base(index_dir: Path, embedder: Embedder, settings: Settings) -> KnowledgeBase:
+    """Load the current build in `index_dir` and configure a knowledge base over it."""
+    index = load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension)
+    return knowledge_base(index, embedder, settings)

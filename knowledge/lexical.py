@@ -54,6 +54,15 @@ def tokenize(text: str) -> list[str]:
     return [_stem(word) for word in _TOKEN.findall(plain) if word not in STOPWORDS]
 
 
+def top_positive(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
+    """Positions of the `k` highest positive scores, best first (ties by position)."""
+    k = min(k, int(np.count_nonzero(scores > 0)))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    top = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
+    return top[np.lexsort((top, -scores[top]))].astype(np.int64)
+
+
 class LexicalIndexError(RuntimeError):
     """A lexical index that cannot be read."""
 
@@ -119,13 +128,8 @@ class LexicalIndex:
     def search(self, query: str, k: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
         """The `k` best passages with a positive score, best first: (scores, positions)."""
         scores = self.scores(query)
-        positive = int(np.count_nonzero(scores))
-        k = min(k, positive)
-        if k <= 0:
-            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        top = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
-        order = top[np.lexsort((top, -scores[top]))]
-        return scores[order], order.astype(np.int64)
+        order = top_positive(scores, k)
+        return scores[order], order
 
     def write(self, folder: Path) -> None:
         """Save as `lexical.npz` (arrays only) and `vocabulary.json`."""

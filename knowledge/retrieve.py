@@ -25,6 +25,7 @@ import numpy.typing as npt
 from knowledge.chunking import Chunk, split_sentences
 from knowledge.embedding import Embedder
 from knowledge.index import IndexUnavailable, LoadedIndex, current_target, load_index
+from knowledge.lexical import top_positive
 from knowledge.vectors import search as vector_search
 
 Mode = Literal["dense", "lexical", "hybrid", "rerank"]
@@ -188,21 +189,17 @@ class KnowledgeBase:
         dense = {int(p): float(s) for s, p in zip(dense_scores[0], dense_positions[0], strict=True)}
         dense.pop(-1, None)
         lexical_scores = index.lexical.scores(query)
+        lexical = [] if mode == "dense" else [int(p) for p in top_positive(lexical_scores, depth)]
+        cosines = _cosines(index, query_vector[0], [*dense, *lexical], dense)
         if mode == "dense":
-            ranked = sorted(dense, key=lambda p: -dense[p])
-            scores = dict(dense)
+            scores = dense
+        elif mode == "lexical":
+            scores = {p: float(lexical_scores[p]) for p in lexical}
         else:
-            lexical = _top(lexical_scores, depth)
-            if mode == "lexical":
-                ranked = lexical
-                scores = {p: float(lexical_scores[p]) for p in lexical}
-            else:
-                cosines = _cosines(index, query_vector[0], [*dense, *lexical], dense)
-                best = float(lexical_scores[lexical[0]]) if lexical else 1.0
-                weight = self.settings.lexical_weight / best
-                scores = {p: cos + weight * float(lexical_scores[p]) for p, cos in cosines.items()}
-                ranked = sorted(scores, key=lambda p: (-scores[p], p))
-        cosines = _cosines(index, query_vector[0], ranked, dense)
+            best = float(lexical_scores[lexical[0]]) if lexical else 1.0
+            weight = self.settings.lexical_weight / best
+            scores = {p: cos + weight * float(lexical_scores[p]) for p, cos in cosines.items()}
+        ranked = sorted(scores, key=lambda p: (-scores[p], p))
         hits = _one_per_document(
             [Hit(index.chunks[p], scores[p], cosines[p], float(lexical_scores[p])) for p in ranked]
         )
@@ -262,16 +259,6 @@ class KnowledgeBase:
             if words <= MAX_QUOTE_WORDS:
                 picked.append(other)
         return " ".join(sentences[i] for i in sorted(picked))
-
-
-def _top(scores: npt.NDArray[np.float32], k: int) -> list[int]:
-    """Positions of the `k` highest positive scores, best first (ties by position)."""
-    positive = int(np.count_nonzero(scores > 0))
-    k = min(k, positive)
-    if k <= 0:
-        return []
-    top = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
-    return [int(p) for p in top[np.lexsort((top, -scores[top]))]]
 
 
 def _cosines(
