@@ -1,9 +1,10 @@
-"""Command line for the records database: ``python -m crm migrate | seed | demo-identities``.
+"""Command line for the records: ``python -m crm migrate | seed | demo-identities | answers``.
 
 The database URL comes from the project's settings (``DATABASE_URL``, default
 ``var/records.db``). Logs carry counts and revision names only, never the URL (it may
 hold a password) or personal data. ``demo-identities`` writes the fixed, fictional demo
-accounts to standard output, because showing them is its whole purpose.
+accounts to standard output, because showing them is its whole purpose. ``answers`` prints
+how knowledge answers were voted on and the questions the agent could not answer.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import make_url
 
+from crm.answers import AnswerLog
 from crm.db import make_engine, make_session_factory
 from crm.demo import identity_statuses, seed
 from crm.migrate import upgrade
@@ -77,6 +80,30 @@ def _demo_identities(url: str) -> int:
     return 0
 
 
+def _answers(url: str, *, days: int, limit: int) -> int:
+    """Print how knowledge answers were received and what could not be answered."""
+    since = datetime.now(timezone.utc) - timedelta(days=days)
+    engine = make_engine(url)
+    try:
+        log_ = AnswerLog(make_session_factory(engine))
+        articles = log_.article_feedback(since=since)
+        unanswered = log_.unanswered(since=since, limit=limit)
+    finally:
+        engine.dispose()
+    out = sys.stdout
+    out.write(f"Knowledge answers in the last {days} days, most unhelpful first\n")
+    out.write(f"{'article':<44}{'answers':>8}{'helpful':>9}{'not':>6}{'rate':>7}\n")
+    for row in articles[:limit]:
+        rate = "-" if row.helpful_rate is None else f"{row.helpful_rate:.0%}"
+        out.write(
+            f"{row.article_id:<44}{row.answers:>8}{row.helpful:>9}{row.not_helpful:>6}{rate:>7}\n"
+        )
+    out.write("\nQuestions the agent could not answer, most asked first\n")
+    for question in unanswered:
+        out.write(f"{question.times:>5}  {question.question}\n")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run one command; return the process exit code."""
     parser = argparse.ArgumentParser(
@@ -86,10 +113,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     commands.add_parser("seed", help="insert the demo data that is missing (idempotent)")
     commands.add_parser("demo-identities", help="list the demo accounts and their orders")
+    answers = commands.add_parser(
+        "answers", help="how knowledge answers were voted on, and the questions not answered"
+    )
+    answers.add_argument("--days", type=int, default=30, help="look back this many days")
+    answers.add_argument("--limit", type=int, default=20, help="rows per table")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     url = database_url()
+    if args.command == "answers":
+        return _answers(url, days=args.days, limit=args.limit)
     handlers = {"migrate": _migrate, "seed": _seed, "demo-identities": _demo_identities}
     return handlers[args.command](url)
 

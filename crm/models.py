@@ -27,6 +27,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -459,6 +460,35 @@ class Review(Base):
     comment: Mapped[str] = mapped_column(Text)
     conversation_id: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class KnowledgeAnswer(Base):
+    """One question the knowledge base was asked in a conversation, and how it went.
+
+    ``article_id`` is NULL when the agent abstained (no passage good enough): those rows are the
+    questions the help centre cannot answer yet. ``helpful`` stays NULL until the customer
+    presses "was this helpful?"; the last vote counts.
+    """
+
+    __tablename__ = "knowledge_answers"
+    __table_args__ = (
+        CheckConstraint(
+            "(article_id IS NULL AND passage_id IS NULL AND score IS NULL) OR "
+            "(article_id IS NOT NULL AND passage_id IS NOT NULL AND score IS NOT NULL)",
+            name="answered_has_passage",
+        ),
+        CheckConstraint("(helpful IS NULL) = (voted_at IS NULL)", name="vote_has_time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(255), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    article_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    passage_id: Mapped[str | None] = mapped_column(String(255))
+    score: Mapped[float | None] = mapped_column(Float)
+    helpful: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    voted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditLog(Base):

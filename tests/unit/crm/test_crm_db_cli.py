@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import ROOT
 from crm.__main__ import database_url, main
+from crm.answers import AnswerLog
 from crm.db import make_engine, make_session_factory
 from crm.demo import DEMO_IDENTITIES
 from crm.models import AuditLog
@@ -88,3 +89,32 @@ def test_cli_migrate_seed_and_list(
             assert session.scalar(text("SELECT count(*) FROM orders")) == 80
     finally:
         engine.dispose()
+
+
+def test_cli_answers_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["migrate"]) == 0
+    engine = make_engine(url)
+    try:
+        log = AnswerLog(make_session_factory(engine))
+        for conversation in ("a", "b"):
+            answer_id = log.record_answer(
+                conversation_id=conversation,
+                question="opening hours?",
+                article_id="contact-opening-hours",
+                passage_id="contact-opening-hours#0",
+                score=0.6,
+            )
+            log.record_vote(answer_id=answer_id, conversation_id=conversation, helpful=False)
+        log.record_abstention(conversation_id="a", question="Do you sell toasters?")
+    finally:
+        engine.dispose()
+    capsys.readouterr()
+    assert main(["answers", "--days", "7"]) == 0
+    out = capsys.readouterr().out
+    assert "contact-opening-hours" in out
+    assert out.split("contact-opening-hours")[1].split()[:4] == ["2", "0", "2", "0%"]
+    assert "    1  Do you sell toasters?" in out
