@@ -1,11 +1,16 @@
-"""Answers from the help centre: quote the best passage and cite it, or say we do not know."""
+"""Answers from the help centre: quote the best passage and cite it, or say we do not know.
+
+Every question is logged with what was answered (crm/answers.py); the answer offers "was this
+helpful?" buttons, and the customer's vote is stored against that answer.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, call, latest_intent
@@ -13,6 +18,12 @@ from actions.responses import literal
 from actions.services import Services
 
 log = logging.getLogger(__name__)
+
+ANSWER_ID = "knowledge_answer_id"
+ANSWER_RESPONSE = "utter_knowledge_answer"
+HELPFUL = "answer_helpful"
+NOT_HELPFUL = "answer_not_helpful"
+YES_OR_NO = ("affirm", "deny")
 
 # Help-centre topics (front matter `topic:`) that answer each policy intent; the NLU's reading
 # of the question breaks near-ties between articles of different topics.
@@ -48,13 +59,94 @@ class ActionAnswerFromKnowledge(ShopAction):
         )
         if answer is None:
             log.info("knowledge: no answer good enough (conversation %s)", tracker.sender_id)
+            if question:
+                await call(
+                    services.answers.record_abstention,
+                    conversation_id=tracker.sender_id,
+                    question=question,
+                )
             dispatcher.utter_message(response="utter_knowledge_unknown")
-            return []
+            return [SlotSet(ANSWER_ID, None)]
         log.info("knowledge: answered from %s, score %.3f", answer.article_id, answer.score)
+        answer_id = await call(
+            services.answers.record_answer,
+            conversation_id=tracker.sender_id,
+            question=question,
+            article_id=answer.article_id,
+            passage_id=answer.chunk_id,
+            score=answer.score,
+        )
         dispatcher.utter_message(
-            response="utter_knowledge_answer",
+            response=ANSWER_RESPONSE,
             quote=literal(answer.quote),
             title=answer.title,
             url=answer.url,
+        )
+        return [SlotSet(ANSWER_ID, str(answer_id))]
+
+
+def uttered(event: dict[str, Any]) -> str | None:
+    """The domain response a bot message came from (Rasa keeps it in the event's metadata)."""
+    response = (event.get("metadata") or {}).get("utter_action")
+    return str(response) if response else None
+
+
+def replies_to_answer(tracker: Tracker) -> bool:
+    """True if the agent's last turn, before the customer's latest message, quoted an answer.
+
+    A vote counts only then: "that didn't help" said later, about something else, must not be
+    filed against an old answer.
+    """
+    seen_latest = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_latest:
+                return False
+            seen_latest = True
+        elif kind == "bot" and seen_latest and uttered(event) == ANSWER_RESPONSE:
+            return True
+    return False
+
+
+class ActionRecordAnswerFeedback(ShopAction):
+    """Was this helpful? Store the vote on the answer just given, then thank or offer help."""
+
+    ends_request = True
+
+    def name(self) -> str:
+        """Used by the rules for `answer_helpful` and `answer_not_helpful`."""
+        return "action_record_answer_feedback"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Record the vote if it is about the answer just given; reply either way.
+
+        A plain yes or no counts as a vote only right after an answer; after anything else
+        (say, the offer of a person when the agent did not know) it gets the usual reply.
+        """
+        intent = latest_intent(tracker)
+        about_answer = replies_to_answer(tracker)
+        if intent in YES_OR_NO and not about_answer:
+            dispatcher.utter_message(response="utter_anything_else")
+            return []
+        helpful = intent in (HELPFUL, "affirm")
+        answer_id = tracker.get_slot(ANSWER_ID)
+        if answer_id is not None and about_answer:
+            recorded = await call(
+                services.answers.record_vote,
+                answer_id=int(answer_id),
+                conversation_id=tracker.sender_id,
+                helpful=helpful,
+            )
+            log.info(
+                "knowledge: answer %s voted %s (recorded: %s)",
+                answer_id,
+                "helpful" if helpful else "not helpful",
+                recorded,
+            )
+        dispatcher.utter_message(
+            response="utter_answer_helpful" if helpful else "utter_answer_not_helpful"
         )
         return []

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings, get_settings
 from crm.accounts import DEFAULT_SITE_URL, AccountService
+from crm.answers import AnswerLog
 from crm.catalogue import CatalogueService
 from crm.db import make_engine, make_session_factory
 from crm.feedback import NewsletterService, ReviewService, TicketService
@@ -40,6 +41,7 @@ class Services:
     tickets: TicketService
     reviews: ReviewService
     newsletter: NewsletterService
+    answers: AnswerLog
     knowledge: KnowledgeBase
 
 
@@ -86,6 +88,7 @@ def records_services(
         "tickets": TicketService(sessions),
         "reviews": ReviewService(sessions),
         "newsletter": NewsletterService(sessions, site_url=site_url),
+        "answers": AnswerLog(sessions),
     }
 
 

@@ -1,10 +1,11 @@
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.handoff import ActionRequestHandoff
-from actions.knowledge import ActionAnswerFromKnowledge
-from crm.models import HandoffRequest
-from tests.actions.conftest import DOMAIN, responses, tracker, verified
+from actions.knowledge import ActionAnswerFromKnowledge, ActionRecordAnswerFeedback
+from crm.models import HandoffRequest, KnowledgeAnswer
+from tests.actions.conftest import DOMAIN, responses, slot_events, tracker, verified
 
 
 async def test_answers_with_quote_title_and_url(services):
@@ -43,3 +44,130 @@ async def test_handoff_keeps_the_transcript_and_the_verified_customer(services, 
         "a human please",
     ]
     assert dispatcher.messages[0]["reference"] == request.reference
+
+
+def _answered(question: str = "can I pay with klarna?") -> list[dict]:
+    """The events of a conversation where the agent has just quoted a knowledge answer."""
+    return [
+        {"event": "user", "text": question, "timestamp": 1.0},
+        {"event": "action", "name": "action_answer_from_knowledge", "timestamp": 1.1},
+        {
+            "event": "bot",
+            "text": "Klarna ... Was this helpful?",
+            "timestamp": 1.2,
+            "metadata": {"utter_action": "utter_knowledge_answer"},
+        },
+    ]
+
+
+async def test_an_answer_is_logged_and_remembered_for_the_vote(services, sessions):
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerFromKnowledge().run(
+        dispatcher, tracker(text="can I pay with klarna?", intent="ask_question"), DOMAIN
+    )
+    with sessions() as session:
+        logged = session.scalars(select(KnowledgeAnswer)).one()
+    assert logged.conversation_id == "action-test"
+    assert logged.question == "can I pay with klarna?"
+    assert logged.article_id.startswith("payments-")
+    assert logged.passage_id.startswith(logged.article_id)
+    assert logged.score >= 0.4
+    assert slot_events(events) == {"knowledge_answer_id": str(logged.id)}
+    buttons = DOMAIN["responses"]["utter_knowledge_answer"][0]["buttons"]
+    assert [b["payload"] for b in buttons] == ["yes, that helped", "no, that didn't help"]
+
+
+async def test_an_abstention_is_logged_without_an_article(services, sessions):
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerFromKnowledge().run(
+        dispatcher, tracker(text="what is the capital of Peru", intent="nlu_fallback"), DOMAIN
+    )
+    with sessions() as session:
+        logged = session.scalars(select(KnowledgeAnswer)).one()
+    assert (logged.question, logged.article_id) == ("what is the capital of Peru", None)
+    assert slot_events(events) == {"knowledge_answer_id": None}
+
+
+def _log_answer(services) -> int:
+    return services.answers.record_answer(
+        conversation_id="action-test",
+        question="can I pay with klarna?",
+        article_id="payments-klarna-pay-in-3",
+        passage_id="payments-klarna-pay-in-3#0",
+        score=0.8,
+    )
+
+
+def _vote(sessions) -> bool | None:
+    with sessions() as session:
+        return session.scalars(select(KnowledgeAnswer.helpful)).one()
+
+
+@pytest.mark.parametrize(
+    ("intent", "helpful", "reply"),
+    [
+        ("answer_helpful", True, "utter_answer_helpful"),
+        ("affirm", True, "utter_answer_helpful"),
+        ("answer_not_helpful", False, "utter_answer_not_helpful"),
+        ("deny", False, "utter_answer_not_helpful"),
+    ],
+)
+async def test_a_vote_on_the_answer_just_given_is_stored(
+    services, sessions, intent, helpful, reply
+):
+    answer_id = _log_answer(services)
+    dispatcher = CollectingDispatcher()
+    await ActionRecordAnswerFeedback().run(
+        dispatcher,
+        tracker(
+            {"knowledge_answer_id": str(answer_id)}, text="x", intent=intent, events=_answered()
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == [reply]
+    assert _vote(sessions) is helpful
+
+
+async def test_a_late_vote_is_not_filed_against_an_old_answer(services, sessions):
+    answer_id = _log_answer(services)
+    later = [
+        *_answered(),
+        {"event": "user", "text": "where is my order", "timestamp": 2.0},
+        {"event": "bot", "text": "Your order...", "timestamp": 2.1, "metadata": {}},
+    ]
+    dispatcher = CollectingDispatcher()
+    await ActionRecordAnswerFeedback().run(
+        dispatcher,
+        tracker(
+            {"knowledge_answer_id": str(answer_id)},
+            text="that didn't help",
+            intent="answer_not_helpful",
+            events=later,
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_answer_not_helpful"]
+    assert _vote(sessions) is None
+
+
+async def test_no_after_the_offer_of_a_person_is_not_a_vote(services, sessions):
+    _log_answer(services)
+    after_unknown = [
+        {"event": "user", "text": "toaster watts", "timestamp": 1.0},
+        {
+            "event": "bot",
+            "text": "Sorry, I don't know...",
+            "timestamp": 1.1,
+            "metadata": {"utter_action": "utter_knowledge_unknown"},
+        },
+    ]
+    dispatcher = CollectingDispatcher()
+    await ActionRecordAnswerFeedback().run(
+        dispatcher,
+        tracker(
+            {"knowledge_answer_id": None}, text="no thanks", intent="deny", events=after_unknown
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_anything_else"]
+    assert _vote(sessions) is None

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from crm.models import HandoffRequest
+from crm.models import HandoffRequest, KnowledgeAnswer
 from tests.conversations.conftest import new_sender, said
 
 pytestmark = pytest.mark.conversation
@@ -38,3 +38,52 @@ def test_asking_for_a_person_records_a_handoff_with_the_transcript(agent):
     assert request.transcript[0]["text"] == "hello"
     again = agent.say(sender, "talk to a person")
     assert request.reference in again[-1]["text"]  # one request per conversation
+
+
+def _vote(agent, sender: str) -> bool | None:
+    with agent.sessions() as session:
+        return session.scalars(
+            select(KnowledgeAnswer.helpful).where(KnowledgeAnswer.conversation_id == sender)
+        ).one()
+
+
+def test_the_helpful_button_stores_the_vote(agent):
+    sender = new_sender()
+    reply = agent.say(sender, "how many days do I have to return an item?")
+    assert said(reply, "utter_knowledge_answer")
+    buttons = reply[-1]["buttons"]
+    assert [b["title"] for b in buttons] == ["Yes, it helped", "No, it didn't"]
+    assert _vote(agent, sender) is None
+    thanks = agent.say(sender, buttons[0]["payload"])
+    assert said(thanks, "utter_answer_helpful")
+    assert _vote(agent, sender) is True
+
+
+def test_the_unhelpful_button_stores_the_vote_and_offers_a_person(agent):
+    sender = new_sender()
+    reply = agent.say(sender, "can I pay with paypal?")
+    assert said(reply, "utter_knowledge_answer")
+    sorry = agent.say(sender, reply[-1]["buttons"][1]["payload"])
+    assert said(sorry, "utter_answer_not_helpful")
+    assert "talk to a person" in [b["payload"] for b in sorry[-1]["buttons"]]
+    assert _vote(agent, sender) is False
+
+
+def test_a_typed_no_after_an_answer_is_a_vote(agent):
+    sender = new_sender()
+    assert said(agent.say(sender, "do you deliver to ireland?"), "utter_knowledge_answer")
+    assert said(agent.say(sender, "no"), "utter_answer_not_helpful")
+    assert _vote(agent, sender) is False
+
+
+def test_declining_a_person_after_an_unknown_question_is_not_a_vote(agent):
+    sender = new_sender()
+    assert said(
+        agent.say(sender, "how many watts does your toaster use"), "utter_knowledge_unknown"
+    )
+    assert said(agent.say(sender, "no thanks"), "utter_anything_else")
+    with agent.sessions() as session:
+        logged = session.scalars(
+            select(KnowledgeAnswer).where(KnowledgeAnswer.conversation_id == sender)
+        ).one()
+    assert (logged.article_id, logged.helpful) == (None, None)
