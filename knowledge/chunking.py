@@ -33,14 +33,15 @@ class Chunk:
     position: int
     text: str
     kind: str = "article"  # or "faq": a whole FAQ entry
+    question: str = ""  # another way of asking a FAQ entry's question (see chunk_document)
 
     def embedding_text(self) -> str:
         """Text that is embedded: the title and headings give a short passage its context."""
-        return ". ".join([self.title, *self.headings, self.text])
+        return ". ".join([self.question or self.title, *self.headings, self.text])
 
     def heading_text(self) -> str:
         """What the passage is about: a FAQ entry's question (an article's title and headings)."""
-        return ". ".join([self.title, *self.headings])
+        return ". ".join([self.question or self.title, *self.headings])
 
 
 def clean_inline(text: str) -> str:
@@ -96,12 +97,14 @@ def chunk_document(article: Document, *, max_words: int = 110, overlap: int = 1)
 
     Passages never cross a heading; consecutive passages of one section share `overlap`
     sentences so that an answer split across a boundary is still found whole in one of them.
+    A FAQ entry is one passage, plus one more per alternative wording of its question
+    (`Document.questions`): the same answer, found by whichever wording is closest.
     """
     if article.kind == "faq":
         text = " ".join(p for _, paragraphs in _sections(article.body) for p in paragraphs)
         return [
             Chunk(
-                chunk_id=f"{article.id}#0",
+                chunk_id=f"{article.id}#0" if n == 0 else f"{article.id}#q{n}",
                 article_id=article.id,
                 title=article.title,
                 url=article.url,
@@ -110,7 +113,9 @@ def chunk_document(article: Document, *, max_words: int = 110, overlap: int = 1)
                 position=0,
                 text=text,
                 kind="faq",
+                question=question,
             )
+            for n, question in enumerate(("", *article.questions))
         ]
     chunks: list[Chunk] = []
     for headings, paragraphs in _sections(article.body):

@@ -60,6 +60,7 @@ class Document:
     kind: Literal["article", "faq"]
     source: str
     sha256: str
+    questions: tuple[str, ...] = ()  # a FAQ entry's other wordings of its question
 
 
 def read_file(path: Path, *, root: Path | None = None) -> list[Document]:
@@ -213,10 +214,14 @@ def _make_document(
     body: str,
     kind: Literal["article", "faq"],
     source: str,
+    questions: tuple[str, ...] = (),
 ) -> Document:
     """Build a document whose hash covers every field an answer shows, so any change shows."""
     # JSON keeps the fields apart unambiguously ("ab" + "c" differs from "a" + "bc").
-    payload = json.dumps([doc_id, title, url, topic, kind, body], ensure_ascii=False)
+    fields: list[object] = [doc_id, title, url, topic, kind, body]
+    if questions:  # only then, so documents without them keep the hashes they always had
+        fields.append(list(questions))
+    payload = json.dumps(fields, ensure_ascii=False)
     return Document(
         id=doc_id,
         title=title,
@@ -226,6 +231,28 @@ def _make_document(
         kind=kind,
         source=source,
         sha256=hashlib.sha256(payload.encode("utf-8")).hexdigest(),
+        questions=questions,
+    )
+
+
+def with_questions(document: Document, questions: Sequence[str]) -> Document:
+    """`document` (a FAQ entry) with other wordings of its question attached, hash updated."""
+    if document.kind != "faq":
+        raise ValueError(f"{document.id}: only FAQ entries take other wordings of a question")
+    return _make_document(
+        doc_id=document.id,
+        title=document.title,
+        url=document.url,
+        topic=document.topic,
+        body=document.body,
+        kind=document.kind,
+        source=document.source,
+        questions=_alternatives(
+            _ALTERNATIVES_SEPARATOR.join(
+                q.replace(_ALTERNATIVES_SEPARATOR, " ") for q in questions
+            ),
+            document.title,
+        ),
     )
 
 
@@ -867,7 +894,10 @@ def _pdf_blocks(lines: list[str]) -> list[_Block]:
 
 # --- FAQ tables ---------------------------------------------------------------------------
 
-_FAQ_FIELDS = ("question", "answer", "id", "url", "topic")
+_FAQ_FIELDS = ("question", "answer", "id", "url", "topic", "questions")
+# Other wordings of an entry's question: a JSON list of strings, or in CSV one cell with the
+# wordings separated by "|".
+_ALTERNATIVES_SEPARATOR = "|"
 _FAQ_REQUIRED = ("question", "answer")
 
 
@@ -931,6 +961,13 @@ def _jsonl_entries(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]
             item = value.get(key)
             if item is None:
                 continue
+            if key == "questions":
+                if not isinstance(item, list) or not all(isinstance(q, str) for q in item):
+                    raise SourceError(f"{path}:{number}: 'questions' must be a list of texts")
+                fields[key] = _ALTERNATIVES_SEPARATOR.join(
+                    q.replace(_ALTERNATIVES_SEPARATOR, " ") for q in item
+                )
+                continue
             if isinstance(item, bool) or not isinstance(item, str | int):
                 raise SourceError(f"{path}:{number}: {key!r} must be text")
             fields[key] = str(item)
@@ -938,6 +975,18 @@ def _jsonl_entries(path: Path, text: str) -> Iterator[tuple[int, dict[str, str]]
         yield number, fields
     if not entries:
         raise SourceError(f"{path}: the file has no entries")
+
+
+def _alternatives(cell: str, question: str) -> tuple[str, ...]:
+    """The other wordings of `question`: trimmed, without blanks, repeats or the question."""
+    seen = {question.casefold()}
+    wordings: list[str] = []
+    for raw in cell.split(_ALTERNATIVES_SEPARATOR):
+        wording = _collapse(raw)
+        if wording and wording.casefold() not in seen:
+            seen.add(wording.casefold())
+            wordings.append(wording)
+    return tuple(wordings)
 
 
 def _faq_documents(
@@ -962,9 +1011,11 @@ def _faq_documents(
                 f"{path}:{line}: duplicate entry id {doc_id!r} (first on line {lines[doc_id]})"
             )
         lines[doc_id] = line
+        alternatives = _alternatives(fields.get("questions", ""), question)
         documents.append(
             _make_document(
                 doc_id=doc_id,
+                questions=alternatives,
                 title=question,
                 url=fields.get("url", "").strip(),
                 topic=fields.get("topic", "").strip() or "general",

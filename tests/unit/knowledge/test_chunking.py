@@ -68,6 +68,27 @@ def test_a_faq_entry_stays_one_passage_however_long(tmp_path):
     assert chunk.embedding_text() == f"How long is this?. {answer}"
 
 
+def test_each_other_wording_of_a_faq_question_is_a_passage_of_the_same_answer(tmp_path):
+    path = tmp_path / "faq.csv"
+    path.write_text(
+        "question,answer,questions\n"
+        'Do you ship abroad?,"Yes, to the EU.",EU delivery? | To Paris?\n',
+        encoding="utf-8",
+    )
+    [entry] = read_file(path)
+    chunks = chunk_document(entry)
+    assert [c.chunk_id for c in chunks] == ["faq:1#0", "faq:1#q1", "faq:1#q2"]
+    assert {(c.article_id, c.title, c.text) for c in chunks} == {
+        ("faq:1", "Do you ship abroad?", "Yes, to the EU.")
+    }  # an answer found by another wording is cited exactly as the entry
+    assert [c.heading_text() for c in chunks] == [
+        "Do you ship abroad?",
+        "EU delivery?",
+        "To Paris?",
+    ]
+    assert chunks[2].embedding_text() == "To Paris?. Yes, to the EU."
+
+
 def test_heading_text_is_the_title_and_heading_path(tmp_path):
     chunks = chunk_document(parse_markdown(ARTICLE, tmp_path))
     assert chunks[2].heading_text() == "Returning an item. Refunds"

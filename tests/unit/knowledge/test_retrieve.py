@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import numpy as np
@@ -118,3 +119,30 @@ def test_trim_keeps_the_answering_sentence(index, embedder):
     quote = kb.trim("can I split the payment with klarna", passage)
     assert "Klarna lets you pay in three instalments" in quote
     assert "cat" not in quote
+
+
+def test_a_faq_entry_is_found_by_another_wording_of_its_question(tmp_path, embedder):
+    faq = tmp_path / "sources" / "faq.jsonl"
+    faq.parent.mkdir()
+    index_dir = tmp_path / "index"
+    asked = "what could I give a friend as a birthday present?"
+
+    def best_passage(gift_card_wordings: list[str]) -> str:
+        entries = [
+            {"id": "0", "question": "Can I pay by bank transfer?", "answer": "Only by invoice."},
+            {
+                "id": "1",
+                "question": "Do you sell gift cards?",
+                "answer": "Yes, digital cards from 10 to 200 pounds.",
+                "questions": gift_card_wordings,
+            },
+        ]
+        faq.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
+        ingest([faq.parent], embedder, index_dir)
+        index = load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension)
+        hits = KnowledgeBase(index, embedder, min_score=0.0).search(asked, k=3, mode="dense")
+        assert len({h.chunk.article_id for h in hits}) == len(hits)  # one passage per entry
+        return hits[0].chunk.chunk_id
+
+    assert best_passage([]) in {"faq:0#0", "faq:1#0"}
+    assert best_passage(["what can I give a friend as a present?"]) == "faq:1#q1"

@@ -508,6 +508,29 @@ def test_jsonl_faq_gives_one_document_per_line(tmp_path):
     )
 
 
+def test_faq_entries_keep_other_wordings_of_their_question(tmp_path):
+    jsonl = (
+        '{"question": "Do you ship abroad?", "answer": "Yes, to the EU.", '
+        '"questions": [" Can I order from  France? ", "", "do you ship abroad?", "EU delivery?"]}\n'
+        '{"question": "Gift wrap?", "answer": "No."}\n'
+    )
+    with_wordings, without = read_file(write(tmp_path / "faq.jsonl", jsonl))
+    # Trimmed; blanks and repeats of the question itself dropped.
+    assert with_wordings.questions == ("Can I order from France?", "EU delivery?")
+    assert without.questions == ()
+    csv_text = (
+        "question,answer,questions\n"
+        'Do you ship abroad?,"Yes, to the EU.",Can I order from France? | EU delivery?\n'
+    )
+    from_csv = only(read_file(write(tmp_path / "faq.csv", csv_text)))
+    assert from_csv.questions == with_wordings.questions
+    # The wordings are content: changing them changes the hash, so a re-ingest re-embeds.
+    plain = '{"question": "Do you ship abroad?", "answer": "Yes, to the EU."}\n'
+    assert only(read_file(write(tmp_path / "plain" / "faq.jsonl", plain))).sha256 != (
+        with_wordings.sha256
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -517,6 +540,14 @@ def test_jsonl_faq_gives_one_document_per_line(tmp_path):
         ('{"question": "", "answer": "A."}\n', r"faq\.jsonl:1: the question is empty"),
         ('{"question": "Q?", "answer": "  "}\n', r"faq\.jsonl:1: the answer is empty"),
         ('{"question": "Q?", "answer": ["A"]}\n', r"faq\.jsonl:1: 'answer' must be text"),
+        (
+            '{"question": "Q?", "answer": "A.", "questions": "R?"}\n',
+            r"faq\.jsonl:1: 'questions' must be a list of texts",
+        ),
+        (
+            '{"question": "Q?", "answer": "A.", "questions": ["R?", 3]}\n',
+            r"faq\.jsonl:1: 'questions' must be a list of texts",
+        ),
         (
             '{"question": "Q?", "answer": "A.", "id": "a"}\n\n'
             '{"question": "R?", "answer": "B.", "id": "a"}\n',
