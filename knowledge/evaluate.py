@@ -11,6 +11,11 @@ Two kinds of question set:
 Recall@k here is the share of questions with at least one relevant document among the first k
 (success@k): with several relevant answers per question, as in StackFAQ, the other reading of
 recall could never reach 1 at k=1. nDCG@10 and MRR@10 are the usual definitions.
+
+`evaluate_with_paraphrases` measures a FAQ collection that has learned other wordings of its
+questions (`questions` of a FAQ entry): k-fold cross-validation over the questions, where the
+questions of the other folds are attached to the entries they are relevant to, and a question
+is never asked of an index that holds its own wording.
 """
 
 from __future__ import annotations
@@ -18,15 +23,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import random
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from knowledge.retrieve import KnowledgeBase, Mode
-from knowledge.sources import Document, SourceError
+from knowledge.sources import Document, SourceError, with_questions
 
 
 @dataclass(frozen=True)
@@ -200,3 +207,69 @@ def evaluate(
             )
         )
     return results
+
+
+def question_folds(eval_set: EvalSet, k: int, *, seed: int = 0) -> list[list[str]]:
+    """The answerable questions shuffled (fixed seed) into `k` folds of near-equal size."""
+    questions = list(eval_set.answerable)
+    random.Random(seed).shuffle(questions)  # noqa: S311 (a fixed split, not a secret)
+    return [sorted(questions[i::k]) for i in range(k)]
+
+
+def with_paraphrases(eval_set: EvalSet, known: Iterable[str]) -> list[Document]:
+    """The corpus with each `known` question attached to every FAQ entry relevant to it."""
+    extra: dict[str, list[str]] = defaultdict(list)
+    for qid in known:
+        for doc_id, grade in eval_set.relevant.get(qid, {}).items():
+            if grade > 0:
+                extra[doc_id].append(eval_set.queries[qid])
+    return [
+        with_questions(d, [*d.questions, *extra[d.id]]) if d.id in extra and d.kind == "faq" else d
+        for d in eval_set.corpus
+    ]
+
+
+def evaluate_with_paraphrases(
+    open_kb: Callable[[Sequence[Document]], KnowledgeBase],
+    eval_set: EvalSet,
+    modes: Sequence[Mode],
+    *,
+    folds: int = 10,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[StageResult]:
+    """Cross-validated results with learned wordings; `open_kb` indexes a corpus and opens it.
+
+    Measures are pooled over every question (each asked once, in its own fold); latency is the
+    median over folds of each fold's p50 and p95.
+    """
+    parts: list[list[StageResult]] = []
+    split = question_folds(eval_set, folds, seed=seed)
+    for n, held_out in enumerate(split):
+        known = [q for other in split if other is not held_out for q in other]
+        kb = open_kb(with_paraphrases(eval_set, known))
+        fold = replace(
+            eval_set, queries={q: eval_set.queries[q] for q in held_out}, relevant=eval_set.relevant
+        )
+        parts.append(evaluate(kb, fold, modes))
+        if progress is not None:
+            progress(n + 1, folds)
+    return [
+        _pool(f"{mode} + learned wordings", [part[i] for part in parts])
+        for i, mode in enumerate(modes)
+    ]
+
+
+def _pool(mode: str, results: list[StageResult]) -> StageResult:
+    """One result from per-fold results: measures weighted by questions, median latencies."""
+    total = max(1, sum(r.queries for r in results))
+    weights = np.array([r.queries for r in results], dtype=np.float64) / total
+    return StageResult(
+        mode=mode,
+        queries=sum(r.queries for r in results),
+        recall={k: float(weights @ [r.recall[k] for r in results]) for k in results[0].recall},
+        mrr_at_10=float(weights @ [r.mrr_at_10 for r in results]),
+        ndcg_at_10=float(weights @ [r.ndcg_at_10 for r in results]),
+        latency_p50_ms=float(np.median([r.latency_p50_ms for r in results])),
+        latency_p95_ms=float(np.median([r.latency_p95_ms for r in results])),
+    )

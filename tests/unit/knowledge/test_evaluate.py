@@ -3,8 +3,18 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import Settings
 from knowledge.cli import main
-from knowledge.evaluate import _ndcg, load_beir, load_questions
+from knowledge.configured import open_knowledge_base
+from knowledge.evaluate import (
+    _ndcg,
+    evaluate_with_paraphrases,
+    load_beir,
+    load_questions,
+    question_folds,
+    with_paraphrases,
+)
+from knowledge.index import build, plan_documents
 from knowledge.sources import SourceError
 
 CORPUS = [
@@ -110,3 +120,42 @@ def test_kb_reports_bad_input_without_a_traceback(tmp_path, capsys, caplog):
     assert main(["ingest", str(tmp_path / "missing"), "--index", str(tmp_path / "i")]) == 2
     assert main(["search", "anything", "--index", str(tmp_path / "empty")]) == 2
     assert "make index" in caplog.text
+
+
+def test_question_folds_split_every_answerable_question_once(tmp_path):
+    eval_set = load_beir(beir(tmp_path / "mini"))
+    folds = question_folds(eval_set, 2, seed=3)
+    assert sorted(q for fold in folds for q in fold) == ["q1", "q2", "q3"]
+    assert sorted(len(fold) for fold in folds) == [1, 2]
+    assert folds == question_folds(eval_set, 2, seed=3)  # fixed by the seed
+
+
+def test_known_questions_become_other_wordings_of_every_relevant_entry(tmp_path):
+    eval_set = load_beir(beir(tmp_path / "mini"))
+    corpus = {d.id: d for d in with_paraphrases(eval_set, ["q1", "q3"])}
+    assert corpus["d1"].questions == corpus["d2"].questions == ("which cards can I pay with",)
+    assert corpus["d4"].questions == ("how long do I have to send something back",)
+    assert corpus["d3"] == next(d for d in eval_set.corpus if d.id == "d3")  # untouched
+    assert corpus["d1"].sha256 != next(d for d in eval_set.corpus if d.id == "d1").sha256
+
+
+def test_paraphrase_evaluation_never_asks_a_question_of_an_index_holding_it(tmp_path, embedder):
+    eval_set = load_beir(beir(tmp_path / "mini"))
+    indexed: list[set[str]] = []
+
+    def open_kb(corpus):
+        indexed.append({q for d in corpus for q in d.questions})
+        index_dir = tmp_path / f"index{len(indexed)}"
+        build(plan_documents(corpus, [tmp_path / "mini"], index_dir, model=embedder.name), embedder)
+        return open_knowledge_base(index_dir, embedder, Settings())
+
+    [result] = evaluate_with_paraphrases(open_kb, eval_set, ["dense"], folds=3)
+    assert len(indexed) == 3
+    for fold, wordings in zip(question_folds(eval_set, 3), indexed, strict=True):
+        asked = {eval_set.queries[q] for q in fold}
+        others = {eval_set.queries[q] for q in eval_set.answerable} - asked
+        assert wordings == others
+    assert result.mode == "dense + learned wordings"
+    assert result.queries == 3
+    assert 0.0 <= result.recall[1] <= result.recall[5] <= 1.0
+    assert result.recall[10] == 1.0  # four entries: every relevant one is in the first ten
