@@ -21,9 +21,8 @@ log = logging.getLogger(__name__)
 
 ANSWER_ID = "knowledge_answer_id"
 ANSWER_RESPONSE = "utter_knowledge_answer"
-HELPFUL = "answer_helpful"
-NOT_HELPFUL = "answer_not_helpful"
-YES_OR_NO = ("affirm", "deny")
+HELPFUL = "answer_helpful"  # its counterpart, answer_not_helpful, is every other vote
+YES, NO = "affirm", "deny"
 
 # Help-centre topics (front matter `topic:`) that answer each policy intent; the NLU's reading
 # of the question breaks near-ties between articles of different topics.
@@ -128,10 +127,10 @@ class ActionRecordAnswerFeedback(ShopAction):
         """
         intent = latest_intent(tracker)
         about_answer = replies_to_answer(tracker)
-        if intent in YES_OR_NO and not about_answer:
+        if intent in (YES, NO) and not about_answer:
             dispatcher.utter_message(response="utter_anything_else")
             return []
-        helpful = intent in (HELPFUL, "affirm")
+        helpful = intent in (HELPFUL, YES)
         answer_id = tracker.get_slot(ANSWER_ID)
         if answer_id is not None and about_answer:
             recorded = await call(
