@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -33,6 +33,8 @@ MODES: tuple[Mode, ...] = ("dense", "lexical", "hybrid", "rerank")
 MAX_QUOTE_WORDS = 60
 # How far below the best passage's cosine a passage of a preferred topic may be and still win.
 TOPIC_MARGIN = 0.05
+# An article's introduction shorter than this may be quoted together with the passage after it.
+SIGNPOST_WORDS = 30
 log = logging.getLogger("knowledge")
 
 
@@ -54,6 +56,7 @@ class Hit:
     score: float  # the ranking score of the stage (cosine, BM25, fused, or cross-encoder)
     dense: float  # cosine similarity to the question: what abstention is calibrated on
     lexical: float  # BM25 score (0 when no query word occurs in it)
+    position: int = -1  # where the passage sits in the index it came from
 
 
 @dataclass(frozen=True)
@@ -201,16 +204,17 @@ class KnowledgeBase:
             scores = {p: cos + weight * float(lexical_scores[p]) for p, cos in cosines.items()}
         ranked = sorted(scores, key=lambda p: (-scores[p], p))
         hits = _one_per_document(
-            [Hit(index.chunks[p], scores[p], cosines[p], float(lexical_scores[p])) for p in ranked]
+            [
+                Hit(index.chunks[p], scores[p], cosines[p], float(lexical_scores[p]), p)
+                for p in ranked
+            ]
         )
         if mode == "rerank" and self.reranker is not None and hits:
             head = hits[: self.settings.rerank_depth]
             rerank_scores = self.reranker.score(query, [h.chunk.embedding_text() for h in head])
             order = np.argsort(-rerank_scores, kind="stable")
-            hits = [
-                Hit(head[i].chunk, float(rerank_scores[i]), head[i].dense, head[i].lexical)
-                for i in order
-            ] + hits[len(head) :]
+            reordered = [replace(head[i], score=float(rerank_scores[i])) for i in order]
+            hits = reordered + hits[len(head) :]
         return hits[:k]
 
     def answer(self, query: str, *, topics: tuple[str, ...] = ()) -> Answer | None:
@@ -221,6 +225,7 @@ class KnowledgeBase:
         better ranked one of another topic whose cosine is within `TOPIC_MARGIN` of it.
         Abstention depends on the chosen passage's cosine similarity alone.
         """
+        index = self.index
         hits = self.search(query, k=5)
         if not hits:
             return None
@@ -239,9 +244,27 @@ class KnowledgeBase:
             chunk_id=best.chunk.chunk_id,
             title=best.chunk.title,
             url=best.chunk.url,
-            quote=self.trim(query, best.chunk.text),
+            quote=self.quote(query, best.chunk.text, _following(index, best)),
             score=best.dense,
         )
+
+    def quote(self, query: str, passage: str, following: Chunk | None = None) -> str:
+        """What the answer quotes of `passage`; `following` is given for a short introduction.
+
+        An introduction is often only a signpost ("Here's how long refunds take"): close to
+        every question about its article, so it finds the right article, but it states no fact.
+        It is quoted whole, with the sentence of the next passage closest to the question.
+        """
+        if following is None:
+            return self.trim(query, passage)
+        sentences = split_sentences(following.text)
+        if not sentences:
+            return passage
+        vectors = self._embedder.encode([query, *sentences])
+        closest = sentences[int(np.argmax(vectors[1:] @ vectors[0]))]
+        if len(passage.split()) + len(closest.split()) > MAX_QUOTE_WORDS:
+            return passage
+        return f"{passage} {closest}"
 
     def trim(self, query: str, passage: str) -> str:
         """Keep the sentence closest to the question and, if room, its closer neighbour."""
@@ -272,6 +295,20 @@ def _cosines(
         values = np.asarray(stored, dtype=np.float32) @ query
         out.update({p: float(v) for p, v in zip(missing, values, strict=True)})
     return out
+
+
+def _following(index: LoadedIndex, hit: Hit) -> Chunk | None:
+    """The passage after `hit` when `hit` is a short article introduction, else None."""
+    chunk = hit.chunk
+    if chunk.kind != "article" or chunk.headings or len(chunk.text.split()) >= SIGNPOST_WORDS:
+        return None
+    following = hit.position + 1
+    if hit.position < 0 or following >= len(index.chunks):
+        return None
+    after = index.chunks[following]
+    if after.article_id != chunk.article_id or after.position != chunk.position + 1:
+        return None
+    return after
 
 
 def _one_per_document(hits: list[Hit]) -> list[Hit]:

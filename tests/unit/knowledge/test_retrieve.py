@@ -146,3 +146,31 @@ def test_a_faq_entry_is_found_by_another_wording_of_its_question(tmp_path, embed
 
     assert best_passage([]) in {"faq:0#0", "faq:1#0"}
     assert best_passage(["what can I give a friend as a present?"]) == "faq:1#q1"
+
+
+def test_a_signpost_introduction_is_quoted_with_the_fact_that_follows(tmp_path, embedder):
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    body = (
+        "Here's how long refunds take and where the money goes.\n\n"
+        "## Returned items\n\n"
+        "Our cat is called Tom. We refund a returned item within 5 working days of receiving "
+        "it. The warehouse is in Manchester.\n\n"
+        "## Where the money goes\n\nRefunds go back to the card you paid with.\n"
+    )
+    write_article(sources, "timing", "Refund timing", body)
+    write_article(sources, "other", "Gift cards", "Gift cards are sold from 10 to 200 pounds.")
+    ingest([sources], embedder, tmp_path / "index")
+    index = load_index(tmp_path / "index", model_name=embedder.name, dimension=embedder.dimension)
+    kb = KnowledgeBase(index, embedder, min_score=0.0)
+
+    answer = kb.answer("how long do refunds take?")
+    assert answer is not None and answer.chunk_id == "timing#0"  # the introduction wins...
+    assert answer.quote == (  # ...and is quoted with the closest sentence of the next passage
+        "Here's how long refunds take and where the money goes. We refund a returned item "
+        "within 5 working days of receiving it."
+    )
+    # A passage under a heading, or a short article with no sections, is trimmed as before.
+    assert kb.answer("what gift cards do you sell?").quote == (  # type: ignore[union-attr]
+        "Gift cards are sold from 10 to 200 pounds."
+    )
