@@ -7,9 +7,9 @@ A FAQ entry stays whole: its answer is one passage, however long.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from knowledge.sources import Document
+from knowledge.sources import Document, SourceError
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
@@ -98,7 +98,9 @@ def chunk_document(article: Document, *, max_words: int = 110, overlap: int = 1)
     Passages never cross a heading; consecutive passages of one section share `overlap`
     sentences so that an answer split across a boundary is still found whole in one of them.
     A FAQ entry is one passage, plus one more per alternative wording of its question
-    (`Document.questions`): the same answer, found by whichever wording is closest.
+    (`Document.questions`): the same answer, found by whichever wording is closest. An article's
+    wordings work the same way: each is one more passage with the text of the passage that
+    answers it (the first, or the first under the named section), cited as that article.
     """
     if article.kind == "faq":
         text = " ".join(p for _, paragraphs in _sections(article.body) for p in paragraphs)
@@ -143,7 +145,30 @@ def chunk_document(article: Document, *, max_words: int = 110, overlap: int = 1)
             if end >= len(sentences):
                 break
             start = max(end - overlap, start + 1)
-    return chunks
+    return chunks + _wording_chunks(article, chunks)
+
+
+def _wording_chunks(article: Document, chunks: list[Chunk]) -> list[Chunk]:
+    """One passage per learned wording of an article, placed after the article's own."""
+    if not chunks:
+        return []
+    first_under: dict[str, Chunk] = {}
+    for chunk in chunks:
+        if chunk.headings:
+            first_under.setdefault(chunk.headings[-1].casefold(), chunk)
+    targets: list[tuple[Chunk, str]] = [(chunks[0], wording) for wording in article.questions]
+    for section, wording in article.section_questions:
+        target = first_under.get(section.casefold())
+        if target is None:
+            raise SourceError(
+                f"{article.source}: article {article.id!r} has no section {section!r} "
+                f"for the question {wording!r}"
+            )
+        targets.append((target, wording))
+    return [
+        replace(target, chunk_id=f"{article.id}#q{n}", question=wording)
+        for n, (target, wording) in enumerate(targets, start=1)
+    ]
 
 
 def _words(sentence: str) -> int:

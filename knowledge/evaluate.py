@@ -224,7 +224,7 @@ def with_paraphrases(eval_set: EvalSet, known: Iterable[str]) -> list[Document]:
             if grade > 0:
                 extra[doc_id].append(eval_set.queries[qid])
     return [
-        with_questions(d, [*d.questions, *extra[d.id]]) if d.id in extra and d.kind == "faq" else d
+        with_questions(d, [*d.questions, *extra[d.id]]) if d.id in extra else d
         for d in eval_set.corpus
     ]
 

@@ -1,12 +1,12 @@
 """Answer a question from the collection: hybrid retrieval, reranking, calibrated abstention.
 
-Dense retrieval (MiniLM, cosine) and BM25 each fetch candidates; the fused score is the cosine
-plus a small weight times the BM25 score relative to the query's best BM25 score, so exact words
-(a brand, a product code) break the near-ties that embeddings leave, without letting word
-overlap outvote meaning. Reciprocal rank fusion was measured too and lost (docs/knowledge.md). A
-cross-encoder, when one is configured, reorders the best few. Below the calibrated threshold on
-the chosen passage's cosine similarity the knowledge base abstains, so the agent says it does not
-know rather than quoting something unrelated.
+Dense retrieval (MiniLM, cosine) and BM25 each fetch candidates; a document's fused score is its
+best passage cosine plus a small weight times its best passage BM25 score relative to the query's
+best BM25 score, so exact words (a brand, a product code) break the near-ties that embeddings
+leave, without letting word overlap outvote meaning. Reciprocal rank fusion was measured too and
+lost (docs/knowledge.md). A cross-encoder, when one is configured, reorders the best few. Below
+the calibrated threshold on the chosen passage's cosine similarity the knowledge base abstains,
+so the agent says it does not know rather than quoting something unrelated.
 """
 
 from __future__ import annotations
@@ -194,13 +194,13 @@ class KnowledgeBase:
         lexical_scores = index.lexical.scores(query)
         lexical = [] if mode == "dense" else [int(p) for p in top_positive(lexical_scores, depth)]
         cosines = _cosines(index, query_vector[0], [*dense, *lexical], dense)
+        best = float(lexical_scores[lexical[0]]) if lexical else 1.0
+        weight = self.settings.lexical_weight / best
         if mode == "dense":
             scores = dense
         elif mode == "lexical":
             scores = {p: float(lexical_scores[p]) for p in lexical}
         else:
-            best = float(lexical_scores[lexical[0]]) if lexical else 1.0
-            weight = self.settings.lexical_weight / best
             scores = {p: cos + weight * float(lexical_scores[p]) for p, cos in cosines.items()}
         ranked = sorted(scores, key=lambda p: (-scores[p], p))
         hits = _one_per_document(
@@ -209,6 +209,8 @@ class KnowledgeBase:
                 for p in ranked
             ]
         )
+        if mode in ("hybrid", "rerank"):
+            hits = _by_document(index, hits, cosines, lexical_scores, weight)
         if mode == "rerank" and self.reranker is not None and hits:
             head = hits[: self.settings.rerank_depth]
             rerank_scores = self.reranker.score(query, [h.chunk.embedding_text() for h in head])
@@ -298,17 +300,56 @@ def _cosines(
 
 
 def _following(index: LoadedIndex, hit: Hit) -> Chunk | None:
-    """The passage after `hit` when `hit` is a short article introduction, else None."""
+    """The passage after `hit` when `hit` is a short article introduction, else None.
+
+    An article's own passages sit together in the index in order (its learned wordings after
+    them), so the next one is found from the start of the article's run.
+    """
     chunk = hit.chunk
     if chunk.kind != "article" or chunk.headings or len(chunk.text.split()) >= SIGNPOST_WORDS:
         return None
-    following = hit.position + 1
-    if hit.position < 0 or following >= len(index.chunks):
+    if hit.position < 0:
+        return None
+    start = hit.position
+    while start > 0 and index.chunks[start - 1].article_id == chunk.article_id:
+        start -= 1
+    following = start + chunk.position + 1
+    if following >= len(index.chunks):
         return None
     after = index.chunks[following]
-    if after.article_id != chunk.article_id or after.position != chunk.position + 1:
+    same_article = after.article_id == chunk.article_id and not after.question
+    if not same_article or after.position != chunk.position + 1:
         return None
     return after
+
+
+def _by_document(
+    index: LoadedIndex,
+    hits: list[Hit],
+    cosines: dict[int, float],
+    lexical: npt.NDArray[np.float32],
+    weight: float,
+) -> list[Hit]:
+    """Rank documents by their best cosine plus `weight` times their best BM25 score.
+
+    A document's two kinds of evidence may sit in different passages: a FAQ entry's learned
+    wording matches the meaning, its own passage the words. Each hit keeps its passage (the
+    best fused one), which is what gets quoted.
+    """
+    best_cosine: dict[str, float] = {}
+    best_lexical: dict[str, float] = {}
+    for p, cosine in cosines.items():
+        article = index.chunks[p].article_id
+        best_cosine[article] = max(best_cosine.get(article, -1.0), cosine)
+        best_lexical[article] = max(best_lexical.get(article, 0.0), float(lexical[p]))
+    scored = [
+        replace(
+            hit,
+            score=best_cosine[hit.chunk.article_id] + weight * best_lexical[hit.chunk.article_id],
+        )
+        for hit in hits
+    ]
+    return sorted(scored, key=lambda hit: -hit.score)
 
 
 def _one_per_document(hits: list[Hit]) -> list[Hit]:

@@ -60,7 +60,10 @@ class Document:
     kind: Literal["article", "faq"]
     source: str
     sha256: str
-    questions: tuple[str, ...] = ()  # a FAQ entry's other wordings of its question
+    # Other wordings of the question a FAQ entry (or an article, as a whole) answers.
+    questions: tuple[str, ...] = ()
+    # An article's wordings that one section answers: (section heading, wording) pairs.
+    section_questions: tuple[tuple[str, str], ...] = ()
 
 
 def read_file(path: Path, *, root: Path | None = None) -> list[Document]:
@@ -215,12 +218,15 @@ def _make_document(
     kind: Literal["article", "faq"],
     source: str,
     questions: tuple[str, ...] = (),
+    section_questions: tuple[tuple[str, str], ...] = (),
 ) -> Document:
     """Build a document whose hash covers every field an answer shows, so any change shows."""
     # JSON keeps the fields apart unambiguously ("ab" + "c" differs from "a" + "bc").
     fields: list[object] = [doc_id, title, url, topic, kind, body]
-    if questions:  # only then, so documents without them keep the hashes they always had
+    if questions or section_questions:  # so documents without them keep their old hashes
         fields.append(list(questions))
+    if section_questions:
+        fields.append([list(pair) for pair in section_questions])
     payload = json.dumps(fields, ensure_ascii=False)
     return Document(
         id=doc_id,
@@ -232,13 +238,12 @@ def _make_document(
         source=source,
         sha256=hashlib.sha256(payload.encode("utf-8")).hexdigest(),
         questions=questions,
+        section_questions=section_questions,
     )
 
 
 def with_questions(document: Document, questions: Sequence[str]) -> Document:
-    """`document` (a FAQ entry) with other wordings of its question attached, hash updated."""
-    if document.kind != "faq":
-        raise ValueError(f"{document.id}: only FAQ entries take other wordings of a question")
+    """`document` with other wordings of its question attached, hash updated."""
     return _make_document(
         doc_id=document.id,
         title=document.title,
@@ -253,6 +258,7 @@ def with_questions(document: Document, questions: Sequence[str]) -> Document:
             ),
             document.title,
         ),
+        section_questions=document.section_questions,
     )
 
 
@@ -384,7 +390,7 @@ _INNER_SPACE = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
 
 
 def _read_markdown(path: Path, text: str, file_id: str, source: str) -> Document:
-    """Markdown with optional YAML front matter (id, title, url, topic)."""
+    """Markdown with optional YAML front matter (id, title, url, topic, questions)."""
     meta, body = _front_matter(path, text)
     lines, title_index = _tidy_markdown(body)
     title = _meta_text(path, meta, "title")
@@ -399,9 +405,13 @@ def _read_markdown(path: Path, text: str, file_id: str, source: str) -> Document
     body = "\n".join(lines).strip()
     if not body:
         raise SourceError(f"{path}: the document has no text")
+    title = title or _stem_title(path)
+    questions, section_questions = _meta_questions(path, meta, title)
     return _make_document(
         doc_id=_meta_text(path, meta, "id") or file_id,
-        title=title or _stem_title(path),
+        questions=questions,
+        section_questions=section_questions,
+        title=title,
         url=_meta_text(path, meta, "url"),
         topic=_meta_text(path, meta, "topic") or "general",
         body=body,
@@ -442,6 +452,45 @@ def _meta_text(path: Path, meta: dict[str, object], key: str) -> str:
     if isinstance(value, dict | list):
         raise SourceError(f"{path}: front matter field {key!r} must be text")
     return str(value).strip()
+
+
+def _meta_questions(
+    path: Path, meta: dict[str, object], title: str
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """Front matter `questions`: wordings of what the article answers, or of what a section does.
+
+    Each item is a text (the article as a whole: its first passage answers it) or a mapping
+    `{section: <heading>, question: <text>}` (the first passage under that heading answers it).
+    """
+    value = meta.get("questions")
+    if value is None:
+        return (), ()
+    if not isinstance(value, list):
+        raise SourceError(f"{path}: front matter field 'questions' must be a list")
+    whole: list[str] = []
+    sections: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = {("", title.casefold())}
+    for number, item in enumerate(value, start=1):
+        if isinstance(item, str):
+            section, wording = "", _collapse(item)
+        elif isinstance(item, dict) and set(item) == {"section", "question"}:
+            section, wording = _collapse(str(item["section"])), _collapse(str(item["question"]))
+        else:
+            raise SourceError(
+                f"{path}: questions item {number} must be a text or a mapping with "
+                "'section' and 'question'"
+            )
+        if not wording:
+            raise SourceError(f"{path}: questions item {number} is empty")
+        key = (section.casefold(), wording.casefold())
+        if key in seen:
+            continue
+        seen.add(key)
+        if section:
+            sections.append((section, wording))
+        else:
+            whole.append(wording)
+    return tuple(whole), tuple(sections)
 
 
 def _tidy_markdown(body: str) -> tuple[list[str], int | None]:

@@ -1,8 +1,10 @@
 import itertools
 from pathlib import Path
 
+import pytest
+
 from knowledge.chunking import chunk_document, clean_inline, split_sentences
-from knowledge.sources import Document, read_file
+from knowledge.sources import Document, SourceError, read_file
 
 ARTICLE = """---
 id: returns-test
@@ -92,3 +94,33 @@ def test_each_other_wording_of_a_faq_question_is_a_passage_of_the_same_answer(tm
 def test_heading_text_is_the_title_and_heading_path(tmp_path):
     chunks = chunk_document(parse_markdown(ARTICLE, tmp_path))
     assert chunks[2].heading_text() == "Returning an item. Refunds"
+
+
+def test_an_article_s_learned_wordings_are_passages_of_the_section_that_answers_them(tmp_path):
+    wordings = (
+        "questions:\n"
+        "  - what is the return policy\n"
+        "  - section: refunds\n"
+        "    question: when do I get my money back\n"
+        "---\n"
+    )
+    article = parse_markdown(ARTICLE.replace("---\nIntro", wordings + "Intro", 1), tmp_path)
+    chunks = chunk_document(article)
+    plain = chunk_document(parse_markdown(ARTICLE, tmp_path, "plain.md"))
+    assert chunks[: len(plain)] == plain  # the article's own passages are unchanged
+    first, refunds = chunks[len(plain) :]
+    assert (first.chunk_id, first.text) == ("returns-test#q1", plain[0].text)
+    assert first.heading_text() == "what is the return policy"
+    assert (refunds.chunk_id, refunds.text, refunds.headings) == (
+        "returns-test#q2",
+        "Refunds take 5 working days. They go to the original payment method.",
+        ("Refunds",),
+    )
+    assert refunds.embedding_text().startswith("when do I get my money back. Refunds. Refunds take")
+
+
+def test_a_wording_for_a_section_the_article_lacks_is_a_source_error(tmp_path):
+    wordings = "questions:\n  - {section: Exchanges, question: can I swap it}\n---\n"
+    article = parse_markdown(ARTICLE.replace("---\nIntro", wordings + "Intro", 1), tmp_path)
+    with pytest.raises(SourceError, match=r"x\.md: article 'returns-test' has no section"):
+        chunk_document(article)

@@ -47,6 +47,42 @@ def test_hybrid_scores_are_cosine_plus_weighted_relative_bm25(index, embedder):
         assert hit.score == pytest.approx(expected, abs=1e-5)
 
 
+def test_hybrid_ranks_a_document_by_its_best_cosine_and_its_best_words(tmp_path, embedder):
+    entries = [
+        {
+            "id": "likes",
+            "question": "Facebook sharing and likes: what does stop mean?",
+            "answer": "Stop means the sharing of a like stops for new posts on Facebook.",
+            "questions": ["how do I keep my likes private"],  # the meaning, fewer of the words
+        },
+        {
+            "id": "tags",
+            "question": "Can I stop people tagging me on Facebook?",
+            "answer": "Turn on tag review, so that nothing you are tagged in is shared first.",
+        },
+    ]
+    faq = tmp_path / "sources" / "faq.jsonl"
+    faq.parent.mkdir()
+    faq.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
+    ingest([faq.parent], embedder, tmp_path / "index")
+    index = load_index(tmp_path / "index", model_name=embedder.name, dimension=embedder.dimension)
+    kb = KnowledgeBase(index, embedder, min_score=0.0)
+    query = "how do I stop facebook sharing what I liked"
+    vector = embedder.encode([query])[0]
+    cosines = np.asarray([index.vectors.reconstruct(p) for p in range(len(index.chunks))]) @ vector
+    bm25 = index.lexical.scores(query)
+    hits = kb.search(query, k=2, mode="hybrid")
+    assert len(hits) == 2
+    split = False  # is some document's best meaning in one passage and its best words in another?
+    for hit in hits:
+        mine = [p for p, c in enumerate(index.chunks) if c.article_id == hit.chunk.article_id]
+        expected = cosines[mine].max() + kb.settings.lexical_weight * bm25[mine].max() / bm25.max()
+        assert hit.score == pytest.approx(expected, abs=1e-5)
+        split |= int(np.argmax(cosines[mine])) != int(np.argmax(bm25[mine]))
+    assert split
+    assert hits[0].score >= hits[1].score
+
+
 def test_exact_words_decide_between_near_identical_passages(index, embedder):
     kb = KnowledgeBase(index, embedder, min_score=0.0)
     for code, article in (("RB-2090", "tent-b"), ("TX-4411", "tent-a")):
@@ -174,3 +210,35 @@ def test_a_signpost_introduction_is_quoted_with_the_fact_that_follows(tmp_path, 
     assert kb.answer("what gift cards do you sell?").quote == (  # type: ignore[union-attr]
         "Gift cards are sold from 10 to 200 pounds."
     )
+
+
+def test_an_article_is_found_and_quoted_by_a_learned_wording(tmp_path, embedder):
+    sources = tmp_path / "sources"
+    asked = "my parcel never turned up, what now?"
+    body = (
+        "Most parcels arrive on time.\n\n"
+        "## Still missing after five days\n\n"
+        "Tell us the order number and we send a replacement free of charge.\n"
+    )
+
+    def answer(questions: str) -> object:
+        (sources / "late.md").write_text(
+            f"---\nid: late\ntitle: Late deliveries\nurl: https://x/late\n{questions}---\n{body}",
+            encoding="utf-8",
+        )
+        ingest([sources], embedder, tmp_path / "index")
+        index = load_index(
+            tmp_path / "index", model_name=embedder.name, dimension=embedder.dimension
+        )
+        return KnowledgeBase(index, embedder, min_score=0.0).answer(asked)
+
+    write_article(sources, "cake", "Baking", "Our parcels of cake are baked fresh every morning.")
+    learned = (
+        "questions:\n  - section: Still missing after five days\n"
+        "    question: the parcel never came, what do I do?\n"
+    )
+    before, after = answer(""), answer(learned)
+    assert before is not None and after is not None
+    assert after.chunk_id == "late#q1" and after.article_id == "late"  # cited as the article
+    assert after.quote.startswith("Tell us the order number")
+    assert after.score > before.score + 0.1  # the wording is far closer than the article was

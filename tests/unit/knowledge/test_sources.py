@@ -129,6 +129,25 @@ def test_markdown_title_falls_back_to_the_stem_and_a_repeated_h1_is_dropped(tmp_
     assert (different.title, different.body) == ("Returns", "# Other\n\nBody.")
 
 
+def test_an_article_takes_wordings_of_what_it_answers_in_its_front_matter(tmp_path):
+    text = (
+        "---\ntitle: Returns\nquestions:\n"
+        "  - ' can I  send it back? '\n"
+        "  - returns\n"  # the title itself: nothing new
+        "  - {section: Refunds, question: when is my refund}\n"
+        "  - can I send it back?\n"  # a repeat
+        "---\nBody.\n\n## Refunds\n\nFive days.\n"
+    )
+    article = only(read_file(write(tmp_path / "a.md", text)))
+    assert article.questions == ("can I send it back?",)
+    assert article.section_questions == (("Refunds", "when is my refund"),)
+    plain = only(read_file(write(tmp_path / "b.md", "---\ntitle: Returns\n---\n" + "Body.\n")))
+    assert plain.questions == () and plain.section_questions == ()
+    # The wordings are content: changing one changes the hash, so a re-ingest re-embeds.
+    other = only(read_file(write(tmp_path / "c.md", text.replace("is my refund", "is a refund"))))
+    assert other.sha256 != article.sha256
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -137,6 +156,10 @@ def test_markdown_title_falls_back_to_the_stem_and_a_repeated_h1_is_dropped(tmp_
         ("---\ntitle: ok\nurl: [unclosed\n---\nBody\n", r"bad\.md:\d+: front matter is not valid"),
         ("---\ntitle: [a, b]\n---\nBody\n", r"bad\.md: front matter field 'title' must be text"),
         ("---\ntitle: Only a title\n---\n\n", r"bad\.md: the document has no text"),
+        ("---\nquestions: why\n---\nBody\n", r"bad\.md: front matter field 'questions' must be"),
+        ("---\nquestions: [3]\n---\nBody\n", r"bad\.md: questions item 1 must be a text or"),
+        ("---\nquestions: [{section: A}]\n---\nBody\n", r"bad\.md: questions item 1 must be"),
+        ("---\nquestions: [ok, '  ']\n---\nBody\n", r"bad\.md: questions item 2 is empty"),
     ],
 )
 def test_bad_markdown_is_a_source_error_naming_the_file(tmp_path, text, message):
