@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from bench.report import write_block
@@ -28,7 +29,7 @@ from knowledge.evaluate import (
 )
 from knowledge.index import build, ingest, plan_documents
 from knowledge.retrieve import MODES, KnowledgeBase, Mode
-from knowledge.sources import Document
+from knowledge.sources import Document, read_paths
 
 STACKFAQ = ROOT.parent / "shared" / "data" / "stackfaq"
 QUESTIONS = ROOT / "bench" / "data" / "kb_questions.jsonl"
@@ -68,50 +69,78 @@ def modes(settings: Settings) -> list[Mode]:
     return [m for m in MODES if m != "rerank" or settings.kb_reranker_path is not None]
 
 
+SETS = ("stackfaq", "stackfaq-wordings", "shop", "shop-wordings")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stackfaq", type=Path, default=STACKFAQ)
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
     settings = get_settings()
     embedder = SentenceTransformerEmbedder(settings.model_path)
+    tables: dict[str, str] = {}
 
     beir = load_beir(args.stackfaq)
     assert beir.corpus_path is not None
-    beir_dir = settings.var_dir / "eval" / beir.name
-    plan = plan_documents(beir.corpus, [beir.corpus_path.resolve()], beir_dir, model=embedder.name)
-    if not plan.up_to_date:
-        build(plan, embedder)
-    kb = open_knowledge_base(beir_dir, embedder, settings)
-    stackfaq = table(beir, evaluate(kb, beir, modes(settings)), settings.kb_mode)
-    print(stackfaq)
-
-    # The same set when the FAQ has learned other wordings of its questions (10-fold CV).
-    wordings_dir = settings.var_dir / "eval" / f"{beir.name}-wordings"
     corpus_root = beir.corpus_path.resolve()
+    if "stackfaq" in args.sets:
+        beir_dir = settings.var_dir / "eval" / beir.name
+        plan = plan_documents(beir.corpus, [corpus_root], beir_dir, model=embedder.name)
+        if not plan.up_to_date:
+            build(plan, embedder)
+        kb = open_knowledge_base(beir_dir, embedder, settings)
+        tables["stackfaq"] = table(beir, evaluate(kb, beir, modes(settings)), settings.kb_mode)
+        print(tables["stackfaq"])
 
-    def open_kb(corpus: Sequence[Document]) -> KnowledgeBase:
-        plan = plan_documents(corpus, [corpus_root], wordings_dir, model=embedder.name)
-        build(plan, embedder)
-        return open_knowledge_base(wordings_dir, embedder, settings)
+    if "stackfaq-wordings" in args.sets:
+        # The same set when the FAQ has learned other wordings of its questions (10-fold CV).
+        wordings_dir = settings.var_dir / "eval" / f"{beir.name}-wordings"
 
-    learned = evaluate_with_paraphrases(
-        open_kb, beir, modes(settings), folds=10, progress=lambda n, k: print(f"fold {n}/{k}")
-    )
-    wordings = table(beir, learned, f"{settings.kb_mode} + learned wordings")
-    print(wordings)
+        def open_kb(corpus: Sequence[Document]) -> KnowledgeBase:
+            plan = plan_documents(corpus, [corpus_root], wordings_dir, model=embedder.name)
+            build(plan, embedder)
+            return open_knowledge_base(wordings_dir, embedder, settings)
 
-    shop_dir = settings.var_dir / "eval" / "shop"
-    ingest([settings.knowledge_sources], embedder, shop_dir)
+        learned = evaluate_with_paraphrases(
+            open_kb, beir, modes(settings), folds=10, progress=lambda n, k: print(f"fold {n}/{k}")
+        )
+        tables["stackfaq-wordings"] = table(beir, learned, f"{settings.kb_mode} + learned wordings")
+        print(tables["stackfaq-wordings"])
+
     questions = load_questions(args.questions)
-    kb = open_knowledge_base(shop_dir, embedder, settings)
-    shop = table(questions, evaluate(kb, questions, modes(settings)), settings.kb_mode)
-    print(shop)
+    if "shop" in args.sets:
+        shop_dir = settings.var_dir / "eval" / "shop"
+        ingest([settings.knowledge_sources], embedder, shop_dir)
+        kb = open_knowledge_base(shop_dir, embedder, settings)
+        tables["shop"] = table(
+            questions, evaluate(kb, questions, modes(settings)), settings.kb_mode
+        )
+        print(tables["shop"])
+
+    if "shop-wordings" in args.sets:
+        # The shop's articles once customers' questions are written into their front matter as
+        # wordings (10-fold CV): would learning from "was this helpful?" votes pay off here?
+        shop_root = settings.knowledge_sources.resolve()
+        shop_set = replace(questions, corpus=tuple(read_paths([shop_root])))
+        shop_wordings_dir = settings.var_dir / "eval" / "shop-wordings"
+
+        def open_shop(corpus: Sequence[Document]) -> KnowledgeBase:
+            plan = plan_documents(corpus, [shop_root], shop_wordings_dir, model=embedder.name)
+            build(plan, embedder)
+            return open_knowledge_base(shop_wordings_dir, embedder, settings)
+
+        shop_learned = evaluate_with_paraphrases(open_shop, shop_set, modes(settings), folds=10)
+        tables["shop-wordings"] = table(
+            questions, shop_learned, f"{settings.kb_mode} + learned wordings"
+        )
+        print(tables["shop-wordings"])
+
     if args.write:
-        write_block(args.write, "kb-eval-stackfaq", stackfaq)
-        write_block(args.write, "kb-eval-stackfaq-wordings", wordings)
-        write_block(args.write, "kb-eval-shop", shop)
+        for name, text in tables.items():
+            write_block(args.write, f"kb-eval-{name}", text)
 
 
 if __name__ == "__main__":

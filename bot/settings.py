@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     knowledge_index_dir: Path = Field(
         default=Path(), description="Built index; var/knowledge if unset."
     )
-    kb_min_score: float = Field(default=0.40, ge=0.0, le=1.0)
+    kb_min_score: float = Field(default=0.39, ge=0.0, le=1.0)
     kb_mode: Literal["dense", "lexical", "hybrid", "rerank"] = "hybrid"
     kb_candidates: int = Field(default=50, ge=1, le=1000)
     kb_lexical_weight: float = Field(default=0.05, ge=0.0, le=10.0)
