@@ -147,6 +147,11 @@ nlu-bench: $(RASA_VENV)/.installed $(ENCODER) ## Train and test the NLU on a dat
 	$(RASA_PY) -m bench.nlu --train $(NLU_TRAIN) --test $(NLU_TEST) --config $(NLU_CONFIG) \
 		--name $(NLU_NAME) --holdout $(NLU_HOLDOUT) --write docs/nlu.md
 
+.PHONY: nlu-oos
+nlu-oos: $(RASA_VENV)/.installed $(ENCODER) ## Out-of-scope detectors side by side on NLU_DATA, 10 intents unseen (docs/nlu.md)
+	$(RASA_PY) -m bench.nlu_oos --train $(NLU_TRAIN) --test $(NLU_TEST) --holdout 10 \
+		--write docs/nlu.md
+
 .PHONY: clean
 clean: ## Remove built state (models, var/); keeps the venvs
 	rm -rf models var
