@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from bot.settings import ROOT, Settings, get_settings
 
 RASA = ROOT / ".venv" / "rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
 ACTIONS_PYTHON = ROOT / ".venv" / "actions" / "bin" / "python"
 START_TIMEOUT_S = 240.0
 
@@ -99,7 +100,9 @@ class Stack:
         self._spawn(
             "rasa",
             [
-                str(RASA),
+                str(RASA_PYTHON),
+                "-m",
+                "bot.rasa_main",  # Rasa's command line with a fix to its hot path
                 "run",
                 "--enable-api",
                 "--auth-token",
