@@ -81,6 +81,7 @@ class Run:
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     rss_mb: dict[str, float] = field(default_factory=dict)
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU time per message
 
     @property
     def rate(self) -> float:
@@ -110,8 +111,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MB."""
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants (Sanic workers, Rasa's forks)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -120,17 +121,37 @@ def rss_mb(pid: int) -> float:
             except OSError:
                 continue
             children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total_kb, todo = 0, [pid]
+    tree, todo = [], [pid]
     while todo:
         current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB."""
+    total_kb = 0
+    for member in process_tree(pid):
         try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total_kb += int(line.split()[1])
         except OSError:
             continue
-        todo.extend(children.get(current, []))
     return total_kb / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time used so far by a process and its living descendants."""
+    ticks = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 async def customer(client: httpx.AsyncClient, side: Side, deadline: float, run: Run) -> None:
@@ -155,12 +176,20 @@ async def measure(side: Side, level: int, seconds: float) -> Run:
     """`level` customers at once for `seconds`."""
     run = Run(level)
     limits = httpx.Limits(max_connections=level, max_keepalive_connections=level)
+    cpu_before = {label: cpu_seconds(pid) for label, pid in side.processes.items()}
+    own_before = time.process_time()  # this process alone: the servers are its children
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         started = time.monotonic()
         deadline = started + seconds
         await asyncio.gather(*(customer(client, side, deadline, run) for _ in range(level)))
         run.seconds = time.monotonic() - started
     run.rss_mb = {label: rss_mb(pid) for label, pid in side.processes.items()}
+    per_message = 1000 / max(run.messages, 1)
+    run.cpu_ms = {
+        label: (cpu_seconds(pid) - cpu_before[label]) * per_message
+        for label, pid in side.processes.items()
+    }
+    run.cpu_ms["load generator"] = (time.process_time() - own_before) * per_message
     return run
 
 
@@ -278,15 +307,22 @@ def table(
         for level in ours:
             ratios = [a.rate / b.rate for a, b in zip(ours[level], stock[level], strict=True)]
             lines.append(f"| {level} | {spread(ratios, 2)} |")
+    levels = list(next(iter(results.values())))
     lines += [
         "",
-        "| process | resident memory, MB (after each run: median, min–max) |",
-        "|---|---|",
+        "| process | resident memory, MB | "
+        + " | ".join(f"CPU ms per message, {level} chats" for level in levels)
+        + " |",
+        "|---|---|" + "---|" * len(levels),
     ]
     for name, by_level in results.items():
         every = [run for runs in by_level.values() for run in runs]
-        for label in every[0].rss_mb:
-            lines.append(f"| {name}: {label} | {spread([r.rss_mb[label] for r in every], 0)} |")
+        for label in every[0].cpu_ms:
+            memory = (
+                spread([r.rss_mb[label] for r in every], 0) if label in every[0].rss_mb else "–"
+            )
+            cpu = " | ".join(spread([r.cpu_ms[label] for r in by_level[level]]) for level in levels)
+            lines.append(f"| {name}: {label} | {memory} | {cpu} |")
     if stock_train_seconds is not None:
         lines += ["", f"Training the stock assistant (`rasa init`): {stock_train_seconds:.0f} s."]
     return "\n".join(lines)
