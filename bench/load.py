@@ -35,7 +35,7 @@ import httpx
 from pydantic import SecretStr
 
 from bench.report import write_block
-from bot.run import RASA, Stack
+from bot.run import RASA, START_TIMEOUT_S, Stack, http_status, stop_group
 from bot.settings import ROOT, Settings
 from crm.db import make_engine, make_session_factory
 from crm.demo import seed
@@ -68,7 +68,6 @@ STOCK = [
     "bye",
 ]
 STOCK_DIR = ROOT / "var" / "bench" / "stock-rasa"
-START_TIMEOUT_S = 240.0
 
 
 @dataclass
@@ -242,23 +241,15 @@ class StockRasa:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"stock Rasa exited during start-up; see {self.log}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
+            if http_status(f"http://127.0.0.1:{self.port}/") == 200:
+                return self
             time.sleep(0.5)
         self.__exit__(None, None, None)
         raise RuntimeError(f"stock Rasa did not answer within {START_TIMEOUT_S:.0f} s")
 
     def __exit__(self, *_: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-                self.process.wait()
+        if self.process is not None:
+            stop_group(self.process)
 
 
 def spread(values: list[float], digits: int = 1) -> str:

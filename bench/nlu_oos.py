@@ -54,9 +54,9 @@ class Detectors:
         within = vectors - self.centres[index]
         ridge = 1e-3 * np.eye(vectors.shape[1])
         self.precision = np.linalg.inv(within.T @ within / len(vectors) + ridge)
-        spread = vectors - vectors.mean(axis=0)
-        self.background = np.linalg.inv(spread.T @ spread / len(vectors) + ridge)
         self.mean = vectors.mean(axis=0)
+        spread = vectors - self.mean
+        self.background = np.linalg.inv(spread.T @ spread / len(vectors) + ridge)
 
     def score(self, texts: list[str], vectors: np.ndarray) -> tuple[Scores, list[str]]:
         """The scores and the predicted intents."""

@@ -48,12 +48,24 @@ def process_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _get(url: str) -> int:
+def http_status(url: str) -> int:
+    """The status of a GET on `url`, or 0 when nothing answers."""
     try:
         with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310 (loopback URL)
             return int(reply.status)
     except (urllib.error.URLError, OSError):
         return 0
+
+
+def stop_group(process: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
+    """Stop a process started in its own session, and its children: TERM, then KILL."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 class Stack:
@@ -132,7 +144,7 @@ class Stack:
                         f"{what} exited during start-up (code {process.returncode})"
                         + self._log_hint()
                     )
-            if _get(url) == 200:
+            if http_status(url) == 200:
                 return
             time.sleep(0.5)
         self.stop()
@@ -149,11 +161,7 @@ class Stack:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
         for process in reversed(self.processes):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            stop_group(process)
         self.processes.clear()
         for log in self._logs:
             log.close()
