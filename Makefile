@@ -20,7 +20,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 # Rasa expands ${...} in endpoints.yml and credentials.yml. `make run` exports the values from
 # bot/settings.py; Rasa's offline commands (train, validate, test) only need them to be set.
-RASA_CLI := ACTION_SERVER_PORT=5055 TRACKER_DB=$(CURDIR)/var/rasa-cli-tracker.db MAX_MESSAGE_CHARS=2000 $(RASA)
+RASA_CLI := ACTION_SERVER_PORT=5055 TRACKER_DB=$(CURDIR)/var/rasa-cli-tracker.db TRACKER_CACHE_SIZE=0 MAX_MESSAGE_CHARS=2000 $(RASA)
 
 NLU_CODE := bot/nlu/classifier.py bot/nlu/component.py bot/nlu/intent_model.py bot/nlu/encoder.py
 RASA_DATA := config.yml domain.yml $(sort $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml))

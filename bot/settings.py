@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         default="", description="Customer records; SQLite under var/ if unset."
     )
     tracker_db: Path = Field(default=Path(), description="SQLite file of Rasa's tracker store.")
+    tracker_cache_size: int = Field(
+        default=1000, ge=0, le=1_000_000, description="Conversations Rasa keeps in memory."
+    )
 
     rasa_interface: str = "127.0.0.1"
     rasa_port: int = 5005

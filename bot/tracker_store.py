@@ -1,0 +1,163 @@
+"""Rasa's SQL tracker store, with the conversations it served last kept in memory.
+
+Rasa's `SQLTrackerStore` reads a conversation's whole session from the database and replays
+every event into a new tracker for each message, then counts the stored events again to find
+which ones to write: about a quarter of the Rasa process's time per message in the load
+benchmark (docs/benchmarks.md). This store keeps the tracker it saved last for each of the
+most recent conversations and hands it back on the next message, after one indexed query that
+proves nothing else wrote to the conversation since (the highest event id for the sender is
+still the one it saw). Another Rasa instance, a restart or an API call that appended events
+makes that check fail, and the conversation is read from the database as before; so the cache
+is safe with several Rasa instances sharing one database, provided a lock store serialises each
+conversation (which Rasa needs anyway).
+
+Every save still writes its new events to the database before returning: nothing lives only
+in memory. The cache never changes what a retrieval returns: a tracker is kept only while it
+equals what the database would give back (a save that starts a new session drops it, because
+the database reads a conversation from its latest session on), and a tracker with events not
+yet saved is never handed out.
+
+On SQLite the database runs in write-ahead-log mode with `synchronous=NORMAL`: a commit no
+longer waits for the disk twice, and a crash of the process loses nothing (a power cut may
+lose the last commits; production runs PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CACHE_SIZE = 1000
+
+
+@dataclass
+class _Kept:
+    """A tracker as last saved: how many of its events are stored and the newest event id."""
+
+    tracker: DialogueStateTracker
+    stored: int
+    last_id: int | None
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL: readers never block the writer, and a commit is one sequential append."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
+    """`type: bot.tracker_store.CachedSQLTrackerStore` in endpoints.yml; SQL's other keys."""
+
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        cache_size: int | str = DEFAULT_CACHE_SIZE,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(domain=domain, **kwargs)
+        size = int(cache_size)
+        if size < 0:
+            raise ValueError(f"tracker store cache_size must be 0 or more, not {size}")
+        self.cache_size = size
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.engine.dispose()  # connections opened while creating tables lack the pragmas
+
+    @property
+    def domain(self) -> Domain:
+        """The domain whose slots the trackers hold."""
+        return self._domain
+
+    @domain.setter
+    def domain(self, domain: Domain | None) -> None:
+        # A new model may bring other slots: trackers built on the old domain are dropped.
+        self._domain = domain or Domain.empty()
+        if hasattr(self, "_kept"):
+            self._kept.clear()
+
+    def _last_id(self, connection: sa.Connection, sender_id: str) -> int | None:
+        table = self.SQLEvent.__table__
+        query = sa.select(sa.func.max(table.c.id)).where(table.c.sender_id == sender_id)
+        value = connection.execute(query).scalar()
+        return None if value is None else int(value)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The kept tracker if the database has nothing newer, else Rasa's read and replay."""
+        kept = self._kept.pop(sender_id, None)
+        if kept is not None and len(kept.tracker.events) == kept.stored:
+            with self.engine.connect() as connection:
+                if self._last_id(connection, sender_id) == kept.last_id:
+                    self.hits += 1
+                    self._kept[sender_id] = kept  # still the latest state; most recently used
+                    return kept.tracker
+        self.misses += 1
+        tracker: DialogueStateTracker | None = await super().retrieve(sender_id)
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Write the events the database lacks, stream them, and keep the tracker."""
+        sender_id = tracker.sender_id
+        kept = self._kept.get(sender_id)
+        table = self.SQLEvent.__table__
+        if kept is not None and kept.tracker is tracker:
+            stored = kept.stored
+        else:
+            stored = self._count_stored(sender_id)
+        events = list(itertools.islice(tracker.events, stored, None))
+        with self.engine.begin() as connection:
+            if events:
+                connection.execute(table.insert(), [_row(sender_id, event) for event in events])
+            last_id = self._last_id(connection, sender_id)
+        if self.event_broker is not None and events:
+            await self._stream_new_events(self.event_broker, events, sender_id)
+        self._keep(tracker, events, last_id)
+        log.debug("Tracker of %s saved with %d new events", sender_id, len(events))
+
+    def _count_stored(self, sender_id: str) -> int:
+        """Rasa's count: the stored events of the conversation's latest session."""
+        with self.session_scope() as session:
+            query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+            return int(query.count())
+
+    def _keep(
+        self, tracker: DialogueStateTracker, new: Sequence[Event], last_id: int | None
+    ) -> None:
+        sender_id = tracker.sender_id
+        self._kept.pop(sender_id, None)
+        if self.cache_size == 0 or any(isinstance(event, SessionStarted) for event in new):
+            return  # a new session: the database now reads from it on, the tracker holds more
+        self._kept[sender_id] = _Kept(tracker, len(tracker.events), last_id)
+        while len(self._kept) > self.cache_size:
+            self._kept.popitem(last=False)
+
+
+def _row(sender_id: str, event: Event) -> dict[str, Any]:
+    """The events table row Rasa's SQLTrackerStore writes for `event`."""
+    data = event.as_dict()
+    return {
+        "sender_id": sender_id,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
