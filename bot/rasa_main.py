@@ -1,20 +1,37 @@
-"""Rasa's command line, with one fix to its hot path: `python -m bot.rasa_main run ...`.
+"""Rasa's command line, with fixes to its hot path: `python -m bot.rasa_main run ...`.
 
-Rasa 3.6 checks every reply of the action server with `jsonschema.validate(result, schema)`,
-and `validate` first checks the schema itself against the JSON Schema meta-schema. The events
-schema is large, so that check cost about 45 ms of the Rasa process's single event loop per
-custom action, more than everything else a message needs (profile in docs/benchmarks.md). The
-schema never changes, so it is checked once here and the validator kept: every reply is still
-validated, and an invalid one still fails with Rasa's own message.
+Each fix removes work Rasa 3.6 repeats on every message without changing what it computes
+(profiles and measurements in docs/benchmarks.md):
 
-The fix is applied when `main` runs, never on import. `bot.run.Stack` starts the Rasa server
-through this module; training and `rasa test` do not call actions and use Rasa's own command.
+- Action replies: `jsonschema.validate(result, schema)` first checks the (large, constant)
+  events schema against the JSON Schema meta-schema, about 45 ms of the single event loop per
+  custom action. The schema is checked once here and the validator kept; every reply is still
+  validated, and an invalid one still fails with Rasa's own message.
+- Event types: turning a stored or received event into an object looks its class up by walking
+  every subclass of `Event` (all of them, recursively, per event). The class found for a type
+  name is remembered.
+- Rules: `RulePolicy` filters all its rules against the dialogue state, turn by turn, twice per
+  prediction: about a million rule checks a minute under load. The rules a trained policy
+  finds applicable depend only on the dialogue states, so the answer is remembered per states.
+  Training changes the rules while it uses this filter, so this fix is applied only to commands
+  that serve or test a trained model (`run`, `shell`, `test`).
+
+Fixes are applied when `main` runs, never on import, and each refuses to start on a Rasa whose
+code has moved. `bot.run.Stack` starts the Rasa server through this module, and `make validate`
+runs Rasa's test stories through it; training uses Rasa's own command.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import sys
+from collections.abc import Callable
 from typing import Any
+
+# Commands that load a trained model and never train one: the rule cache is safe for them.
+SERVING_COMMANDS = frozenset({"run", "shell", "test"})
+RULE_CACHE_SIZE = 10_000
 
 
 @functools.cache
@@ -46,21 +63,75 @@ def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     return True
 
 
-def apply_fixes() -> None:
-    """Replace the slow validation; refuse to start on a Rasa whose code has moved."""
-    from rasa.core.actions.action import RemoteAction
+def _remember_event_types(original: Callable[..., Any]) -> Callable[..., Any]:
+    """`Event.resolve_by_type` that walks the subclasses once per type name."""
+    found: dict[str, Any] = {}
 
-    if not hasattr(RemoteAction, "_validate_action_result"):
-        raise RuntimeError(
-            "this Rasa has no RemoteAction._validate_action_result: the fix in "
-            "bot/rasa_main.py was written for Rasa 3.6 and must be reviewed"
+    def resolve_by_type(type_name: str, default: Any = None) -> Any:
+        event_class = found.get(type_name)
+        if event_class is None:
+            event_class = original(type_name, default)  # raises for unknown names, as before
+            if event_class is not None and event_class is not default:
+                found[type_name] = event_class
+        return event_class
+
+    return resolve_by_type
+
+
+def _remember_rule_matches(original: Callable[..., Any]) -> Callable[..., Any]:
+    """`RulePolicy._get_possible_keys`, remembered per rule table and dialogue states."""
+
+    def get_possible_keys(self: Any, lookup: dict[str, str], states: list[Any]) -> set[str]:
+        if any("text" in state.get("user", {}) for state in states):
+            # States with the customer's own words are all different: nothing to remember.
+            return set(original(self, lookup, states))
+        cache: dict[tuple[int, str], frozenset[str]] = self.__dict__.setdefault(
+            "_possible_keys_cache", {}
         )
+        key = (id(lookup), json.dumps(states, sort_keys=True))
+        keys = cache.get(key)
+        if keys is None:
+            keys = frozenset(original(self, lookup, states))
+            if len(cache) >= RULE_CACHE_SIZE:
+                cache.clear()
+            cache[key] = keys
+        return set(keys)
+
+    return get_possible_keys
+
+
+def apply_fixes(command: str | None = None) -> None:
+    """Apply the fixes for `command` (all of them for a serving command); check Rasa first."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.shared.core.events import Event
+
+    for owner, name in (
+        (RemoteAction, "_validate_action_result"),
+        (Event, "resolve_by_type"),
+        (RulePolicy, "_get_possible_keys"),
+    ):
+        if not hasattr(owner, name):
+            raise RuntimeError(
+                f"this Rasa has no {owner.__name__}.{name}: the fixes in bot/rasa_main.py "
+                "were written for Rasa 3.6 and must be reviewed"
+            )
     RemoteAction._validate_action_result = _validate_action_result
+    if not getattr(Event.resolve_by_type, "_larkspur_fix", False):
+        fixed = _remember_event_types(Event.resolve_by_type)
+        fixed._larkspur_fix = True  # type: ignore[attr-defined]
+        Event.resolve_by_type = staticmethod(fixed)
+    if command in SERVING_COMMANDS and not getattr(
+        RulePolicy._get_possible_keys, "_larkspur_fix", False
+    ):
+        fixed = _remember_rule_matches(RulePolicy._get_possible_keys)
+        fixed._larkspur_fix = True  # type: ignore[attr-defined]
+        RulePolicy._get_possible_keys = fixed
 
 
 def main() -> None:
-    """Apply the fix, then hand the command line to Rasa."""
-    apply_fixes()
+    """Apply the fixes, then hand the command line to Rasa."""
+    apply_fixes(sys.argv[1] if len(sys.argv) > 1 else None)
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

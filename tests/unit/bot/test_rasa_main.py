@@ -1,4 +1,4 @@
-"""The fix `bot.rasa_main` applies to Rasa, checked inside the Rasa venv where it runs."""
+"""The fixes `bot.rasa_main` applies to Rasa, checked inside the Rasa venv where they run."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ CHECK = textwrap.dedent(
         return original(cls, schema, *args, **kwargs)
 
     jsonschema.validators.Draft202012Validator.check_schema = classmethod(counting)
-    apply_fixes()
+    apply_fixes("run")
     action = RemoteAction("action_answer_from_knowledge", None)
     good = {"events": [{"event": "slot", "name": "order_id", "value": "100102"}],
             "responses": [{"response": "utter_greet"}]}
@@ -46,9 +46,78 @@ CHECK = textwrap.dedent(
 )
 
 
-def test_every_action_reply_is_still_validated_and_the_schema_checked_once() -> None:
+EVENT_TYPES = textwrap.dedent(
+    """
+    import rasa.shared.utils.common
+    from rasa.shared.core.events import Event, SlotSet, UserUttered
+    from bot.rasa_main import apply_fixes
+
+    original = Event.resolve_by_type
+    classes = rasa.shared.utils.common.all_subclasses(Event)
+    expected = {cls.type_name: original(cls.type_name) for cls in classes}
+    apply_fixes("train")
+    assert Event.resolve_by_type is not original
+    for _ in range(2):
+        for name, event_class in expected.items():
+            assert Event.resolve_by_type(name) is event_class, name
+    assert Event.resolve_by_type("no_such_event", UserUttered) is UserUttered
+    try:
+        Event.resolve_by_type("no_such_event")
+    except ValueError as error:
+        assert "no_such_event" in str(error)
+    else:
+        raise AssertionError("an unknown event type was accepted")
+    event = Event.from_parameters({"event": "slot", "name": "order_number", "value": "100102"})
+    assert isinstance(event, SlotSet) and event.value == "100102"
+    print("event types:", len(expected))
+    """
+)
+
+RULES = textwrap.dedent(
+    """
+    import json
+    from rasa.core.policies.rule_policy import RulePolicy
+    from bot.rasa_main import apply_fixes
+
+    original = RulePolicy._get_possible_keys
+    apply_fixes("train")
+    assert RulePolicy._get_possible_keys is original, "training must keep Rasa's own filter"
+    apply_fixes("run")
+    assert RulePolicy._get_possible_keys is not original
+
+    def turn(intent, previous="action_listen"):
+        return {"prev_action": {"action_name": previous}, "user": {"intent": intent}}
+
+    greet = json.dumps([turn("greet")])
+    bye = json.dumps([turn("goodbye")])
+    then_thank = json.dumps([turn("greet"), turn("thank", "utter_greet")])
+    rules = {greet: "utter_greet", bye: "utter_goodbye", then_thank: "utter_welcome"}
+    other_rules = {bye: "utter_goodbye"}
+    policy = RulePolicy.__new__(RulePolicy)
+    conversations = [
+        [turn("greet")],
+        [turn("goodbye")],
+        [turn("greet"), turn("thank", "utter_greet")],
+        [turn("goodbye"), turn("thank", "utter_goodbye")],
+        [{"prev_action": {"action_name": "action_listen"}, "user": {"text": "hello"}}],
+    ]
+    for _ in range(3):
+        for lookup in (rules, other_rules):
+            for states in conversations:
+                got = policy._get_possible_keys(lookup, states)
+                assert got == original(policy, lookup, states), (lookup, states)
+                got.add("changed by the caller")
+    assert policy._get_possible_keys(rules, conversations[2]) == {then_thank}
+    assert policy._get_possible_keys(rules, conversations[0]) == {greet}
+    assert len(policy._possible_keys_cache) == 8, len(policy._possible_keys_cache)
+    print("rule checks passed")
+    """
+)
+
+
+def run_in_rasa(script: str) -> str:
     result = subprocess.run(
-        [str(RASA_PYTHON), "-c", CHECK],
+        [str(RASA_PYTHON), "-c", script],
         cwd=ROOT,
         env=process_env(Settings()),
         capture_output=True,
@@ -56,4 +125,16 @@ def test_every_action_reply_is_still_validated_and_the_schema_checked_once() -> 
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "schema checks: 1" in result.stdout
+    return result.stdout
+
+
+def test_every_action_reply_is_still_validated_and_the_schema_checked_once() -> None:
+    assert "schema checks: 1" in run_in_rasa(CHECK)
+
+
+def test_event_types_resolve_as_before_and_unknown_ones_still_fail() -> None:
+    assert "event types:" in run_in_rasa(EVENT_TYPES)
+
+
+def test_remembered_rule_matches_equal_rasas_and_only_when_serving() -> None:
+    assert "rule checks passed" in run_in_rasa(RULES)
