@@ -25,7 +25,7 @@ RASA_CLI := $(RASA_CLI_ENV) $(RASA)
 # Rasa's command line with the hot-path fixes the server runs with (bot/rasa_main.py).
 RASA_CLI_FIXED := $(RASA_CLI_ENV) $(RASA_VENV)/bin/python -m bot.rasa_main
 
-NLU_CODE := bot/nlu/classifier.py bot/nlu/component.py bot/nlu/intent_model.py bot/nlu/encoder.py
+NLU_CODE := bot/nlu/classifier.py bot/nlu/component.py bot/nlu/intent_model.py knowledge/encoder.py
 RASA_DATA := config.yml domain.yml $(sort $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml))
 
 .PHONY: help
@@ -67,13 +67,13 @@ records: $(ACT_VENV)/.installed ## Apply migrations and load the demo data (idem
 index: $(KB) ## Build the knowledge index if its sources changed (`kb build`)
 	$(KB) build
 
-# The NLU's sentence encoder: the packaged MiniLM exported to ONNX (bot/nlu/export.py).
+# The sentence encoder of the NLU and of knowledge-base questions: the packaged MiniLM in ONNX (knowledge/export.py).
 ENCODER := models/encoder/manifest.json
-$(ENCODER): $(ACT_VENV)/.installed bot/nlu/export.py bot/nlu/encoder.py
-	$(PY) -m bot.nlu.export --out models/encoder
+$(ENCODER): $(ACT_VENV)/.installed knowledge/export.py knowledge/encoder.py
+	$(PY) -m knowledge.export --out models/encoder
 
 .PHONY: encoder
-encoder: $(ENCODER) ## Export the local MiniLM to ONNX for the NLU (models/encoder)
+encoder: $(ENCODER) ## Export the local MiniLM to ONNX for the NLU and the knowledge base (models/encoder)
 
 .PHONY: train
 train: $(RASA_VENV)/.installed $(ENCODER) ## Train the Rasa model if its data changed

@@ -22,7 +22,13 @@ from crm.feedback import NewsletterService, ReviewService, TicketService
 from crm.money import InvoiceService, RefundService
 from crm.services import CustomerService, HandoffService, OrderService
 from knowledge.configured import knowledge_base
-from knowledge.embedding import SentenceTransformerEmbedder
+from knowledge.embedding import (
+    Embedder,
+    OnnxEmbedder,
+    RememberingEmbedder,
+    SentenceTransformerEmbedder,
+    model_name,
+)
 from knowledge.retrieve import KnowledgeBase, LiveIndex
 
 
@@ -54,7 +60,7 @@ def build_services(settings: Settings) -> Services:
 
     The index is live: a new build swapped in by `kb ingest` is picked up without a restart.
     """
-    embedder = SentenceTransformerEmbedder(settings.model_path)
+    embedder = query_embedder(settings)
     index = LiveIndex(
         settings.knowledge_index_dir,
         model_name=embedder.name,
@@ -68,6 +74,24 @@ def build_services(settings: Settings) -> Services:
         ),
         knowledge=knowledge_base(index, embedder, settings),
     )
+
+
+def query_embedder(settings: Settings) -> Embedder:
+    """The embedder of questions: the ONNX export (default) or the model through torch.
+
+    Both give the index's vectors; the export must have been made from the configured model.
+    """
+    if settings.kb_query_encoder == "torch":
+        return RememberingEmbedder(SentenceTransformerEmbedder(settings.model_path))
+    embedder = OnnxEmbedder(settings.encoder_dir)
+    expected = model_name(settings.model_path)
+    if embedder.name != expected:
+        raise ValueError(
+            f"the ONNX encoder in {settings.encoder_dir} was exported from {embedder.name}, "
+            f"but the knowledge base uses {expected}: run `make encoder` or set "
+            "KB_QUERY_ENCODER=torch"
+        )
+    return RememberingEmbedder(embedder)
 
 
 def records_services(

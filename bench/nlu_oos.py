@@ -25,8 +25,8 @@ import numpy as np
 
 from bench.nlu import Example, holdout_labels, read_examples
 from bench.report import write_block
-from bot.nlu.encoder import SentenceEncoder
 from bot.nlu.intent_model import IntentModel
+from knowledge.encoder import SentenceEncoder
 
 KEEP = (0.99, 0.97, 0.95)
 Scores = dict[str, np.ndarray]

@@ -48,12 +48,16 @@ class Settings(BaseSettings):
     rasa_token: SecretStr | None = None
 
     embedding_model_path: Path | None = None
+    encoder_dir: Path = Field(
+        default=ROOT / "models" / "encoder", description="The MiniLM exported to ONNX."
+    )
     knowledge_sources: Path = ROOT / "data" / "knowledge"
     knowledge_index_dir: Path = Field(
         default=Path(), description="Built index; var/knowledge if unset."
     )
     kb_min_score: float = Field(default=0.39, ge=0.0, le=1.0)
     kb_mode: Literal["dense", "lexical", "hybrid", "rerank"] = "hybrid"
+    kb_query_encoder: Literal["onnx", "torch"] = "onnx"
     kb_candidates: int = Field(default=50, ge=1, le=1000)
     kb_lexical_weight: float = Field(default=0.05, ge=0.0, le=10.0)
     kb_reranker_path: Path | None = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -75,3 +77,74 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self._dimension)
+
+
+class OnnxEmbedder:
+    """The MiniLM exported to ONNX (`make encoder`): the same vectors, no torch in the process."""
+
+    def __init__(self, directory: Path) -> None:
+        from knowledge.encoder import SentenceEncoder
+
+        self._encoder = SentenceEncoder(directory, threads=1)
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector, from the export's manifest."""
+        return self._encoder.dimension
+
+    @property
+    def name(self) -> str:
+        """The model the export was made from: an index built with it matches."""
+        return self._encoder.info.source
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        """Embed and L2-normalise `texts`."""
+        vectors: Vectors = self._encoder.encode(list(texts))
+        return vectors
+
+
+class RememberingEmbedder:
+    """Remembers the vectors of the texts it embedded last.
+
+    An answer embeds the question to search, then the question again with the sentences of the
+    passage it quotes, to trim the quote; and the same help-centre passages are quoted again
+    and again. Vectors depend on the text alone, so they are looked up, not recomputed.
+    """
+
+    def __init__(self, inner: Embedder, *, size: int = 4096) -> None:
+        self._inner = inner
+        self._size = size
+        self._vectors: OrderedDict[str, Vectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def dimension(self) -> int:
+        """The wrapped model's."""
+        return self._inner.dimension
+
+    @property
+    def name(self) -> str:
+        """The wrapped model's."""
+        return self._inner.name
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        """Known texts from memory, the others embedded together in one batch."""
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        with self._lock:
+            for row, text in enumerate(texts):
+                known = self._vectors.get(text)
+                if known is None:
+                    missing.setdefault(text, []).append(row)
+                else:
+                    self._vectors.move_to_end(text)
+                    out[row] = known
+        if missing:
+            fresh = self._inner.encode(list(missing))
+            with self._lock:
+                for (text, rows), vector in zip(missing.items(), fresh, strict=True):
+                    out[rows] = vector
+                    self._vectors[text] = vector.copy()
+                while len(self._vectors) > self._size:
+                    self._vectors.popitem(last=False)
+        return out

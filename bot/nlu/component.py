@@ -7,7 +7,7 @@ from typing import Any
 
 from rasa.shared.exceptions import InvalidConfigException
 
-from bot.nlu.encoder import MANIFEST_FILE, EncoderMissing, SentenceEncoder
+from knowledge.encoder import MANIFEST_FILE, EncoderMissing, SentenceEncoder
 
 
 class UsesEncoder:
