@@ -13,6 +13,8 @@ Each fix removes work Rasa 3.6 repeats on every message without changing what it
 - Rules: `RulePolicy` filters all its rules against the dialogue state, turn by turn, twice per
   prediction: about a million rule checks a minute under load. The rules a trained policy
   finds applicable depend only on the dialogue states, so the answer is remembered per states.
+  A rule is checked only on the keys it names: when no rule names the customer's text (no
+  end-to-end rules), the text is left out of the states, so every message shares the entry.
   Training changes the rules while it uses this filter, so this fix is applied only to commands
   that serve or test a trained model (`run`, `shell`, `test`).
 
@@ -78,13 +80,36 @@ def _remember_event_types(original: Callable[..., Any]) -> Callable[..., Any]:
     return resolve_by_type
 
 
+def _rules_read_text(policy: Any, lookup: dict[str, str]) -> bool:
+    """Whether any rule in `lookup` names the customer's text (end-to-end rules do)."""
+    known: dict[int, bool] = policy.__dict__.setdefault("_rules_read_text", {})
+    reads = known.get(id(lookup))
+    if reads is None:
+        reads = any(
+            "text" in (state.get("user") or {}) for key in lookup for state in json.loads(key)
+        )
+        known[id(lookup)] = reads
+    return reads
+
+
+def _without_text(state: dict[str, Any]) -> dict[str, Any]:
+    """`state` without the customer's text."""
+    user = state.get("user")
+    if not user or "text" not in user:
+        return state
+    return {**state, "user": {key: value for key, value in user.items() if key != "text"}}
+
+
 def _remember_rule_matches(original: Callable[..., Any]) -> Callable[..., Any]:
     """`RulePolicy._get_possible_keys`, remembered per rule table and dialogue states."""
 
     def get_possible_keys(self: Any, lookup: dict[str, str], states: list[Any]) -> set[str]:
         if any("text" in state.get("user", {}) for state in states):
-            # States with the customer's own words are all different: nothing to remember.
-            return set(original(self, lookup, states))
+            if _rules_read_text(self, lookup):
+                # The customer's own words are all different: nothing to remember.
+                return set(original(self, lookup, states))
+            # A rule is checked only on the keys it names, so words no rule names are dropped.
+            states = [_without_text(state) for state in states]
         cache: dict[tuple[int, str], frozenset[str]] = self.__dict__.setdefault(
             "_possible_keys_cache", {}
         )

@@ -19,7 +19,7 @@ yet saved is never handed out.
 
 On SQLite the database runs in write-ahead-log mode with `synchronous=NORMAL`: a commit no
 longer waits for the disk twice, and a crash of the process loses nothing (a power cut may
-lose the last commits; production runs PostgreSQL).
+lose the last commits; production runs PostgreSQL). Its connections are pooled.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_SIZE = 1000
+SQLITE_POOL_SIZE = 4
 
 
 @dataclass
@@ -64,6 +65,8 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
     """`type: bot.tracker_store.CachedSQLTrackerStore` in endpoints.yml; SQL's other keys."""
 
+    engine: sa.engine.Engine
+
     def __init__(
         self,
         domain: Domain | None = None,
@@ -78,9 +81,19 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self.hits = 0
         self.misses = 0
-        if self.engine.dialect.name == "sqlite":
+        created: sa.engine.Engine = self.engine
+        if created.dialect.name == "sqlite" and created.url.database not in ("", None):
+            # SQLAlchemy 1.4 opens and closes a file database's connection per session, and
+            # closing the last one checkpoints the log into the database: a pool keeps them.
+            created.dispose()
+            self.engine = sa.create_engine(
+                created.url,
+                poolclass=sa.pool.QueuePool,
+                pool_size=SQLITE_POOL_SIZE,
+                connect_args={"check_same_thread": False},  # the pool hands out one at a time
+            )
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            self.engine.dispose()  # connections opened while creating tables lack the pragmas
+            self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
 
     @property
     def domain(self) -> Domain:

@@ -100,16 +100,32 @@ RULES = textwrap.dedent(
         [turn("greet"), turn("thank", "utter_greet")],
         [turn("goodbye"), turn("thank", "utter_goodbye")],
         [{"prev_action": {"action_name": "action_listen"}, "user": {"text": "hello"}}],
+        [turn("greet"), {"prev_action": {"action_name": "utter_greet"}, "user": {"text": "hi"}}],
+        [{"prev_action": {"action_name": "action_listen"}, "user": {"text": "thanks"}}],
     ]
+    after_listening = json.dumps([{"prev_action": {"action_name": "action_listen"}}])
+    text_blind = {after_listening: "utter_default", greet: "utter_greet"}
+    said_hello = json.dumps(
+        [{"prev_action": {"action_name": "action_listen"}, "user": {"text": "hello"}}]
+    )
+    reads_text = {said_hello: "utter_greet", greet: "utter_greet"}
     for _ in range(3):
-        for lookup in (rules, other_rules):
+        for lookup in (rules, other_rules, text_blind, reads_text):
             for states in conversations:
                 got = policy._get_possible_keys(lookup, states)
                 assert got == original(policy, lookup, states), (lookup, states)
                 got.add("changed by the caller")
     assert policy._get_possible_keys(rules, conversations[2]) == {then_thank}
     assert policy._get_possible_keys(rules, conversations[0]) == {greet}
-    assert len(policy._possible_keys_cache) == 8, len(policy._possible_keys_cache)
+    assert policy._get_possible_keys(text_blind, conversations[4]) == {after_listening}
+    assert policy._get_possible_keys(reads_text, conversations[4]) == {said_hello}
+    assert policy._get_possible_keys(reads_text, conversations[6]) == set()
+    # Without text rules, "hello" and "thanks" after listening share one entry.
+    entries = [key for key in policy._possible_keys_cache if key[0] == id(text_blind)]
+    assert len(entries) == 6, entries
+    # With them, the customer's words are never remembered.
+    entries = [key for key in policy._possible_keys_cache if key[0] == id(reads_text)]
+    assert len(entries) == 4, entries
     print("rule checks passed")
     """
 )

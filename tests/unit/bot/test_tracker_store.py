@@ -49,7 +49,7 @@ def run_check(env: dict[str, str], *args: str) -> str:
 def test_cached_tracker_store_on_sqlite(tmp_path: Path) -> None:
     env = process_env(Settings(var_dir=tmp_path))
     out = run_check(env, "sqlite", str(tmp_path / "tracker.db"), str(tmp_path / "events.db"))
-    for check in [*CHECKS, "wal"]:
+    for check in [*CHECKS, "wal", "pooled"]:
         assert f"ok {check}\n" in out
 
 

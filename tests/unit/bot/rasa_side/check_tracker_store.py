@@ -13,6 +13,7 @@ import sys
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from rasa.core.brokers.sql import SQLEventBroker
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
@@ -176,6 +177,16 @@ async def main(dialect: str, db: str, events_db: str | None) -> None:
             mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
         assert mode == "wal", mode
         print("ok wal")
+
+        # Connections are pooled: turns after the first open none (each close checkpointed).
+        opened: list[object] = []
+        sa.event.listen(store.engine, "connect", lambda *_: opened.append(1))
+        sender = f"p-{uuid.uuid4().hex}"
+        for turn in range(4):
+            await message(store, sender, f"turn {turn}", "100101")
+        assert len(opened) <= 1, len(opened)
+        assert len((await plain.retrieve(sender) or DialogueStateTracker(sender, [])).events) > 4
+        print("ok pooled")
 
     try:
         cached(size=-1)
