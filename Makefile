@@ -20,7 +20,8 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 # Rasa expands ${...} in endpoints.yml and credentials.yml. `make run` exports the values from
 # bot/settings.py; Rasa's offline commands (train, validate, test) only need them to be set.
-RASA_CLI_ENV := ACTION_SERVER_PORT=5055 TRACKER_DB=$(CURDIR)/var/rasa-cli-tracker.db TRACKER_CACHE_SIZE=0 MAX_MESSAGE_CHARS=2000
+RASA_CLI_ENV := ACTION_SERVER_PORT=5055 TRACKER_DB=$(CURDIR)/var/rasa-cli-tracker.db TRACKER_CACHE_SIZE=0 \
+	LOCK_STORE_URL=sqlite:///$(CURDIR)/var/rasa-cli-locks.db MAX_MESSAGE_CHARS=2000
 RASA_CLI := $(RASA_CLI_ENV) $(RASA)
 # Rasa's command line with the hot-path fixes the server runs with (bot/rasa_main.py).
 RASA_CLI_FIXED := $(RASA_CLI_ENV) $(RASA_VENV)/bin/python -m bot.rasa_main

@@ -43,6 +43,8 @@ def process_env(settings: Settings) -> dict[str, str]:
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "RASA_TELEMETRY_ENABLED": "false",
+            # Rasa's own variable: processes sharing the port (the lock store makes it safe).
+            "SANIC_WORKERS": str(settings.rasa_workers),
         }
     )
     return env

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         default=1000, ge=0, le=1_000_000, description="Conversations Rasa keeps in memory."
     )
 
+    lock_store_url: str = Field(
+        default="", description="Rasa's conversation locks; SQLite under var/ if unset."
+    )
+    rasa_workers: int = Field(default=2, ge=1, le=64, description="Rasa server processes.")
+
     rasa_interface: str = "127.0.0.1"
     rasa_port: int = 5005
     action_server_port: int = 5055
@@ -80,6 +85,8 @@ class Settings(BaseSettings):
         """Fill the paths that default to places under `var_dir`."""
         if not self.database_url:
             self.database_url = f"sqlite:///{self.var_dir / 'records.db'}"
+        if not self.lock_store_url:
+            self.lock_store_url = f"sqlite:///{self.var_dir / 'locks.db'}"
         if self.tracker_db == Path():
             self.tracker_db = self.var_dir / "tracker.db"
         if self.knowledge_index_dir == Path():
