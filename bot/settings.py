@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     kb_reload_seconds: float = Field(default=2.0, gt=0.0)
 
     max_message_chars: int = Field(default=2000, ge=1, le=65536)
+    telegram_token: SecretStr = Field(
+        default=SecretStr(""), description="Bot token from BotFather; unset: no Telegram."
+    )
+    telegram_secret_token: SecretStr = Field(
+        default=SecretStr(""), description="Secret given to setWebhook; Telegram sends it back."
+    )
+    telegram_api_base: str = Field(
+        default="https://api.telegram.org", pattern=r"^https?://\S+$", description="Bot API."
+    )
     verification_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
     default_phone_region: str = Field(default="GB", pattern=r"^[A-Za-z]{2}$")
     site_url: str = Field(default="https://larkspur.example", pattern=r"^https?://\S+$")

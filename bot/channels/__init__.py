@@ -1,1 +1,1 @@
-"""Input channels loaded by Rasa (these modules run inside the Rasa venv)."""
+"""Input channels loaded by Rasa, in its venv (`render` and `deliveries` need no Rasa)."""

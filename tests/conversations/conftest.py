@@ -29,6 +29,7 @@ from crm.demo import seed
 from crm.migrate import upgrade
 from crm.models import Address, Customer, Order, Product
 from crm.services import OrderService
+from tests.conversations.standins import PlatformAPI, platform_api
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
 
@@ -186,8 +187,19 @@ def verify(agent: Agent, sender: str, shopper: Shopper) -> list[dict[str, Any]]:
     return agent.say(sender, shopper.postcode)
 
 
+TELEGRAM_TOKEN = "123456:TEST-TOKEN"
+TELEGRAM_SECRET = "test-secret-" + uuid.uuid4().hex
+
+
 @pytest.fixture(scope="session")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
+def telegram_api() -> Iterator[PlatformAPI]:
+    """Telegram's Bot API, stood in for on loopback."""
+    with platform_api() as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def agent(tmp_path_factory: pytest.TempPathFactory, telegram_api: PlatformAPI) -> Iterator[Agent]:
     model = ROOT / "models" / "larkspur.tar.gz"
     index = ROOT / "var" / "knowledge" / "current" / "manifest.json"
     if not model.exists() or not index.exists():
@@ -203,6 +215,9 @@ def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
         knowledge_index_dir=ROOT / "var" / "knowledge",
         rasa_token=f"test-{uuid.uuid4().hex}",
         max_message_chars=2000,
+        telegram_token=TELEGRAM_TOKEN,
+        telegram_secret_token=TELEGRAM_SECRET,
+        telegram_api_base=telegram_api.url,
     )
     upgrade(settings.database_url)
     sessions = make_session_factory(make_engine(settings.database_url))

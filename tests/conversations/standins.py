@@ -1,0 +1,87 @@
+"""Local stand-ins of messaging platforms' APIs, on loopback, recording what the agent sends."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Call:
+    """One API request: its path (e.g. `/bot<token>/sendMessage`) and JSON body."""
+
+    path: str
+    body: dict[str, Any]
+
+
+@dataclass
+class PlatformAPI:
+    """A platform API that answers every call with success and keeps the calls."""
+
+    url: str
+    calls: list[Call] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def sent_to(self, chat_id: str, method: str = "sendMessage") -> list[dict[str, Any]]:
+        """Bodies of `method` calls for one chat, in order."""
+        with self.lock:
+            return [
+                c.body
+                for c in self.calls
+                if c.path.endswith(f"/{method}") and str(c.body.get("chat_id")) == chat_id
+            ]
+
+    def wait_for(
+        self, chat_id: str, count: int, method: str = "sendMessage", timeout: float = 30.0
+    ) -> list[dict[str, Any]]:
+        """At least `count` calls for the chat (replies are sent before the webhook answers,
+        so this rarely waits)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            bodies = self.sent_to(chat_id, method)
+            if len(bodies) >= count:
+                return bodies
+            time.sleep(0.05)
+        return self.sent_to(chat_id, method)
+
+
+@contextmanager
+def platform_api() -> Iterator[PlatformAPI]:
+    """Serve a stand-in on a free loopback port for the duration of the block."""
+    api: PlatformAPI
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length)
+            try:
+                body = json.loads(raw) if raw else {}
+            except ValueError:
+                body = {"raw": raw.decode("utf-8", "replace")}
+            with api.lock:
+                api.calls.append(Call(self.path, body))
+            payload = json.dumps({"ok": True, "result": {"message_id": len(api.calls)}}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    api = PlatformAPI(url=f"http://127.0.0.1:{server.server_address[1]}")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield api
+    finally:
+        server.shutdown()
+        server.server_close()

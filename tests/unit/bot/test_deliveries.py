@@ -1,0 +1,62 @@
+"""The delivery log: each platform delivery handled once, across processes, on both databases."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
+
+from bot.channels.deliveries import DeliveryLog
+
+POSTGRES_URL = os.environ.get(
+    "CRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@localhost:5432/test"
+)
+
+
+def check(url: str) -> None:
+    first, second = DeliveryLog(url), DeliveryLog(url)  # two processes' views of one database
+    delivery = uuid.uuid4().hex
+    assert first.first_time("telegram", delivery)
+    assert not first.first_time("telegram", delivery)
+    assert not second.first_time("telegram", delivery)
+    assert second.first_time("slack", delivery)  # ids are per channel
+
+    racing = uuid.uuid4().hex
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda log: log.first_time("twilio", racing), [first, second] * 8))
+    assert results.count(True) == 1
+
+    old = uuid.uuid4().hex
+    assert first.first_time("messenger", old)
+    assert first.forget_before(time.time() + 1) >= 1
+    assert first.first_time("messenger", old)  # forgotten after the retention
+
+
+def test_each_delivery_is_handled_once_on_sqlite(tmp_path: Path) -> None:
+    check(f"sqlite:///{tmp_path / 'locks.db'}")
+
+
+@pytest.mark.postgres
+def test_each_delivery_is_handled_once_on_postgresql() -> None:
+    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL not reachable (CI is set, so it must be): {exc.orig}")
+        pytest.skip(f"PostgreSQL not reachable: {exc.orig}")
+    finally:
+        engine.dispose()
+    check(POSTGRES_URL)
+
+
+def test_a_log_without_a_database_is_refused() -> None:
+    with pytest.raises(ValueError, match="LOCK_STORE_URL"):
+        DeliveryLog("")

@@ -1,0 +1,39 @@
+"""The Telegram channel's configuration, checked in the Rasa venv where it runs."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+
+from bot.run import RASA_PYTHON, process_env
+from bot.settings import ROOT, Settings
+
+CHECK = textwrap.dedent(
+    """
+    from bot.channels.telegram import TelegramInput
+
+    off = TelegramInput.from_credentials({"token": "", "secret_token": ""})
+    assert not off.configured
+    try:
+        TelegramInput.from_credentials({"token": "123:abc", "deliveries_url": "sqlite://"})
+    except ValueError as error:
+        assert "TELEGRAM_SECRET_TOKEN" in str(error), error
+    else:
+        raise AssertionError("a token without a secret was accepted")
+
+    print("telegram configuration checked")
+    """
+)
+
+
+def test_telegram_is_off_without_a_token_and_refuses_a_token_without_a_secret() -> None:
+    result = subprocess.run(
+        [str(RASA_PYTHON), "-c", CHECK],
+        cwd=ROOT,
+        env=process_env(Settings()),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "telegram configuration checked" in result.stdout
