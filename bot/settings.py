@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     telegram_api_base: str = Field(
         default="https://api.telegram.org", pattern=r"^https?://\S+$", description="Bot API."
     )
+    slack_bot_token: SecretStr = Field(
+        default=SecretStr(""), description="Bot token (xoxb-...); unset: no Slack."
+    )
+    slack_signing_secret: SecretStr = Field(
+        default=SecretStr(""), description="The Slack app's signing secret."
+    )
+    slack_api_base: str = Field(
+        default="https://slack.com/api", pattern=r"^https?://\S+$", description="Web API."
+    )
     verification_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
     default_phone_region: str = Field(default="GB", pattern=r"^[A-Za-z]{2}$")
     site_url: str = Field(default="https://larkspur.example", pattern=r"^https?://\S+$")

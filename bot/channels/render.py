@@ -1,4 +1,4 @@
-"""How replies are cut and buttons drawn for the messaging platforms. No Rasa imports."""
+"""How replies are cut, escaped and given buttons for each messaging platform. No Rasa imports."""
 
 from __future__ import annotations
 
@@ -38,3 +38,37 @@ def inline_keyboard(buttons: list[dict[str, Any]]) -> dict[str, Any] | None:
             return None
         rows.append([{"text": str(button.get("title") or payload), "callback_data": payload}])
     return {"inline_keyboard": rows} if rows else None
+
+
+SLACK_MAX_BUTTONS = 25  # elements of one actions block
+SLACK_MAX_BUTTON_TEXT = 75
+SLACK_MAX_VALUE = 2000
+
+
+def slack_escape(text: str) -> str:
+    """Slack's three control characters escaped, so the notification text shows as written."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_blocks(text: str, buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A plain-text section (never markup), then the buttons as one actions block."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "plain_text", "text": text or " ", "emoji": True}}
+    ]
+    elements = []
+    for number, button in enumerate(buttons[:SLACK_MAX_BUTTONS]):
+        payload = str(button.get("payload") or button.get("title") or "")
+        title = str(button.get("title") or payload)
+        if not payload:
+            continue
+        elements.append(
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": title[:SLACK_MAX_BUTTON_TEXT]},
+                "value": payload[:SLACK_MAX_VALUE],
+                "action_id": f"button-{number}",
+            }
+        )
+    if elements:
+        blocks.append({"type": "actions", "elements": elements})
+    return blocks

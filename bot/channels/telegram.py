@@ -26,9 +26,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.deliveries import DeliveryLog
+from bot.channels.platform import PlatformInput
 from bot.channels.render import inline_keyboard, split_text
-from bot.guard import neutralise
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ class TelegramOutput(OutputChannel):
         await self._call("sendMessage", {**json_message, "chat_id": self._chat_id})
 
 
-class TelegramInput(InputChannel):
+class TelegramInput(PlatformInput):
     """`bot.channels.telegram.TelegramInput` in credentials.yml."""
 
     @classmethod
@@ -125,24 +124,14 @@ class TelegramInput(InputChannel):
                 "TELEGRAM_TOKEN is set without TELEGRAM_SECRET_TOKEN: without the secret "
                 "anyone could post updates to the webhook"
             )
+        super().__init__(
+            configured=bool(token),
+            deliveries_url=deliveries_url,
+            max_message_chars=max_message_chars,
+        )
         self.token = token
         self.secret_token = secret_token
         self.api_base = api_base
-        self.max_message_chars = max_message_chars
-        self.deliveries = DeliveryLog(deliveries_url) if token and deliveries_url else None
-        if token and self.deliveries is None:
-            raise ValueError("the Telegram channel needs the delivery log's database URL")
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def configured(self) -> bool:
-        """False when no bot token is set: the webhook then answers 404."""
-        return bool(self.token)
-
-    def _session_for_replies(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
-        return self._session
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The health and webhook routes."""
@@ -168,30 +157,18 @@ class TelegramInput(InputChannel):
             if sent_at and time.time() - sent_at > MAX_UPDATE_AGE_S:
                 log.warning("telegram update %s refused: older than a day", update_id)
                 return response.json({"status": "stale"})
-            assert self.deliveries is not None
-            if not self.deliveries.first_time(self.name(), str(update_id)):
-                log.info("telegram update %s delivered again; handled once", update_id)
-                return response.json({"status": "duplicate"})
-            output = TelegramOutput(self.api_base, self.token, chat_id, self._session_for_replies())
+            output = TelegramOutput(self.api_base, self.token, chat_id, self.session())
             if callback_id:
                 await _answer_callback(output, callback_id)
-            if len(text) > self.max_message_chars:
-                log.info("telegram update %s ignored: %d characters", update_id, len(text))
-                return response.json({"status": "too long"})
-            try:
-                await on_new_message(
-                    UserMessage(
-                        neutralise(text),
-                        output,
-                        f"telegram-{chat_id}",
-                        input_channel=self.name(),
-                        metadata={"telegram_chat_id": chat_id},
-                    )
-                )
-            except Exception:
-                # 200 all the same: a retry would fail again. Logged without the text.
-                log.exception("telegram update %s from chat %s failed", update_id, chat_id)
-            return response.json({"status": "ok"})
+            status = await self.handle(
+                on_new_message,
+                delivery_id=str(update_id),
+                sender_id=f"telegram-{chat_id}",
+                text=text,
+                output=output,
+                metadata={"telegram_chat_id": chat_id},
+            )
+            return response.json({"status": status})
 
         return webhook
 

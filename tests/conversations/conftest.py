@@ -198,8 +198,21 @@ def telegram_api() -> Iterator[PlatformAPI]:
         yield api
 
 
+SLACK_TOKEN = "xoxb-test-token"
+SLACK_SECRET = "slack-signing-" + uuid.uuid4().hex
+
+
 @pytest.fixture(scope="session")
-def agent(tmp_path_factory: pytest.TempPathFactory, telegram_api: PlatformAPI) -> Iterator[Agent]:
+def slack_api() -> Iterator[PlatformAPI]:
+    """Slack's Web API, stood in for on loopback."""
+    with platform_api(recipient_field="channel") as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def agent(
+    tmp_path_factory: pytest.TempPathFactory, telegram_api: PlatformAPI, slack_api: PlatformAPI
+) -> Iterator[Agent]:
     model = ROOT / "models" / "larkspur.tar.gz"
     index = ROOT / "var" / "knowledge" / "current" / "manifest.json"
     if not model.exists() or not index.exists():
@@ -218,6 +231,9 @@ def agent(tmp_path_factory: pytest.TempPathFactory, telegram_api: PlatformAPI) -
         telegram_token=TELEGRAM_TOKEN,
         telegram_secret_token=TELEGRAM_SECRET,
         telegram_api_base=telegram_api.url,
+        slack_bot_token=SLACK_TOKEN,
+        slack_signing_secret=SLACK_SECRET,
+        slack_api_base=slack_api.url,
     )
     upgrade(settings.database_url)
     sessions = make_session_factory(make_engine(settings.database_url))

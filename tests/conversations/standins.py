@@ -14,10 +14,11 @@ from typing import Any
 
 @dataclass
 class Call:
-    """One API request: its path (e.g. `/bot<token>/sendMessage`) and JSON body."""
+    """One API request: its path (e.g. `/bot<token>/sendMessage`), JSON body and headers."""
 
     path: str
     body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -28,20 +29,24 @@ class PlatformAPI:
     calls: list[Call] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    # The body field that names the conversation: Telegram's `chat_id`, Slack's `channel`...
+    recipient_field: str = "chat_id"
+
     def sent_to(self, chat_id: str, method: str = "sendMessage") -> list[dict[str, Any]]:
         """Bodies of `method` calls for one chat, in order."""
         with self.lock:
             return [
                 c.body
                 for c in self.calls
-                if c.path.endswith(f"/{method}") and str(c.body.get("chat_id")) == chat_id
+                if c.path.endswith(f"/{method}")
+                and str(c.body.get(self.recipient_field)) == chat_id
             ]
 
     def wait_for(
         self, chat_id: str, count: int, method: str = "sendMessage", timeout: float = 30.0
     ) -> list[dict[str, Any]]:
-        """At least `count` calls for the chat (replies are sent before the webhook answers,
-        so this rarely waits)."""
+        """At least `count` calls for the chat (usually there already: replies are sent
+        before the webhook answers)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             bodies = self.sent_to(chat_id, method)
@@ -52,7 +57,7 @@ class PlatformAPI:
 
 
 @contextmanager
-def platform_api() -> Iterator[PlatformAPI]:
+def platform_api(recipient_field: str = "chat_id") -> Iterator[PlatformAPI]:
     """Serve a stand-in on a free loopback port for the duration of the block."""
     api: PlatformAPI
 
@@ -65,7 +70,7 @@ def platform_api() -> Iterator[PlatformAPI]:
             except ValueError:
                 body = {"raw": raw.decode("utf-8", "replace")}
             with api.lock:
-                api.calls.append(Call(self.path, body))
+                api.calls.append(Call(self.path, body, dict(self.headers.items())))
             payload = json.dumps({"ok": True, "result": {"message_id": len(api.calls)}}).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
@@ -77,7 +82,9 @@ def platform_api() -> Iterator[PlatformAPI]:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    api = PlatformAPI(url=f"http://127.0.0.1:{server.server_address[1]}")
+    api = PlatformAPI(
+        url=f"http://127.0.0.1:{server.server_address[1]}", recipient_field=recipient_field
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from bot.channels.render import TELEGRAM_MAX_TEXT, inline_keyboard, split_text
+from bot.channels.render import (
+    TELEGRAM_MAX_TEXT,
+    inline_keyboard,
+    slack_blocks,
+    slack_escape,
+    split_text,
+)
 
 
 def test_a_short_text_is_one_piece() -> None:
@@ -44,3 +50,22 @@ def test_a_payload_over_64_bytes_falls_back_to_the_numbered_list() -> None:
     assert inline_keyboard([{"title": "Long", "payload": "é" * 33}]) is None  # 66 bytes
     assert inline_keyboard([{"title": "Fits", "payload": "é" * 32}]) is not None
     assert inline_keyboard([]) is None
+
+
+def test_slack_text_is_escaped_and_sections_are_plain_text() -> None:
+    assert slack_escape("<script>a & b</script>") == "&lt;script&gt;a &amp; b&lt;/script&gt;"
+    blocks = slack_blocks("*not bold* <b>", [])
+    assert blocks == [
+        {"type": "section", "text": {"type": "plain_text", "text": "*not bold* <b>", "emoji": True}}
+    ]
+
+
+def test_slack_buttons_are_one_actions_block_of_payload_values() -> None:
+    buttons = [{"title": f"Option {n}", "payload": f"option {n}"} for n in range(30)]
+    blocks = slack_blocks("Pick one", buttons)
+    actions = blocks[1]
+    assert actions["type"] == "actions"
+    assert len(actions["elements"]) == 25  # Slack's limit per block
+    first = actions["elements"][0]
+    assert first["text"]["text"] == "Option 0" and first["value"] == "option 0"
+    assert len({e["action_id"] for e in actions["elements"]}) == 25
