@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     slack_api_base: str = Field(
         default="https://slack.com/api", pattern=r"^https?://\S+$", description="Web API."
     )
+    twilio_account_sid: str = Field(default="", description="Account SID; unset: no Twilio.")
+    twilio_auth_token: SecretStr = Field(default=SecretStr(""), description="Auth token.")
+    twilio_webhook_url: str = Field(
+        default="", description="The webhook URL as entered in Twilio's console."
+    )
+    twilio_api_base: str = Field(
+        default="https://api.twilio.com", pattern=r"^https?://\S+$", description="REST API."
+    )
     verification_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
     default_phone_region: str = Field(default="GB", pattern=r"^[A-Za-z]{2}$")
     site_url: str = Field(default="https://larkspur.example", pattern=r"^https?://\S+$")

@@ -72,3 +72,11 @@ def slack_blocks(text: str, buttons: list[dict[str, Any]]) -> list[dict[str, Any
     if elements:
         blocks.append({"type": "actions", "elements": elements})
     return blocks
+
+
+def numbered_list(buttons: list[dict[str, Any]]) -> str:
+    """Buttons as lines "1. Title" for channels without buttons; a number answer picks one."""
+    return "\n".join(
+        f"{number}. {button.get('title') or button.get('payload')}"
+        for number, button in enumerate(buttons, start=1)
+    )

@@ -209,9 +209,24 @@ def slack_api() -> Iterator[PlatformAPI]:
         yield api
 
 
+TWILIO_SID = "AC" + "0" * 32
+TWILIO_TOKEN = "twilio-auth-" + uuid.uuid4().hex
+TWILIO_NUMBER = "+441615550000"
+
+
+@pytest.fixture(scope="session")
+def twilio_api() -> Iterator[PlatformAPI]:
+    """Twilio's REST API, stood in for on loopback."""
+    with platform_api(recipient_field="To") as api:
+        yield api
+
+
 @pytest.fixture(scope="session")
 def agent(
-    tmp_path_factory: pytest.TempPathFactory, telegram_api: PlatformAPI, slack_api: PlatformAPI
+    tmp_path_factory: pytest.TempPathFactory,
+    telegram_api: PlatformAPI,
+    slack_api: PlatformAPI,
+    twilio_api: PlatformAPI,
 ) -> Iterator[Agent]:
     model = ROOT / "models" / "larkspur.tar.gz"
     index = ROOT / "var" / "knowledge" / "current" / "manifest.json"
@@ -221,9 +236,10 @@ def agent(
             "and the knowledge index"
         )
     var = tmp_path_factory.mktemp("agent-var")
+    rasa_port = free_port()
     settings = Settings(
         var_dir=var,
-        rasa_port=free_port(),
+        rasa_port=rasa_port,
         action_server_port=free_port(),
         knowledge_index_dir=ROOT / "var" / "knowledge",
         rasa_token=f"test-{uuid.uuid4().hex}",
@@ -234,6 +250,10 @@ def agent(
         slack_bot_token=SLACK_TOKEN,
         slack_signing_secret=SLACK_SECRET,
         slack_api_base=slack_api.url,
+        twilio_account_sid=TWILIO_SID,
+        twilio_auth_token=TWILIO_TOKEN,
+        twilio_webhook_url=f"http://127.0.0.1:{rasa_port}/webhooks/twilio/webhook",
+        twilio_api_base=twilio_api.url,
     )
     upgrade(settings.database_url)
     sessions = make_session_factory(make_engine(settings.database_url))

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 
 @dataclass
@@ -65,10 +66,13 @@ def platform_api(recipient_field: str = "chat_id") -> Iterator[PlatformAPI]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length)
-            try:
-                body = json.loads(raw) if raw else {}
-            except ValueError:
-                body = {"raw": raw.decode("utf-8", "replace")}
+            if self.headers.get("content-type", "").startswith("application/x-www-form"):
+                body = {k: v[0] for k, v in parse_qs(raw.decode("utf-8")).items()}
+            else:
+                try:
+                    body = json.loads(raw) if raw else {}
+                except ValueError:
+                    body = {"raw": raw.decode("utf-8", "replace")}
             with api.lock:
                 api.calls.append(Call(self.path, body, dict(self.headers.items())))
             payload = json.dumps({"ok": True, "result": {"message_id": len(api.calls)}}).encode()

@@ -60,3 +60,16 @@ def test_each_delivery_is_handled_once_on_postgresql() -> None:
 def test_a_log_without_a_database_is_refused() -> None:
     with pytest.raises(ValueError, match="LOCK_STORE_URL"):
         DeliveryLog("")
+
+
+def test_a_number_chooses_from_the_list_shown_last_and_only_then(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'locks.db'}"
+    shown, other_process = DeliveryLog(url), DeliveryLog(url)
+    shown.offer("sms-1", ["track my order", "talk to a person"])
+    assert other_process.choice("sms-1", "2") == "talk to a person"
+    assert other_process.choice("sms-1", " 1. ") == "track my order"
+    assert other_process.choice("sms-1", "3") == "3"  # no such option
+    assert other_process.choice("sms-1", "100103") == "100103"  # an order number stays one
+    assert other_process.choice("sms-2", "1") == "1"  # another conversation's list
+    shown.offer("sms-1", [])  # the bot said something else since
+    assert other_process.choice("sms-1", "2") == "2"

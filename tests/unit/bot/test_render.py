@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.channels.render import (
     TELEGRAM_MAX_TEXT,
     inline_keyboard,
+    numbered_list,
     slack_blocks,
     slack_escape,
     split_text,
@@ -69,3 +70,8 @@ def test_slack_buttons_are_one_actions_block_of_payload_values() -> None:
     first = actions["elements"][0]
     assert first["text"]["text"] == "Option 0" and first["value"] == "option 0"
     assert len({e["action_id"] for e in actions["elements"]}) == 25
+
+
+def test_buttons_become_a_numbered_list_of_their_titles() -> None:
+    buttons = [{"title": "Track an order", "payload": "track my order"}, {"payload": "help"}]
+    assert numbered_list(buttons) == "1. Track an order\n2. help"

@@ -1,0 +1,184 @@
+"""Twilio, SMS and WhatsApp: POST /webhooks/twilio/webhook, replies through the Messages API.
+
+Twilio signs every webhook request (`X-Twilio-Signature`: HMAC-SHA1 with the account's auth
+token over the URL it called and the posted form); anything else gets 401. The URL must be the
+one entered in Twilio's console, which behind a proxy is not the one Rasa sees, so it is a
+setting (`TWILIO_WEBHOOK_URL`). Twilio's retries and replays of a captured request carry the
+same `MessageSid`, recorded once (`deliveries.py`).
+
+SMS and WhatsApp have no buttons here: they are shown as a numbered list, and a customer who
+answers with a number chooses that option. Long replies are cut under Twilio's 1,600
+characters. The customer's phone number is the conversation id, never a verification: the
+conversation verifies as on every channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.deliveries import DeliveryLog
+from bot.channels.platform import PlatformInput
+from bot.channels.render import numbered_list, split_text
+from bot.channels.signatures import twilio_request_is_genuine
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_BASE = "https://api.twilio.com"
+MAX_BODY = 1600  # characters of one Twilio message
+
+
+class TwilioOutput(OutputChannel):
+    """Sends the bot's messages to one phone (or WhatsApp) number."""
+
+    @classmethod
+    def name(cls) -> str:
+        """The channel's name in trackers."""
+        return "twilio"
+
+    def __init__(
+        self,
+        *,
+        api_base: str,
+        account_sid: str,
+        auth_token: str,
+        sender: str,
+        customer: str,
+        conversation_id: str,
+        deliveries: DeliveryLog,
+        session: aiohttp.ClientSession,
+    ) -> None:
+        self._url = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self._auth = aiohttp.BasicAuth(account_sid, auth_token)
+        self._sender = sender  # our number, as the customer wrote to it (`whatsapp:` kept)
+        self._customer = customer
+        self._conversation_id = conversation_id
+        self._deliveries = deliveries
+        self._session = session
+
+    async def _send(self, text: str) -> None:
+        for piece in split_text(text, MAX_BODY):
+            form = {"From": self._sender, "To": self._customer, "Body": piece}
+            async with self._session.post(self._url, data=form, auth=self._auth) as reply:
+                if reply.status not in (200, 201):
+                    body = (await reply.text())[:200]
+                    raise RuntimeError(f"Twilio Messages answered {reply.status}: {body}")
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """Plain text; any numbered list shown before no longer applies."""
+        self._deliveries.offer(self._conversation_id, [])
+        await self._send(text)
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        """The text and a numbered list of the buttons, whose numbers choose them."""
+        payloads = [str(b.get("payload") or b.get("title") or "") for b in buttons]
+        self._deliveries.offer(self._conversation_id, payloads)
+        await self._send(f"{text}\n\n{numbered_list(buttons)}")
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        """The image's link (MMS is not available in every country)."""
+        await self.send_text_message(recipient_id, image)
+
+
+class TwilioInput(PlatformInput):
+    """`bot.channels.twilio.TwilioInput` in credentials.yml."""
+
+    @classmethod
+    def name(cls) -> str:
+        """URL prefix: /webhooks/twilio/."""
+        return "twilio"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        """Account, auth token, public webhook URL, API base, limits, the delivery database."""
+        credentials = credentials or {}
+        return cls(
+            account_sid=str(credentials.get("account_sid") or ""),
+            auth_token=str(credentials.get("auth_token") or ""),
+            webhook_url=str(credentials.get("webhook_url") or ""),
+            api_base=str(credentials.get("api_base") or DEFAULT_API_BASE),
+            deliveries_url=str(credentials.get("deliveries_url") or ""),
+            max_message_chars=int(credentials.get("max_message_chars") or 2000),
+        )
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        webhook_url: str,
+        api_base: str = DEFAULT_API_BASE,
+        deliveries_url: str = "",
+        max_message_chars: int = 2000,
+    ) -> None:
+        if account_sid and not (auth_token and webhook_url):
+            raise ValueError(
+                "TWILIO_ACCOUNT_SID needs TWILIO_AUTH_TOKEN and TWILIO_WEBHOOK_URL (the URL "
+                "entered in Twilio's console): requests are checked against both"
+            )
+        super().__init__(
+            configured=bool(account_sid),
+            deliveries_url=deliveries_url,
+            max_message_chars=max_message_chars,
+        )
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.webhook_url = webhook_url
+        self.api_base = api_base
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """The health and webhook routes."""
+        webhook = Blueprint("twilio_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if self.configured else "not configured"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self.configured:
+                return response.json({"error": "the Twilio channel is not set up"}, status=404)
+            form = {name: values[0] for name, values in (request.form or {}).items() if values}
+            signature = request.headers.get("X-Twilio-Signature", "")
+            if not twilio_request_is_genuine(self.auth_token, self.webhook_url, form, signature):
+                log.warning("twilio request refused: bad or missing signature")
+                return response.json({"error": "unauthorised"}, status=401)
+            sid, customer, ours = form.get("MessageSid"), form.get("From"), form.get("To")
+            text = form.get("Body")
+            if not (sid and customer and ours and text is not None):
+                return response.empty()  # a status callback, not a message
+            assert self.deliveries is not None
+            conversation_id = f"twilio-{customer}"
+            output = TwilioOutput(
+                api_base=self.api_base,
+                account_sid=self.account_sid,
+                auth_token=self.auth_token,
+                sender=ours,
+                customer=customer,
+                conversation_id=conversation_id,
+                deliveries=self.deliveries,
+                session=self.session(),
+            )
+            await self.handle(
+                on_new_message,
+                delivery_id=sid,
+                sender_id=conversation_id,
+                text=self.deliveries.choice(conversation_id, text),
+                output=output,
+                metadata={"twilio_from": customer},
+            )
+            # Empty TwiML: the replies went through the Messages API already.
+            return response.text(
+                "<?xml version='1.0' encoding='UTF-8'?><Response></Response>",
+                content_type="text/xml",
+            )
+
+        return webhook
