@@ -97,6 +97,18 @@ class Settings(BaseSettings):
     twilio_api_base: str = Field(
         default="https://api.twilio.com", pattern=r"^https?://\S+$", description="REST API."
     )
+    messenger_page_token: SecretStr = Field(
+        default=SecretStr(""), description="Page access token; unset: no Messenger."
+    )
+    messenger_app_secret: SecretStr = Field(
+        default=SecretStr(""), description="The Meta app's secret: signs each request."
+    )
+    messenger_verify_token: SecretStr = Field(
+        default=SecretStr(""), description="Chosen in the app's webhook settings."
+    )
+    messenger_api_base: str = Field(
+        default="https://graph.facebook.com/v19.0", pattern=r"^https?://\S+$", description="Graph."
+    )
     verification_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
     default_phone_region: str = Field(default="GB", pattern=r"^[A-Za-z]{2}$")
     site_url: str = Field(default="https://larkspur.example", pattern=r"^https?://\S+$")

@@ -80,3 +80,25 @@ def numbered_list(buttons: list[dict[str, Any]]) -> str:
         f"{number}. {button.get('title') or button.get('payload')}"
         for number, button in enumerate(buttons, start=1)
     )
+
+
+MESSENGER_MAX_QUICK_REPLIES = 13
+MESSENGER_MAX_TITLE = 20
+MESSENGER_MAX_PAYLOAD = 1000
+
+
+def messenger_quick_replies(buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messenger's quick replies: text chips whose payload comes back as the message."""
+    replies = []
+    for button in buttons[:MESSENGER_MAX_QUICK_REPLIES]:
+        payload = str(button.get("payload") or button.get("title") or "")
+        if payload:
+            title = str(button.get("title") or payload)
+            replies.append(
+                {
+                    "content_type": "text",
+                    "title": title[:MESSENGER_MAX_TITLE],
+                    "payload": payload[:MESSENGER_MAX_PAYLOAD],
+                }
+            )
+    return replies

@@ -221,12 +221,25 @@ def twilio_api() -> Iterator[PlatformAPI]:
         yield api
 
 
+MESSENGER_TOKEN = "page-token-" + uuid.uuid4().hex
+MESSENGER_SECRET = "app-secret-" + uuid.uuid4().hex
+MESSENGER_VERIFY = "verify-" + uuid.uuid4().hex
+
+
+@pytest.fixture(scope="session")
+def messenger_api() -> Iterator[PlatformAPI]:
+    """Meta's Send API, stood in for on loopback."""
+    with platform_api(recipient_field="recipient") as api:
+        yield api
+
+
 @pytest.fixture(scope="session")
 def agent(
     tmp_path_factory: pytest.TempPathFactory,
     telegram_api: PlatformAPI,
     slack_api: PlatformAPI,
     twilio_api: PlatformAPI,
+    messenger_api: PlatformAPI,
 ) -> Iterator[Agent]:
     model = ROOT / "models" / "larkspur.tar.gz"
     index = ROOT / "var" / "knowledge" / "current" / "manifest.json"
@@ -254,6 +267,10 @@ def agent(
         twilio_auth_token=TWILIO_TOKEN,
         twilio_webhook_url=f"http://127.0.0.1:{rasa_port}/webhooks/twilio/webhook",
         twilio_api_base=twilio_api.url,
+        messenger_page_token=MESSENGER_TOKEN,
+        messenger_app_secret=MESSENGER_SECRET,
+        messenger_verify_token=MESSENGER_VERIFY,
+        messenger_api_base=messenger_api.url,
     )
     upgrade(settings.database_url)
     sessions = make_session_factory(make_engine(settings.database_url))

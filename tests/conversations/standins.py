@@ -39,9 +39,12 @@ class PlatformAPI:
             return [
                 c.body
                 for c in self.calls
-                if c.path.endswith(f"/{method}")
-                and str(c.body.get(self.recipient_field)) == chat_id
+                if c.path.split("?")[0].endswith(f"/{method}") and self._recipient(c) == chat_id
             ]
+
+    def _recipient(self, call: Call) -> str:
+        value = call.body.get(self.recipient_field)
+        return str(value.get("id") if isinstance(value, dict) else value)
 
     def wait_for(
         self, chat_id: str, count: int, method: str = "sendMessage", timeout: float = 30.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.channels.render import (
     TELEGRAM_MAX_TEXT,
     inline_keyboard,
+    messenger_quick_replies,
     numbered_list,
     slack_blocks,
     slack_escape,
@@ -75,3 +76,10 @@ def test_slack_buttons_are_one_actions_block_of_payload_values() -> None:
 def test_buttons_become_a_numbered_list_of_their_titles() -> None:
     buttons = [{"title": "Track an order", "payload": "track my order"}, {"payload": "help"}]
     assert numbered_list(buttons) == "1. Track an order\n2. help"
+
+
+def test_messenger_quick_replies_keep_within_messengers_limits() -> None:
+    buttons = [{"title": f"A rather long option title {n}", "payload": f"p{n}"} for n in range(20)]
+    replies = messenger_quick_replies(buttons)
+    assert len(replies) == 13
+    assert replies[0] == {"content_type": "text", "title": "A rather long option", "payload": "p0"}
