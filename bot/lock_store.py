@@ -24,12 +24,13 @@ import zlib
 from collections import deque
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
+
+from bot.sql import pooled_engine
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +48,6 @@ _tickets = sa.Table(
 )
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
 class SQLLockStore(LockStore):  # type: ignore[misc]
     """Ticket locks as rows of a SQL table, shared by every Rasa process using the database."""
 
@@ -63,19 +57,8 @@ class SQLLockStore(LockStore):  # type: ignore[misc]
         url = url or (endpoint_config.url if endpoint_config else None)
         if not url:
             raise ValueError("the SQL lock store needs a database `url` in endpoints.yml")
-        engine = sa.create_engine(url)
-        if engine.dialect.name == "sqlite":
-            engine.dispose()  # SQLAlchemy 1.4 would open and close a connection per statement
-            engine = sa.create_engine(
-                url,
-                poolclass=sa.pool.QueuePool,
-                connect_args={"check_same_thread": False, "timeout": 10},
-            )
-            sa.event.listen(engine, "connect", _sqlite_connect)
-        elif engine.dialect.name == "postgresql":
-            engine.dispose()
-            engine = sa.create_engine(url, pool_pre_ping=True)
-        else:
+        engine = pooled_engine(url)
+        if engine.dialect.name not in ("sqlite", "postgresql"):
             raise ValueError(f"the SQL lock store runs on SQLite or PostgreSQL, not {url!r}")
         self.engine = engine
         _metadata.create_all(engine)

@@ -39,10 +39,11 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from bot.sql import pooled_engine
+
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_SIZE = 1000
-SQLITE_POOL_SIZE = 4
 
 
 @dataclass
@@ -52,14 +53,6 @@ class _Kept:
     tracker: DialogueStateTracker
     stored: int
     last_id: int | None
-
-
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    """WAL: readers never block the writer, and a commit is one sequential append."""
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
 
 class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
@@ -86,13 +79,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             # SQLAlchemy 1.4 opens and closes a file database's connection per session, and
             # closing the last one checkpoints the log into the database: a pool keeps them.
             created.dispose()
-            self.engine = sa.create_engine(
-                created.url,
-                poolclass=sa.pool.QueuePool,
-                pool_size=SQLITE_POOL_SIZE,
-                connect_args={"check_same_thread": False},  # the pool hands out one at a time
-            )
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.engine = pooled_engine(created.url)
             self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
 
     @property

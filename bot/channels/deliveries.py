@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
 
 import sqlalchemy as sa
+
+from bot.sql import pooled_engine
 
 DEFAULT_RETENTION_S = 3 * 24 * 3600  # platforms retry for a day at most
 PRUNE_EVERY = 500
@@ -41,28 +42,13 @@ _deliveries = sa.Table(
 )
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
 class DeliveryLog:
     """Records delivery ids; `first_time` is true for exactly one copy of each."""
 
     def __init__(self, url: str, *, retention_s: float = DEFAULT_RETENTION_S) -> None:
         if not url:
             raise ValueError("the delivery log needs a database URL (LOCK_STORE_URL)")
-        if url.startswith("sqlite"):
-            self.engine = sa.create_engine(
-                url,
-                poolclass=sa.pool.QueuePool,
-                connect_args={"check_same_thread": False, "timeout": 10},
-            )
-            sa.event.listen(self.engine, "connect", _sqlite_connect)
-        else:
-            self.engine = sa.create_engine(url, pool_pre_ping=True)
+        self.engine = pooled_engine(url)
         _metadata.create_all(self.engine)
         self.retention_s = retention_s
         self._recorded = 0

@@ -15,16 +15,15 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import OutputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.platform import PlatformInput
+from bot.channels.platform import OnNewMessage, PlatformInput
 from bot.channels.render import messenger_quick_replies, split_text
 from bot.channels.signatures import messenger_request_is_genuine
 
@@ -87,56 +86,24 @@ class MessengerOutput(OutputChannel):
 class MessengerInput(PlatformInput):
     """`bot.channels.messenger.MessengerInput` in credentials.yml."""
 
+    CREDENTIALS = ("page_token", "app_secret", "verify_token")
+    DEFAULT_API_BASE = DEFAULT_API_BASE
+    page_token: str
+    app_secret: str
+    verify_token: str
+
     @classmethod
     def name(cls) -> str:
         """URL prefix: /webhooks/messenger/."""
         return "messenger"
 
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        """Page token, app secret, verify token, API base, limits, the delivery database."""
-        credentials = credentials or {}
-        return cls(
-            page_token=str(credentials.get("page_token") or ""),
-            app_secret=str(credentials.get("app_secret") or ""),
-            verify_token=str(credentials.get("verify_token") or ""),
-            api_base=str(credentials.get("api_base") or DEFAULT_API_BASE),
-            deliveries_url=str(credentials.get("deliveries_url") or ""),
-            max_message_chars=int(credentials.get("max_message_chars") or 2000),
-        )
-
-    def __init__(
-        self,
-        page_token: str,
-        app_secret: str,
-        verify_token: str,
-        api_base: str = DEFAULT_API_BASE,
-        deliveries_url: str = "",
-        max_message_chars: int = 2000,
-    ) -> None:
-        if page_token and not (app_secret and verify_token):
-            raise ValueError(
-                "MESSENGER_PAGE_TOKEN needs MESSENGER_APP_SECRET (to check each request's "
-                "signature) and MESSENGER_VERIFY_TOKEN (for Meta's check of the URL)"
-            )
-        super().__init__(
-            configured=bool(page_token),
-            deliveries_url=deliveries_url,
-            max_message_chars=max_message_chars,
-        )
-        self.page_token = page_token
-        self.app_secret = app_secret
-        self.verify_token = verify_token
-        self.api_base = api_base
-
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+    def add_routes(self, webhook: Blueprint, on_new_message: OnNewMessage) -> None:
         """Meta's URL check and the webhook."""
-        webhook = Blueprint("messenger_webhook", __name__)
 
         @webhook.route("/webhook", methods=["GET"])
         async def check(request: Request) -> HTTPResponse:
-            if not self.configured:
-                return response.json({"error": "the Messenger channel is not set up"}, status=404)
+            if (refusal := self.not_set_up()) is not None:
+                return refusal
             args = request.args
             given = str(args.get("hub.verify_token") or "")
             if args.get("hub.mode") == "subscribe" and hmac.compare_digest(
@@ -147,8 +114,8 @@ class MessengerInput(PlatformInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            if not self.configured:
-                return response.json({"error": "the Messenger channel is not set up"}, status=404)
+            if (refusal := self.not_set_up()) is not None:
+                return refusal
             body = request.body or b""
             signature = request.headers.get("X-Hub-Signature-256", "")
             if not messenger_request_is_genuine(self.app_secret, body, signature):
@@ -168,8 +135,6 @@ class MessengerInput(PlatformInput):
                     )
                 )
             return response.json({"status": statuses})
-
-        return webhook
 
 
 def parse_events(body: bytes) -> list[tuple[str, str, str]]:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot.channels.deliveries import DeliveryLog
 from bot.guard import neutralise
@@ -23,16 +26,79 @@ log = logging.getLogger(__name__)
 REPLY_TIMEOUT_S = 15
 
 
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
 class PlatformInput(InputChannel):
-    """Base of the Telegram, Slack, Twilio and Messenger input channels."""
+    """Base of the Telegram, Slack, Twilio and Messenger input channels.
+
+    A subclass names its credentials in `CREDENTIALS` (keys of credentials.yml, which are also
+    its constructor's arguments), its API's address in `DEFAULT_API_BASE`, and adds its webhook
+    routes in `add_routes`.
+    """
+
+    CREDENTIALS: ClassVar[tuple[str, ...]] = ()
+    DEFAULT_API_BASE: ClassVar[str] = ""
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        """The channel's secrets, API base, size limit and the delivery log's database."""
+        credentials = credentials or {}
+        secrets = {name: str(credentials.get(name) or "") for name in cls.CREDENTIALS}
+        subclass: Any = cls  # whose constructor takes its CREDENTIALS by name
+        channel: InputChannel = subclass(
+            **secrets,
+            api_base=str(credentials.get("api_base") or cls.DEFAULT_API_BASE),
+            deliveries_url=str(credentials.get("deliveries_url") or ""),
+            max_message_chars=int(credentials.get("max_message_chars") or 2000),
+        )
+        return channel
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        """A health route, then the channel's own routes."""
+        webhook = Blueprint(f"{self.name()}_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if self.configured else "not configured"})
+
+        self.add_routes(webhook, on_new_message)
+        return webhook
+
+    def add_routes(self, webhook: Blueprint, on_new_message: OnNewMessage) -> None:
+        """Add the webhook routes; each answers `not_set_up()` first."""
+        raise NotImplementedError
+
+    def not_set_up(self) -> HTTPResponse | None:
+        """404 while the channel's secrets are unset, else None."""
+        if self.configured:
+            return None
+        return response.json({"error": f"the {self.name()} channel is not set up"}, status=404)
 
     def __init__(
-        self, *, configured: bool, deliveries_url: str, max_message_chars: int = 2000
+        self,
+        *,
+        api_base: str = "",
+        deliveries_url: str = "",
+        max_message_chars: int = 2000,
+        **secrets: str,
     ) -> None:
-        self.configured = configured
+        """On when the first of `CREDENTIALS` is set, and then every other one must be."""
+        first, *needed = self.CREDENTIALS
+        self.configured = bool(secrets.get(first))
+        missing = [name for name in needed if not secrets.get(name)]
+        if self.configured and missing:
+            names = ", ".join(f"{self.name()}_{name}".upper() for name in missing)
+            raise ValueError(
+                f"{self.name()}_{first}".upper() + f" is set without {names}: "
+                "requests to the webhook could not be checked"
+            )
+        for name in self.CREDENTIALS:
+            setattr(self, name, secrets.get(name, ""))
+        self.api_base = api_base or self.DEFAULT_API_BASE
         self.max_message_chars = max_message_chars
         self.deliveries: DeliveryLog | None = None
-        if configured:
+        if self.configured:
             if not deliveries_url:
                 raise ValueError(f"the {self.name()} channel needs the delivery log's database")
             self.deliveries = DeliveryLog(deliveries_url)
@@ -48,7 +114,7 @@ class PlatformInput(InputChannel):
 
     async def handle(
         self,
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        on_new_message: OnNewMessage,
         *,
         delivery_id: str,
         sender_id: str,

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 import aiohttp
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import OutputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.platform import PlatformInput
+from bot.channels.platform import OnNewMessage, PlatformInput
 from bot.channels.render import slack_blocks, slack_escape, split_text
 from bot.channels.signatures import slack_request_is_genuine
 
@@ -87,57 +86,23 @@ class SlackOutput(OutputChannel):
 class SlackInput(PlatformInput):
     """`bot.channels.slack.SlackInput` in credentials.yml."""
 
+    CREDENTIALS = ("bot_token", "signing_secret")
+    DEFAULT_API_BASE = DEFAULT_API_BASE
+    bot_token: str
+    signing_secret: str
+
     @classmethod
     def name(cls) -> str:
         """URL prefix: /webhooks/slack/."""
         return "slack"
 
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        """Bot token, signing secret, API base, size limit and the delivery log's database."""
-        credentials = credentials or {}
-        return cls(
-            bot_token=str(credentials.get("bot_token") or ""),
-            signing_secret=str(credentials.get("signing_secret") or ""),
-            api_base=str(credentials.get("api_base") or DEFAULT_API_BASE),
-            deliveries_url=str(credentials.get("deliveries_url") or ""),
-            max_message_chars=int(credentials.get("max_message_chars") or 2000),
-        )
-
-    def __init__(
-        self,
-        bot_token: str,
-        signing_secret: str,
-        api_base: str = DEFAULT_API_BASE,
-        deliveries_url: str = "",
-        max_message_chars: int = 2000,
-    ) -> None:
-        if bot_token and not signing_secret:
-            raise ValueError(
-                "SLACK_BOT_TOKEN is set without SLACK_SIGNING_SECRET: without it anyone "
-                "could post events to the webhook"
-            )
-        super().__init__(
-            configured=bool(bot_token),
-            deliveries_url=deliveries_url,
-            max_message_chars=max_message_chars,
-        )
-        self.bot_token = bot_token
-        self.signing_secret = signing_secret
-        self.api_base = api_base
-
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        """The health and webhook routes."""
-        webhook = Blueprint("slack_webhook", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if self.configured else "not configured"})
+    def add_routes(self, webhook: Blueprint, on_new_message: OnNewMessage) -> None:
+        """The webhook route."""
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            if not self.configured:
-                return response.json({"error": "the Slack channel is not set up"}, status=404)
+            if (refusal := self.not_set_up()) is not None:
+                return refusal
             body = request.body or b""
             if not slack_request_is_genuine(
                 self.signing_secret,
@@ -162,8 +127,6 @@ class SlackInput(PlatformInput):
                 metadata={"slack_channel": incoming["channel"], "slack_user": incoming["user"]},
             )
             return response.json({"status": status})
-
-        return webhook
 
 
 def parse_request(body: bytes, content_type: str) -> dict[str, str] | None:

@@ -17,16 +17,15 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import OutputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.platform import PlatformInput
+from bot.channels.platform import OnNewMessage, PlatformInput
 from bot.channels.render import inline_keyboard, split_text
 
 log = logging.getLogger(__name__)
@@ -94,57 +93,23 @@ class TelegramOutput(OutputChannel):
 class TelegramInput(PlatformInput):
     """`bot.channels.telegram.TelegramInput` in credentials.yml."""
 
+    CREDENTIALS = ("token", "secret_token")
+    DEFAULT_API_BASE = DEFAULT_API_BASE
+    token: str
+    secret_token: str
+
     @classmethod
     def name(cls) -> str:
         """URL prefix: /webhooks/telegram/."""
         return "telegram"
 
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        """Token, secret token, API base, size limit and the delivery log's database."""
-        credentials = credentials or {}
-        return cls(
-            token=str(credentials.get("token") or ""),
-            secret_token=str(credentials.get("secret_token") or ""),
-            api_base=str(credentials.get("api_base") or DEFAULT_API_BASE),
-            deliveries_url=str(credentials.get("deliveries_url") or ""),
-            max_message_chars=int(credentials.get("max_message_chars") or 2000),
-        )
-
-    def __init__(
-        self,
-        token: str,
-        secret_token: str,
-        api_base: str = DEFAULT_API_BASE,
-        deliveries_url: str = "",
-        max_message_chars: int = 2000,
-    ) -> None:
-        if token and not secret_token:
-            raise ValueError(
-                "TELEGRAM_TOKEN is set without TELEGRAM_SECRET_TOKEN: without the secret "
-                "anyone could post updates to the webhook"
-            )
-        super().__init__(
-            configured=bool(token),
-            deliveries_url=deliveries_url,
-            max_message_chars=max_message_chars,
-        )
-        self.token = token
-        self.secret_token = secret_token
-        self.api_base = api_base
-
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        """The health and webhook routes."""
-        webhook = Blueprint("telegram_webhook", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if self.configured else "not configured"})
+    def add_routes(self, webhook: Blueprint, on_new_message: OnNewMessage) -> None:
+        """The webhook route."""
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            if not self.configured:
-                return response.json({"error": "the Telegram channel is not set up"}, status=404)
+            if (refusal := self.not_set_up()) is not None:
+                return refusal
             given = request.headers.get(SECRET_HEADER, "")
             if not hmac.compare_digest(given.encode(), self.secret_token.encode()):
                 log.warning("telegram update refused: wrong or missing secret token")
@@ -169,8 +134,6 @@ class TelegramInput(PlatformInput):
                 metadata={"telegram_chat_id": chat_id},
             )
             return response.json({"status": status})
-
-        return webhook
 
 
 async def _answer_callback(output: TelegramOutput, callback_id: str) -> None:

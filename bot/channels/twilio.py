@@ -15,17 +15,16 @@ conversation verifies as on every channel.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import OutputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.deliveries import DeliveryLog
-from bot.channels.platform import PlatformInput
+from bot.channels.platform import OnNewMessage, PlatformInput
 from bot.channels.render import numbered_list, split_text
 from bot.channels.signatures import twilio_request_is_genuine
 
@@ -92,60 +91,24 @@ class TwilioOutput(OutputChannel):
 class TwilioInput(PlatformInput):
     """`bot.channels.twilio.TwilioInput` in credentials.yml."""
 
+    CREDENTIALS = ("account_sid", "auth_token", "webhook_url")
+    DEFAULT_API_BASE = DEFAULT_API_BASE
+    account_sid: str
+    auth_token: str
+    webhook_url: str
+
     @classmethod
     def name(cls) -> str:
         """URL prefix: /webhooks/twilio/."""
         return "twilio"
 
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        """Account, auth token, public webhook URL, API base, limits, the delivery database."""
-        credentials = credentials or {}
-        return cls(
-            account_sid=str(credentials.get("account_sid") or ""),
-            auth_token=str(credentials.get("auth_token") or ""),
-            webhook_url=str(credentials.get("webhook_url") or ""),
-            api_base=str(credentials.get("api_base") or DEFAULT_API_BASE),
-            deliveries_url=str(credentials.get("deliveries_url") or ""),
-            max_message_chars=int(credentials.get("max_message_chars") or 2000),
-        )
-
-    def __init__(
-        self,
-        account_sid: str,
-        auth_token: str,
-        webhook_url: str,
-        api_base: str = DEFAULT_API_BASE,
-        deliveries_url: str = "",
-        max_message_chars: int = 2000,
-    ) -> None:
-        if account_sid and not (auth_token and webhook_url):
-            raise ValueError(
-                "TWILIO_ACCOUNT_SID needs TWILIO_AUTH_TOKEN and TWILIO_WEBHOOK_URL (the URL "
-                "entered in Twilio's console): requests are checked against both"
-            )
-        super().__init__(
-            configured=bool(account_sid),
-            deliveries_url=deliveries_url,
-            max_message_chars=max_message_chars,
-        )
-        self.account_sid = account_sid
-        self.auth_token = auth_token
-        self.webhook_url = webhook_url
-        self.api_base = api_base
-
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        """The health and webhook routes."""
-        webhook = Blueprint("twilio_webhook", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if self.configured else "not configured"})
+    def add_routes(self, webhook: Blueprint, on_new_message: OnNewMessage) -> None:
+        """The webhook route."""
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            if not self.configured:
-                return response.json({"error": "the Twilio channel is not set up"}, status=404)
+            if (refusal := self.not_set_up()) is not None:
+                return refusal
             form = {name: values[0] for name, values in (request.form or {}).items() if values}
             signature = request.headers.get("X-Twilio-Signature", "")
             if not twilio_request_is_genuine(self.auth_token, self.webhook_url, form, signature):
@@ -180,5 +143,3 @@ class TwilioInput(PlatformInput):
                 "<?xml version='1.0' encoding='UTF-8'?><Response></Response>",
                 content_type="text/xml",
             )
-
-        return webhook

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.exc import OperationalError
 
 from bot.channels.deliveries import DeliveryLog
-
-POSTGRES_URL = os.environ.get(
-    "CRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@localhost:5432/test"
-)
+from tests.conftest import postgres_url_in
 
 
 def check(url: str) -> None:
@@ -43,18 +37,8 @@ def test_each_delivery_is_handled_once_on_sqlite(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_each_delivery_is_handled_once_on_postgresql() -> None:
-    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect():
-            pass
-    except OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL not reachable (CI is set, so it must be): {exc.orig}")
-        pytest.skip(f"PostgreSQL not reachable: {exc.orig}")
-    finally:
-        engine.dispose()
-    check(POSTGRES_URL)
+def test_each_delivery_is_handled_once_on_postgresql(postgres_schema: str) -> None:
+    check(postgres_url_in(postgres_schema))
 
 
 def test_a_log_without_a_database_is_refused() -> None:

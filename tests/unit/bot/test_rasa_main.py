@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 
-from bot.run import RASA_PYTHON, process_env
-from bot.settings import ROOT, Settings
+from tests.unit.bot.rasa_side import run_in_rasa
 
 CHECK = textwrap.dedent(
     """
@@ -131,26 +129,13 @@ RULES = textwrap.dedent(
 )
 
 
-def run_in_rasa(script: str) -> str:
-    result = subprocess.run(
-        [str(RASA_PYTHON), "-c", script],
-        cwd=ROOT,
-        env=process_env(Settings()),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
 def test_every_action_reply_is_still_validated_and_the_schema_checked_once() -> None:
-    assert "schema checks: 1" in run_in_rasa(CHECK)
+    assert "schema checks: 1" in run_in_rasa("-c", CHECK)
 
 
 def test_event_types_resolve_as_before_and_unknown_ones_still_fail() -> None:
-    assert "event types:" in run_in_rasa(EVENT_TYPES)
+    assert "event types:" in run_in_rasa("-c", EVENT_TYPES)
 
 
 def test_remembered_rule_matches_equal_rasas_and_only_when_serving() -> None:
-    assert "rule checks passed" in run_in_rasa(RULES)
+    assert "rule checks passed" in run_in_rasa("-c", RULES)

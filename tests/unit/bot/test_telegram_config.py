@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 
-from bot.run import RASA_PYTHON, process_env
-from bot.settings import ROOT, Settings
+from tests.unit.bot.rasa_side import run_in_rasa
 
 CHECK = textwrap.dedent(
     """
@@ -27,13 +25,4 @@ CHECK = textwrap.dedent(
 
 
 def test_telegram_is_off_without_a_token_and_refuses_a_token_without_a_secret() -> None:
-    result = subprocess.run(
-        [str(RASA_PYTHON), "-c", CHECK],
-        cwd=ROOT,
-        env=process_env(Settings()),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "telegram configuration checked" in result.stdout
+    assert "telegram configuration checked" in run_in_rasa("-c", CHECK)

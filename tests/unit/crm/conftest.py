@@ -5,53 +5,29 @@ uniquely named schema, selected with ``search_path`` in the URL so Alembic, the 
 all land in it, dropped afterwards). Schemas are built by the Alembic migrations, not
 ``create_all``, so the tests exercise what production runs.
 
-PostgreSQL is found at ``CRM_TEST_POSTGRES_URL`` (default: the local trust-auth server). When it
+PostgreSQL comes from the fixtures of ``tests/conftest.py`` (``CRM_TEST_POSTGRES_URL``). When it
 is unreachable those cases are skipped, unless ``CI`` is set, where a silent skip would hide a
 broken pipeline, so they fail instead.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm.db import make_engine, make_session_factory
 from crm.demo import SeedReport, seed
 from crm.migrate import upgrade
 from crm.models import AuditLog, Customer
-
-POSTGRES_URL = os.environ.get(
-    "CRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@localhost:5432/test"
-)
+from tests.conftest import postgres_url_in
 
 # Demo data is seeded "now" = SEED_NOW; services are given CLOCK_NOW, a little later.
 SEED_NOW = datetime(2025, 6, 2, 9, 30, tzinfo=timezone.utc)
 CLOCK_NOW = datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="session")
-def postgres_admin() -> Iterator[Engine]:
-    """An engine on the PostgreSQL server's default schema, used to create/drop test schemas."""
-    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect():
-            pass
-    except OperationalError as exc:
-        engine.dispose()
-        where = make_url(POSTGRES_URL).render_as_string(hide_password=True)
-        message = f"PostgreSQL not reachable at {where}: {exc.orig}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message} (CI is set, so PostgreSQL tests must run)")
-        pytest.skip(message)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(
@@ -68,21 +44,10 @@ def database_url(
         yield url
         return
 
-    admin: Engine = request.getfixturevalue("postgres_admin")
-    schema = f"crm_test_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = (
-            make_url(POSTGRES_URL)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-        upgrade(url)
-        yield url
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    schema = request.getfixturevalue("postgres_schema")
+    url = postgres_url_in(schema)
+    upgrade(url)
+    yield url
 
 
 @pytest.fixture

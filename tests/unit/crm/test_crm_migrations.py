@@ -97,7 +97,7 @@ def test_status_check_constraint(sessions: sessionmaker[Session]) -> None:
 def test_postgres_tables_live_in_the_test_schema(engine: Engine) -> None:
     with engine.connect() as connection:
         schema = connection.scalar(text("SELECT current_schema()"))
-        assert schema is not None and schema.startswith("crm_test_")
+        assert schema is not None and schema.startswith("test_")  # the private schema
         tables = set(inspect(connection).get_table_names(schema=schema))
         public = set(inspect(connection).get_table_names(schema="public"))
     assert set(Base.metadata.tables) | {"alembic_version"} == tables

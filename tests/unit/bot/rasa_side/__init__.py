@@ -1,0 +1,22 @@
+"""Code that runs inside Rasa's venv (no pytest there), started by the tests beside it."""
+
+from __future__ import annotations
+
+import subprocess
+
+from bot.run import RASA_PYTHON, process_env
+from bot.settings import ROOT, Settings
+
+
+def run_in_rasa(*args: str, env: dict[str, str] | None = None) -> str:
+    """Run Rasa's Python with `args` from the repository root; its output, if it succeeded."""
+    result = subprocess.run(
+        [str(RASA_PYTHON), *args],
+        cwd=ROOT,
+        env=env or process_env(Settings()),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result.stdout
