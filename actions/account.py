@@ -24,6 +24,7 @@ from actions.base import (
     TaskAction,
     call,
     latest_intent,
+    signed_in_customer,
     verified_customer,
     yes_or_no,
 )
@@ -121,11 +122,15 @@ class ActionSwitchAccount(ShopAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
-        """Clear the verification and say so."""
+        """Clear the verification and say so; a website sign-in can only end on the website."""
         was_verified = tracker.get_slot(CUSTOMER_ID) is not None
-        dispatcher.utter_message(
-            response="utter_switched_account" if was_verified else "utter_switch_not_verified"
-        )
+        if signed_in_customer(tracker) is not None:
+            response = "utter_switch_signed_in"
+        elif was_verified:
+            response = "utter_switched_account"
+        else:
+            response = "utter_switch_not_verified"
+        dispatcher.utter_message(response=response)
         return [
             SlotSet(CUSTOMER_ID, None),
             SlotSet(CUSTOMER_NAME, None),

@@ -23,6 +23,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.queue import next_request
 from actions.services import Services, get_services
+from bot.channels.identity import SIGNED_IN_CUSTOMER
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,12 +38,29 @@ async def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await asyncio.to_thread(function, *args, **kwargs)
 
 
+def signed_in_customer(tracker: Tracker) -> int | None:
+    """The customer the website vouched for with a signed identity on the latest message.
+
+    Only the widget channel sets this metadata, after checking the host site's signature
+    (bot/channels/identity.py); every other channel leaves it out.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            value = (event.get("metadata") or {}).get(SIGNED_IN_CUSTOMER)
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return None
+
+
 def verified_customer(tracker: Tracker) -> int | None:
-    """The verified customer's id, or None if not verified or the verification expired."""
+    """The verified customer's id, or None if not verified or the verification expired.
+
+    Verification in the conversation comes first (a shopper may verify as another account they
+    hold); otherwise a signed-in website shopper counts as verified.
+    """
     customer_id = tracker.get_slot(CUSTOMER_ID)
     until = tracker.get_slot(VERIFIED_UNTIL)
     if customer_id is None or until is None or float(until) < time.time():
-        return None
+        return signed_in_customer(tracker)
     return int(customer_id)
 
 

@@ -70,8 +70,12 @@ def tracker(
     events: list[dict[str, Any]] | None = None,
     set_this_turn: dict[str, Any] | None = None,
     entities: list[dict[str, Any]] | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> Tracker:
-    """A tracker as Rasa would send it; `set_this_turn` are slots filled by the last message."""
+    """A tracker as Rasa would send it; `set_this_turn` are slots filled by the last message.
+
+    `metadata` is what the channel attached to the last message.
+    """
     all_slots = {name: None for name in DOMAIN["slots"]}
     all_slots.update(slots or {})
     all_slots.update(set_this_turn or {})
@@ -81,7 +85,15 @@ def tracker(
         "entities": list(entities or []),
     }
     history = list(events or [])
-    history.append({"event": "user", "text": text, "timestamp": time.time(), "parse_data": latest})
+    history.append(
+        {
+            "event": "user",
+            "text": text,
+            "timestamp": time.time(),
+            "parse_data": latest,
+            "metadata": metadata or {},
+        }
+    )
     history += [{"event": "slot", "name": k, "value": v} for k, v in (set_this_turn or {}).items()]
     return Tracker(
         sender_id="action-test",

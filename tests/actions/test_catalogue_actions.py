@@ -101,3 +101,10 @@ async def test_switching_account_clears_the_verification(services):
     events = await ActionSwitchAccount().run(dispatcher, tracker(verified()), DOMAIN)
     assert responses(dispatcher) == ["utter_switched_account"]
     assert slot_events(events)["customer_id"] is None
+
+
+async def test_a_website_sign_in_is_not_switched_in_the_chat(services):
+    dispatcher = CollectingDispatcher()
+    signed_in = tracker(metadata={"signed_in_customer_id": 1})
+    await ActionSwitchAccount().run(dispatcher, signed_in, DOMAIN)
+    assert responses(dispatcher) == ["utter_switch_signed_in"]

@@ -82,6 +82,43 @@ async def test_an_expired_verification_asks_again(services):
     assert slot_events(events)["requested_slot"] == "verify_email"
 
 
+def cancel_as_website_shopper(metadata, events=None):
+    return ValidateCancelOrderForm().run(
+        CollectingDispatcher(),
+        tracker(
+            text="cancel 100102",
+            intent="cancel_order",
+            active_loop="cancel_order_form",
+            set_this_turn={"order_number": "100102"},
+            metadata=metadata,
+            events=events,
+        ),
+        DOMAIN,
+    )
+
+
+async def test_a_shopper_the_website_signed_in_is_not_asked_to_verify(services):
+    slots = slot_events(await cancel_as_website_shopper({"signed_in_customer_id": 1}))
+    assert slots["order_status"] == "paid"
+    assert slots["requested_slot"] == "confirm_cancel"
+
+
+async def test_only_the_latest_message_of_a_signed_in_shopper_counts(services):
+    # Signed in earlier in the conversation, signed out now: verification again.
+    earlier = [{"event": "user", "text": "hi", "metadata": {"signed_in_customer_id": 1}}]
+    slots = slot_events(await cancel_as_website_shopper({}, events=earlier))
+    assert slots["requested_slot"] == "verify_email"
+    slots = slot_events(await cancel_as_website_shopper({"signed_in_customer_id": "1"}))
+    assert slots["requested_slot"] == "verify_email"
+
+
+async def test_someone_elses_order_stays_hidden_from_a_signed_in_shopper(services):
+    # Grace (customer 2) signed in on the website asks for Ada's order.
+    slots = slot_events(await cancel_as_website_shopper({"signed_in_customer_id": 2}))
+    assert slots["order_number"] is None
+    assert slots["requested_slot"] != "confirm_cancel"
+
+
 async def test_a_shipped_order_ends_the_form_without_asking_to_confirm(services):
     events = await ValidateCancelOrderForm().run(
         CollectingDispatcher(),
