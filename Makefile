@@ -109,8 +109,19 @@ validate: $(RASA_VENV)/.installed ## rasa data validate and Rasa's test stories
 	$(RASA_CLI_FIXED) test core --stories tests/stories --model models/larkspur.tar.gz \
 		--out var/results/core --fail-on-prediction-errors --no-plot
 
+# The browser tests drive Debian's Chromium through Playwright (never a browser Playwright downloads).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser tests"
+	$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+		|| { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q && \
+		     $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+.PHONY: browser
+browser: $(CHROMIUM) ## Install Debian's Chromium for the browser tests, if missing
+
 .PHONY: test
-test: setup lint validate ## Set up and run every check: lint, types, Rasa checks, all tests
+test: setup browser lint validate ## Set up and run every check: lint, types, Rasa checks, all tests
 	$(PY) -m pytest
 
 .PHONY: bench

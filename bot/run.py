@@ -45,6 +45,8 @@ def process_env(settings: Settings) -> dict[str, str]:
             "RASA_TELEMETRY_ENABLED": "false",
             # Rasa's own variable: processes sharing the port (the lock store makes it safe).
             "SANIC_WORKERS": str(settings.rasa_workers),
+            "WIDGET_ALLOWED_ORIGINS": ",".join(settings.widget_origins()),
+            "WIDGET_IDENTITY_SECRET": settings.identity_secret(),
         }
     )
     return env
@@ -73,9 +75,12 @@ def stop_group(process: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
 class Stack:
     """The two server processes; a context manager that always stops what it started."""
 
-    def __init__(self, settings: Settings, *, log_dir: Path | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, log_dir: Path | None = None, demo_shop: bool = False
+    ) -> None:
         self.settings = settings
         self.log_dir = log_dir
+        self.demo_shop = demo_shop
         self.token = settings.api_token()
         self.processes: list[subprocess.Popen[bytes]] = []
         self._logs: list[IO[bytes]] = []
@@ -89,6 +94,11 @@ class Stack:
     def action_url(self) -> str:
         """Base URL of the action server."""
         return f"http://127.0.0.1:{self.settings.action_server_port}"
+
+    @property
+    def shop_url(self) -> str:
+        """Address of the demo shop page, with the widget."""
+        return f"http://localhost:{self.settings.demo_shop_port}"
 
     def _spawn(self, name: str, command: list[str]) -> None:
         output: IO[bytes] | None = None
@@ -134,6 +144,9 @@ class Stack:
             ],
         )
         self._wait("Rasa", f"{self.rasa_url}/status?token={self.token}")
+        if self.demo_shop:
+            self._spawn("shop", [str(ACTIONS_PYTHON), "-m", "bot.demo_shop"])
+            self._wait("the demo shop", f"{self.shop_url}/health")
         return self
 
     def _wait(self, what: str, url: str) -> None:
@@ -184,13 +197,14 @@ class Stack:
 def main() -> int:
     """Run until Ctrl-C or until either process dies."""
     settings = get_settings()
-    stack = Stack(settings)
+    stack = Stack(settings, demo_shop=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         stack.start()
         print(
             f"""
 Larkspur's agent is running.
+  Demo shop with the chat widget: {stack.shop_url}/  (signed in as Ada: {stack.shop_url}/signed-in)
   Rasa (REST channel + HTTP API): {stack.rasa_url}
   Action server (loopback only):  {stack.action_url}
   HTTP API token:                 in {settings.token_file} (or RASA_TOKEN)
@@ -199,13 +213,13 @@ Talk to it:
   make shell
   curl -s {stack.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
        -d '{{"sender": "me", "message": "where is my order 100103?"}}'
-Demo customers to try: docs/demo.md.  Ctrl-C stops both servers.
+Demo customers to try: docs/demo.md.  Ctrl-C stops the servers.
 """,
             flush=True,
         )
         while all(process.poll() is None for process in stack.processes):
             time.sleep(1)
-        print("a server exited; stopping the other one", file=sys.stderr)
+        print("a server exited; stopping the others", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0

@@ -109,6 +109,15 @@ class Settings(BaseSettings):
     messenger_api_base: str = Field(
         default="https://graph.facebook.com/v19.0", pattern=r"^https?://\S+$", description="Graph."
     )
+    widget_allowed_origins: str = Field(
+        default="",
+        description="Comma-separated origins of pages that may embed the widget; the demo shop.",
+    )
+    widget_identity_secret: SecretStr | None = Field(
+        default=None, description="Signs shoppers' identities; generated into var/ if unset."
+    )
+    widget_history_limit: int = Field(default=100, ge=0, le=1000)
+    demo_shop_port: int = 8080
     verification_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
     default_phone_region: str = Field(default="GB", pattern=r"^[A-Za-z]{2}$")
     site_url: str = Field(default="https://larkspur.example", pattern=r"^https?://\S+$")
@@ -151,13 +160,35 @@ class Settings(BaseSettings):
         """
         if self.rasa_token is not None:
             return self.rasa_token.get_secret_value()
-        if self.token_file.exists():
-            return self.token_file.read_text(encoding="utf-8").strip()
-        self.var_dir.mkdir(parents=True, exist_ok=True)
-        token = secrets.token_urlsafe(32)
-        self.token_file.touch(mode=0o600)
-        self.token_file.write_text(token, encoding="utf-8")
-        return token
+        return _kept_secret(self.token_file)
+
+    def identity_secret(self) -> str:
+        """The secret that signs website shoppers' identities (setting, or generated into var/).
+
+        A generated one serves the demo shop, which runs beside the agent and reads the file.
+        """
+        if self.widget_identity_secret is not None:
+            return self.widget_identity_secret.get_secret_value()
+        return _kept_secret(self.var_dir / "widget_identity_secret")
+
+    def widget_origins(self) -> list[str]:
+        """Origins whose pages may open the widget's connection."""
+        origins = [o.strip().rstrip("/") for o in self.widget_allowed_origins.split(",")]
+        return [o for o in origins if o] or [
+            f"http://localhost:{self.demo_shop_port}",
+            f"http://127.0.0.1:{self.demo_shop_port}",
+        ]
+
+
+def _kept_secret(path: Path) -> str:
+    """A random secret kept in `path` (made readable by its owner only on first use)."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(secret, encoding="utf-8")
+    return secret
 
 
 @lru_cache(maxsize=1)

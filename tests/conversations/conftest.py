@@ -233,6 +233,9 @@ def messenger_api() -> Iterator[PlatformAPI]:
         yield api
 
 
+WIDGET_SECRET = "widget-identity-" + uuid.uuid4().hex
+
+
 @pytest.fixture(scope="session")
 def agent(
     tmp_path_factory: pytest.TempPathFactory,
@@ -271,10 +274,15 @@ def agent(
         messenger_app_secret=MESSENGER_SECRET,
         messenger_verify_token=MESSENGER_VERIFY,
         messenger_api_base=messenger_api.url,
+        demo_shop_port=free_port(),
+        widget_identity_secret=WIDGET_SECRET,
     )
     upgrade(settings.database_url)
     sessions = make_session_factory(make_engine(settings.database_url))
     seed(sessions)
     log_dir = var / "logs"
-    with Stack(settings, log_dir=log_dir) as stack, httpx.Client(timeout=120) as client:
+    with (
+        Stack(settings, log_dir=log_dir, demo_shop=True) as stack,
+        httpx.Client(timeout=120) as client,
+    ):
         yield Agent(stack=stack, client=client, sessions=sessions, log_dir=log_dir)

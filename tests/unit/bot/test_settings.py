@@ -40,3 +40,21 @@ def test_a_configured_token_wins(tmp_path):
 def test_production_refuses_sqlite(tmp_path):
     with pytest.raises(ValidationError, match="DATABASE_URL"):
         Settings(var_dir=tmp_path, environment="production")
+
+
+def test_the_widget_is_allowed_on_the_demo_shop_unless_origins_are_set(tmp_path):
+    settings = Settings(var_dir=tmp_path, demo_shop_port=8181)
+    assert settings.widget_origins() == ["http://localhost:8181", "http://127.0.0.1:8181"]
+    configured = Settings(
+        var_dir=tmp_path, widget_allowed_origins=" https://shop.example/ ,https://www.shop.example,"
+    )
+    assert configured.widget_origins() == ["https://shop.example", "https://www.shop.example"]
+
+
+def test_the_identity_secret_is_generated_once_unless_set(tmp_path):
+    settings = Settings(var_dir=tmp_path)
+    secret = settings.identity_secret()
+    assert len(secret) >= 40 and secret != settings.api_token()
+    assert Settings(var_dir=tmp_path).identity_secret() == secret
+    assert stat.S_IMODE((tmp_path / "widget_identity_secret").stat().st_mode) == 0o600
+    assert Settings(var_dir=tmp_path, widget_identity_secret="s3cret").identity_secret() == "s3cret"
