@@ -167,6 +167,10 @@ nlu-oos: $(RASA_VENV)/.installed $(ENCODER) ## Out-of-scope detectors side by si
 	$(RASA_PY) -m bench.nlu_oos --train $(NLU_TRAIN) --test $(NLU_TEST) --holdout 10 \
 		--write docs/nlu.md
 
+.PHONY: sentiment
+sentiment: $(ACT_VENV)/.installed ## Measure the sentiment model on labelled support messages (docs/handoff.md)
+	$(PY) -m bench.sentiment --write docs/handoff.md
+
 .PHONY: clean
 clean: ## Remove built state (models, var/); keeps the venvs
 	rm -rf models var

@@ -1,5 +1,8 @@
 """Answers from the help centre: quote the best passage and cite it, or say we do not know.
 
+When the agent cannot answer a second time in a row, or cannot answer a customer who is clearly
+upset, it hands the conversation to a person instead of offering one again.
+
 Every question is logged with what was answered (crm/answers.py); the answer offers "was this
 helpful?" buttons, and the customer's vote is stored against that answer.
 """
@@ -14,12 +17,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, call, latest_intent
+from actions.handoff import hand_off
 from actions.responses import literal
 from actions.services import Services
+from crm.sentiment import is_negative
 
 log = logging.getLogger(__name__)
 
 ANSWER_ID = "knowledge_answer_id"
+# Replies that mean the agent did not understand or could not answer.
+FAILED_REPLIES = frozenset({"utter_knowledge_unknown", "utter_default"})
 ANSWER_RESPONSE = "utter_knowledge_answer"
 HELPFUL = "answer_helpful"  # its counterpart, answer_not_helpful, is every other vote
 YES, NO = "affirm", "deny"
@@ -64,7 +71,16 @@ class ActionAnswerFromKnowledge(ShopAction):
                     conversation_id=tracker.sender_id,
                     question=question,
                 )
-            dispatcher.utter_message(response="utter_knowledge_unknown")
+            reason = failure_handoff_reason(tracker, question)
+            if reason is None:
+                dispatcher.utter_message(response="utter_knowledge_unknown")
+                return [SlotSet(ANSWER_ID, None)]
+            # Not again "would you like a person?": the customer gets one.
+            log.info("knowledge: handed off (%s), conversation %s", reason, tracker.sender_id)
+            request = await hand_off(services, tracker, reason)
+            dispatcher.utter_message(
+                response="utter_handoff_after_failure", reference=request.reference
+            )
             return [SlotSet(ANSWER_ID, None)]
         log.info("knowledge: answered from %s, score %.3f", answer.article_id, answer.score)
         answer_id = await call(
@@ -82,6 +98,35 @@ class ActionAnswerFromKnowledge(ShopAction):
             url=answer.url,
         )
         return [SlotSet(ANSWER_ID, str(answer_id))]
+
+
+def failure_handoff_reason(tracker: Tracker, question: str) -> str | None:
+    """Why a person should take over now that the agent cannot answer, or None.
+
+    Two failures in a row (the agent's previous reply was already "I don't know" or "I didn't
+    understand"), or a question that reads clearly negative (crm/sentiment.py): an upset
+    customer is not asked to rephrase. Sentiment alone, while the agent is helping, hands
+    nothing off.
+    """
+    if is_negative(question):
+        return "negative_sentiment"
+    if last_reply(tracker) in FAILED_REPLIES:
+        return "repeated_misunderstanding"
+    return None
+
+
+def last_reply(tracker: Tracker) -> str | None:
+    """The domain response of the agent's last message before the customer's latest one."""
+    seen_latest = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_latest:
+                return None
+            seen_latest = True
+        elif kind == "bot" and seen_latest:
+            return uttered(event)
+    return None
 
 
 def uttered(event: dict[str, Any]) -> str | None:

@@ -27,6 +27,77 @@ async def test_abstains_on_questions_the_help_centre_does_not_answer(services):
     assert responses(dispatcher) == ["utter_knowledge_unknown"]
 
 
+def _after_reply(response: str) -> list[dict]:
+    """A conversation whose agent last replied with `response`."""
+    return [
+        {"event": "user", "text": "how many watts does your toaster use", "timestamp": 1.0},
+        {"event": "bot", "text": "...", "timestamp": 1.1, "metadata": {"utter_action": response}},
+    ]
+
+
+def _handoffs(sessions) -> list[HandoffRequest]:
+    with sessions() as session:
+        return list(session.scalars(select(HandoffRequest)))
+
+
+@pytest.mark.parametrize("previous", ["utter_knowledge_unknown", "utter_default"])
+async def test_failing_twice_in_a_row_hands_the_conversation_to_a_person(
+    services, sessions, previous
+):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            text="what is the capital of Peru",
+            intent="nlu_fallback",
+            events=_after_reply(previous),
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_handoff_after_failure"]
+    (request,) = _handoffs(sessions)
+    assert request.reason == "repeated_misunderstanding"
+    assert dispatcher.messages[0]["reference"] == request.reference
+    assert request.transcript[-1]["text"] == "what is the capital of Peru"
+
+
+async def test_an_upset_customer_the_agent_cannot_answer_gets_a_person_at_once(services, sessions):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(text="this is ridiculous, your website is useless!!", intent="nlu_fallback"),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_handoff_after_failure"]
+    assert [r.reason for r in _handoffs(sessions)] == ["negative_sentiment"]
+
+
+async def test_a_failure_after_an_answer_only_offers_a_person(services, sessions):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            text="what is the capital of Peru",
+            intent="nlu_fallback",
+            events=_after_reply("utter_knowledge_answer"),
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_knowledge_unknown"]
+    assert _handoffs(sessions) == []
+
+
+async def test_an_upset_customer_the_agent_can_answer_is_answered(services, sessions):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(text="this is terrible, can I pay with klarna or not?", intent="ask_question"),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_knowledge_answer"]
+    assert _handoffs(sessions) == []
+
+
 async def test_handoff_keeps_the_transcript_and_the_verified_customer(services, sessions):
     dispatcher = CollectingDispatcher()
     history = [{"event": "bot", "text": "Hi, I'm Larkspur's assistant.", "timestamp": 1.0}]

@@ -23,6 +23,33 @@ def test_an_unanswerable_question_gets_an_honest_answer_and_a_person(agent):
     assert "talk to a person" in [b["payload"] for b in reply[-1]["buttons"]]
 
 
+def test_two_questions_in_a_row_the_agent_cannot_answer_bring_a_person(agent):
+    sender = new_sender()
+    assert said(
+        agent.say(sender, "how many watts does your toaster use"), "utter_knowledge_unknown"
+    )
+    reply = agent.say(sender, "what colour is the sky on mars")
+    assert said(reply, "utter_handoff_after_failure")
+    with agent.sessions() as session:
+        request = session.scalars(
+            select(HandoffRequest).where(HandoffRequest.conversation_id == sender)
+        ).one()
+    assert request.reason == "repeated_misunderstanding"
+    assert request.reference in reply[-1]["text"]
+    assert request.transcript[-1]["text"] == "what colour is the sky on mars"
+
+
+def test_an_upset_customer_the_agent_cannot_answer_gets_a_person_at_once(agent):
+    sender = new_sender()
+    reply = agent.say(sender, "ugh, how many watts does the stupid toaster use")
+    assert said(reply, "utter_handoff_after_failure")
+    with agent.sessions() as session:
+        request = session.scalars(
+            select(HandoffRequest).where(HandoffRequest.conversation_id == sender)
+        ).one()
+    assert request.reason == "negative_sentiment"
+
+
 def test_asking_for_a_person_records_a_handoff_with_the_transcript(agent):
     sender = new_sender()
     agent.say(sender, "hello")
