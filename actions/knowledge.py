@@ -115,18 +115,25 @@ def failure_handoff_reason(tracker: Tracker, question: str) -> str | None:
     return None
 
 
-def last_reply(tracker: Tracker) -> str | None:
-    """The domain response of the agent's last message before the customer's latest one."""
+def previous_turn(tracker: Tracker) -> list[str | None]:
+    """The domain responses of the agent's turn before the customer's latest message, in order."""
+    replies: list[str | None] = []
     seen_latest = False
     for event in reversed(tracker.events):
         kind = event.get("event")
         if kind == "user":
             if seen_latest:
-                return None
+                break
             seen_latest = True
         elif kind == "bot" and seen_latest:
-            return uttered(event)
-    return None
+            replies.append(uttered(event))
+    return replies[::-1]
+
+
+def last_reply(tracker: Tracker) -> str | None:
+    """The domain response of the agent's last message before the customer's latest one."""
+    replies = previous_turn(tracker)
+    return replies[-1] if replies else None
 
 
 def uttered(event: dict[str, Any]) -> str | None:
@@ -141,16 +148,7 @@ def replies_to_answer(tracker: Tracker) -> bool:
     A vote counts only then: "that didn't help" said later, about something else, must not be
     filed against an old answer.
     """
-    seen_latest = False
-    for event in reversed(tracker.events):
-        kind = event.get("event")
-        if kind == "user":
-            if seen_latest:
-                return False
-            seen_latest = True
-        elif kind == "bot" and seen_latest and uttered(event) == ANSWER_RESPONSE:
-            return True
-    return False
+    return ANSWER_RESPONSE in previous_turn(tracker)
 
 
 class ActionRecordAnswerFeedback(ShopAction):
