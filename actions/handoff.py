@@ -7,27 +7,87 @@ is also called by the knowledge skill when the agent keeps failing a customer
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, call, transcript, verified_customer
+from actions.orders import day
 from actions.queue import QUEUED_REQUESTS
 from actions.services import Services
-from crm.services import HandoffRef
+from crm.feedback import MAX_DESCRIPTION_LENGTH
+from crm.support_hours import support_hours
 
 
-async def hand_off(services: Services, tracker: Tracker, reason: str) -> HandoffRef:
-    """Queue the conversation for a person, with the transcript and the verified customer."""
-    return await call(
+@dataclass(frozen=True)
+class Handoff:
+    """A conversation queued for a person; `ticket` when nobody is on duty to take it now."""
+
+    reference: str
+    ticket: str | None
+    opens: datetime | None
+
+
+async def hand_off(services: Services, tracker: Tracker, reason: str) -> Handoff:
+    """Queue the conversation for a person, with the transcript and the verified customer.
+
+    Outside support hours the request still waits in the queue, and a ticket is opened too, so
+    the case is worked on even if nobody picks the conversation up when the team comes back.
+    """
+    settings = services.settings
+    customer_id = verified_customer(tracker)
+    lines = transcript(tracker)
+    request = await call(
         services.handoffs.request_handoff,
         conversation_id=tracker.sender_id,
         channel=tracker.get_latest_input_channel() or "unknown",
         reason=reason,
         actor="bot",
-        customer_id=verified_customer(tracker),
-        transcript=transcript(tracker),
+        customer_id=customer_id,
+        transcript=lines,
     )
+    now = datetime.now(UTC)
+    hours = support_hours(settings.support_hours, settings.support_timezone)
+    if hours.is_open(now):
+        return Handoff(request.reference, None, None)
+    said = [line["text"] for line in lines if line["role"] == "customer"]
+    ticket = await call(
+        services.tickets.open_ticket,
+        customer_id=customer_id,
+        conversation_id=tracker.sender_id,
+        category="service",
+        subject=f"Handoff {request.reference} outside support hours ({reason})",
+        description="\n".join(said[-10:])[-MAX_DESCRIPTION_LENGTH:] or reason,
+        actor="bot",
+    )
+    return Handoff(request.reference, ticket.reference, hours.next_opening(now))
+
+
+def say_handed_off(
+    dispatcher: CollectingDispatcher, services: Services, handoff: Handoff, *, failed: bool
+) -> None:
+    """Tell the customer who takes over and when; `failed`: after the agent could not help."""
+    hours = services.settings.support_hours
+    timezone = services.settings.support_timezone
+    if handoff.ticket is None:
+        response = "utter_handoff_after_failure" if failed else "utter_handoff_requested"
+        dispatcher.utter_message(
+            response=response, reference=handoff.reference, hours=hours, timezone=timezone
+        )
+    elif handoff.opens is None:
+        dispatcher.utter_message(response="utter_handoff_no_staff", ticket=handoff.ticket)
+    else:
+        dispatcher.utter_message(
+            response="utter_handoff_closed",
+            ticket=handoff.ticket,
+            hours=hours,
+            timezone=timezone,
+            opens_day=day(handoff.opens),
+            opens_time=f"{handoff.opens:%H:%M}",
+        )
 
 
 class ActionRequestHandoff(ShopAction):
@@ -41,7 +101,7 @@ class ActionRequestHandoff(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """One waiting request per conversation; asking again repeats its reference."""
-        request = await hand_off(services, tracker, "customer_request")
-        dispatcher.utter_message(response="utter_handoff_requested", reference=request.reference)
+        handoff = await hand_off(services, tracker, "customer_request")
+        say_handed_off(dispatcher, services, handoff, failed=False)
         # A person takes the conversation from here, other requests of the message included.
         return [SlotSet(QUEUED_REQUESTS, None)] if tracker.get_slot(QUEUED_REQUESTS) else []

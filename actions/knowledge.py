@@ -17,7 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, call, latest_intent
-from actions.handoff import hand_off
+from actions.handoff import hand_off, say_handed_off
 from actions.responses import literal
 from actions.services import Services
 from crm.sentiment import is_negative
@@ -77,10 +77,8 @@ class ActionAnswerFromKnowledge(ShopAction):
                 return [SlotSet(ANSWER_ID, None)]
             # Not again "would you like a person?": the customer gets one.
             log.info("knowledge: handed off (%s), conversation %s", reason, tracker.sender_id)
-            request = await hand_off(services, tracker, reason)
-            dispatcher.utter_message(
-                response="utter_handoff_after_failure", reference=request.reference
-            )
+            handoff = await hand_off(services, tracker, reason)
+            say_handed_off(dispatcher, services, handoff, failed=True)
             return [SlotSet(ANSWER_ID, None)]
         log.info("knowledge: answered from %s, score %.3f", answer.article_id, answer.score)
         answer_id = await call(

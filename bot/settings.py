@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     )
     widget_history_limit: int = Field(default=100, ge=0, le=1000)
     demo_shop_port: int = 8080
+    support_hours: str = Field(
+        default="Mon-Fri 08:00-20:00, Sat 09:00-17:00",
+        description="When staff are on duty, shown to customers as written; empty: never.",
+    )
+    support_timezone: str = Field(default="Europe/London", description="Of SUPPORT_HOURS.")
     verification_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
     default_phone_region: str = Field(default="GB", pattern=r"^[A-Za-z]{2}$")
     site_url: str = Field(default="https://larkspur.example", pattern=r"^https?://\S+$")
@@ -138,6 +143,9 @@ class Settings(BaseSettings):
             self.tracker_db = self.var_dir / "tracker.db"
         if self.knowledge_index_dir == Path():
             self.knowledge_index_dir = self.var_dir / "knowledge"
+        from crm.support_hours import support_hours  # stdlib only; checked at start
+
+        support_hours(self.support_hours, self.support_timezone)
         if self.kb_mode == "rerank" and self.kb_reranker_path is None:
             raise ValueError("KB_MODE=rerank needs KB_RERANKER_PATH (a local cross-encoder)")
         if self.environment == "production" and self.database_url.startswith("sqlite"):

@@ -27,6 +27,7 @@ from knowledge.retrieve import KnowledgeBase
 
 DOMAIN: dict[str, Any] = yaml.safe_load((ROOT / "domain.yml").read_text())
 ADA = 1
+ALWAYS_STAFFED = "Mon-Sun 00:00-24:00"
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +58,10 @@ def install(settings: Settings, sessions: sessionmaker[Session], kb: KnowledgeBa
 def services(
     tmp_path: Path, sessions: sessionmaker[Session], knowledge_base: KnowledgeBase
 ) -> Iterator[Services]:
-    yield install(Settings(var_dir=tmp_path), sessions, knowledge_base)
+    # Staff always on duty, so handoffs do not depend on when the tests run.
+    yield install(
+        Settings(var_dir=tmp_path, support_hours=ALWAYS_STAFFED), sessions, knowledge_base
+    )
     use_services(None)
 
 

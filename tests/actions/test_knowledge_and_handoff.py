@@ -1,11 +1,20 @@
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.handoff import ActionRequestHandoff
 from actions.knowledge import ActionAnswerFromKnowledge, ActionRecordAnswerFeedback
-from crm.models import HandoffRequest, KnowledgeAnswer
-from tests.actions.conftest import DOMAIN, responses, slot_events, tracker, verified
+from actions.orders import day
+from actions.services import use_services
+from bot.settings import Settings
+from crm.models import HandoffRequest, KnowledgeAnswer, SupportTicket
+from crm.support_hours import DAYS
+from tests.actions.conftest import DOMAIN, install, responses, slot_events, tracker, verified
 
 
 async def test_answers_with_quote_title_and_url(services):
@@ -96,6 +105,74 @@ async def test_an_upset_customer_the_agent_can_answer_is_answered(services, sess
     )
     assert responses(dispatcher) == ["utter_knowledge_answer"]
     assert _handoffs(sessions) == []
+
+
+def _ask_for_a_person() -> tuple[CollectingDispatcher, Tracker]:
+    dispatcher = CollectingDispatcher()
+    history = [{"event": "user", "text": "my parcel never came", "timestamp": 1.0}]
+    return dispatcher, tracker(
+        verified(), text="a human please", intent="contact_human_agent", events=history
+    )
+
+
+@pytest.fixture
+def staffed(tmp_path, sessions, knowledge_base) -> Iterator[Callable[[str], None]]:
+    """Install the services with the given SUPPORT_HOURS."""
+    yield lambda hours: install(
+        Settings(var_dir=tmp_path, support_hours=hours), sessions, knowledge_base
+    )
+    use_services(None)
+
+
+async def test_outside_support_hours_a_handoff_also_opens_a_ticket(staffed, sessions):
+    now = datetime.now(ZoneInfo("Europe/London"))
+    later = DAYS[(now.weekday() + 2) % 7]  # the day after tomorrow only: closed now
+    staffed(f"{later} 09:00-17:00")
+    dispatcher, conversation = _ask_for_a_person()
+    await ActionRequestHandoff().run(dispatcher, conversation, DOMAIN)
+    assert responses(dispatcher) == ["utter_handoff_closed"]
+    message = dispatcher.messages[0]
+    opens = (now + timedelta(days=2)).date()
+    assert (message["opens_day"], message["opens_time"]) == (day(opens), "09:00")
+    with sessions() as session:
+        ticket = session.scalars(
+            select(SupportTicket).where(SupportTicket.conversation_id == "action-test")
+        ).one()
+        request = session.scalars(select(HandoffRequest)).one()
+    assert message["ticket"] == ticket.reference
+    assert (ticket.customer_id, ticket.category) == (1, "service")
+    assert ticket.description == "my parcel never came\na human please"
+    assert request.reference in ticket.subject and request.status == "waiting"
+
+
+async def test_with_nobody_ever_on_duty_every_handoff_is_a_ticket(staffed, sessions):
+    staffed("")
+    dispatcher, conversation = _ask_for_a_person()
+    await ActionRequestHandoff().run(dispatcher, conversation, DOMAIN)
+    assert responses(dispatcher) == ["utter_handoff_no_staff"]
+    with sessions() as session:
+        assert (
+            session.scalars(
+                select(SupportTicket).where(SupportTicket.conversation_id == "action-test")
+            )
+            .one()
+            .reference
+            == (dispatcher.messages[0]["ticket"])
+        )
+
+
+async def test_within_support_hours_no_ticket_is_opened(services, sessions):
+    dispatcher, conversation = _ask_for_a_person()
+    await ActionRequestHandoff().run(dispatcher, conversation, DOMAIN)
+    assert responses(dispatcher) == ["utter_handoff_requested"]
+    assert dispatcher.messages[0]["hours"] == "Mon-Sun 00:00-24:00"
+    with sessions() as session:
+        assert (
+            session.scalars(
+                select(SupportTicket).where(SupportTicket.conversation_id == "action-test")
+            ).all()
+            == []
+        )
 
 
 async def test_handoff_keeps_the_transcript_and_the_verified_customer(services, sessions):
