@@ -40,12 +40,10 @@ def measure(path: Path) -> str:
         "positive called negative |",
         "|---|---|---|---|---|---|",
     ]
-    best = max(THRESHOLDS, key=lambda t: f1(scores, negative, t))
+    best = max(THRESHOLDS, key=lambda t: calls(scores, negative, t)[2])
     for threshold in THRESHOLDS:
+        precision, recall, f1_score = calls(scores, negative, threshold)
         called = [score <= threshold for score in scores]
-        hits = sum(c and n for c, n in zip(called, negative, strict=True))
-        precision = hits / max(1, sum(called))
-        recall = hits / max(1, sum(negative))
         wrong = {
             label: sum(c for c, (_, lab) in zip(called, rows, strict=True) if lab == label)
             for label in ("neutral", "positive")
@@ -53,8 +51,8 @@ def measure(path: Path) -> str:
         mark = " (best F1)" if threshold == best else ""
         mark += " (in use)" if threshold == NEGATIVE_THRESHOLD else ""
         lines.append(
-            f"| {threshold:+.2f}{mark} | {precision:.2f} | {recall:.2f} | "
-            f"{f1(scores, negative, threshold):.2f} | {wrong['neutral']} | {wrong['positive']} |"
+            f"| {threshold:+.2f}{mark} | {precision:.2f} | {recall:.2f} | {f1_score:.2f} | "
+            f"{wrong['neutral']} | {wrong['positive']} |"
         )
     missed = [
         text
@@ -66,14 +64,13 @@ def measure(path: Path) -> str:
     return "\n".join(lines)
 
 
-def f1(scores: list[float], negative: list[bool], threshold: float) -> float:
-    """F1 of calling a message negative at `threshold`."""
+def calls(scores: list[float], negative: list[bool], threshold: float) -> tuple[float, ...]:
+    """Precision, recall and F1 of calling a message negative at `threshold`."""
     called = [score <= threshold for score in scores]
     hits = sum(c and n for c, n in zip(called, negative, strict=True))
-    if hits == 0:
-        return 0.0
-    precision, recall = hits / sum(called), hits / sum(negative)
-    return 2 * precision * recall / (precision + recall)
+    precision, recall = hits / max(1, sum(called)), hits / max(1, sum(negative))
+    f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
+    return precision, recall, f1
 
 
 def main() -> None:

@@ -51,6 +51,7 @@ class Shop:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.secret = settings.identity_secret()
+        self.template = PAGE.read_text(encoding="utf-8")
         sessions = make_session_factory(make_engine(settings.database_url))
         with sessions() as session:
             products = session.scalars(select(Product).order_by(Product.id).limit(8)).all()
@@ -86,8 +87,7 @@ class Shop:
             else f'<a href="/signed-in">Sign in as {html.escape(self.shopper_name)} (demo)</a>'
         )
         return (
-            PAGE.read_text(encoding="utf-8")
-            .replace("{{account}}", account)
+            self.template.replace("{{account}}", account)
             .replace("{{products}}", cards)
             .replace("{{config}}", script_json(config))
             .replace("{{widget}}", html.escape(widget))

@@ -39,22 +39,8 @@ def sign_customer(secret: str | bytes, customer_id: int | str) -> str:
     return hmac.new(_key(secret), str(customer_id).encode(), hashlib.sha256).hexdigest()
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def _unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def make_jwt(secret: str | bytes, customer_id: int | str, ttl_s: int = 3600) -> str:
-    """An HS256 JWT for `customer_id`, valid for `ttl_s` seconds (what a host site would make)."""
-    now = int(time.time())
-    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    claims = _b64url(json.dumps({"sub": str(customer_id), "iat": now, "exp": now + ttl_s}).encode())
-    signed = f"{header}.{claims}"
-    signature = hmac.new(_key(secret), signed.encode(), hashlib.sha256).digest()
-    return f"{signed}.{_b64url(signature)}"
 
 
 def jwt_claims(token: str, secret: str | bytes) -> dict[str, Any] | None:

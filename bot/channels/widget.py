@@ -56,6 +56,13 @@ def conversation_id(session_id: str) -> str:
     return CONVERSATION_PREFIX + session_id
 
 
+def buttons_of(buttons: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Quick replies as the widget takes them: a title and the payload it sends back."""
+    return [
+        {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))} for b in buttons
+    ]
+
+
 def bot_message(event: BotUttered) -> dict[str, Any]:
     """What the widget shows of a bot event (the same shape as a live `bot_uttered`)."""
     data = event.data or {}
@@ -63,10 +70,7 @@ def bot_message(event: BotUttered) -> dict[str, Any]:
     if event.text:
         message["text"] = event.text
     if data.get("buttons"):
-        message["buttons"] = [
-            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-            for b in data["buttons"]
-        ]
+        message["buttons"] = buttons_of(data["buttons"])
     if data.get("image"):
         message["image"] = str(data["image"])
     if data.get("custom"):
@@ -123,15 +127,7 @@ class WidgetOutput(OutputChannel):
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
         """A bubble with quick-reply buttons under it."""
-        await self._send(
-            {
-                "text": text,
-                "buttons": [
-                    {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-                    for b in buttons
-                ],
-            }
-        )
+        await self._send({"text": text, "buttons": buttons_of(buttons)})
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         """An image; the widget shows only http(s) addresses."""

@@ -490,8 +490,7 @@ button:focus-visible, textarea:focus-visible, .log:focus-visible { outline: 3px 
       const custom = message.custom;
       if (custom && (custom.notice === "agent_joined" || custom.notice === "agent_left")) {
         const name = typeof custom.name === "string" && custom.name ? custom.name : say("agentName");
-        const text = say(custom.notice === "agent_joined" ? "agentJoined" : "agentLeft", { name });
-        this.append(make("li", { class: "msg notice" }, text));
+        this.notice(say(custom.notice === "agent_joined" ? "agentJoined" : "agentLeft", { name }));
         return;
       }
       if (!message.text && !message.image) return;
@@ -570,9 +569,14 @@ button:focus-visible, textarea:focus-visible, .log:focus-visible { outline: 3px 
     send(text, display) {
       const item = { id: uuid(), text, display };
       this.outbox.push(item);
-      keep("outbox", this.outbox.map(({ id, text, display }) => ({ id, text, display })));
+      this.keepOutbox();
       item.element = this.showCustomer(display, null, "pending");
       this.flush();
+    }
+
+    /** Keep the unsent messages in the browser (without their elements), for a reload. */
+    keepOutbox() {
+      keep("outbox", this.outbox.map(({ id, text, display }) => ({ id, text, display })));
     }
 
     /** Send the oldest unacknowledged message; the next goes when the agent has answered. */
@@ -584,7 +588,7 @@ button:focus-visible, textarea:focus-visible, .log:focus-visible { outline: 3px 
         this.sending = false;
         if (reply === null) return; // the connection dropped: sent again after reconnecting
         this.outbox.shift();
-        keep("outbox", this.outbox.map(({ id, text, display }) => ({ id, text, display })));
+        this.keepOutbox();
         const meta = item.element && item.element.querySelector(".meta");
         item.element.classList.remove("pending");
         if (meta) meta.replaceChildren(stamp());

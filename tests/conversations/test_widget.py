@@ -26,10 +26,11 @@ from playwright.sync_api import (
 )
 from sqlalchemy import select
 
-from bot.channels.identity import make_jwt, sign_customer
+from bot.channels.identity import sign_customer
 from bot.settings import ROOT
 from crm.models import Customer
 from tests.conversations.conftest import WIDGET_SECRET, Agent, said, said_in_order
+from tests.tokens import make_jwt
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -191,19 +192,23 @@ def test_a_signed_in_shopper_is_not_asked_to_verify(browser: Browser, agent: Age
     chat.page.context.close()
 
 
-def with_identity(browser: Browser, agent: Agent, identity: dict[str, Any]) -> Chat:
-    """The shop page as a host site that passes `identity` to the widget would serve it."""
+def with_config(browser: Browser, agent: Agent, extra: dict[str, Any]) -> Chat:
+    """The shop page as a host site that adds `extra` to the widget's config would serve it."""
     context = browser.new_context()
     page = context.new_page()
-    # The page's own config passes through this setter, which adds the identity to it.
-    extra = json.dumps({"identity": identity})
+    # The page's own config passes through this setter, which adds `extra` to it.
     page.add_init_script(
         "Object.defineProperty(window, 'larkspurChat', {configurable: true,"
-        f" set(config) {{ this._config = Object.assign(config, {extra}); }},"
+        f" set(config) {{ this._config = Object.assign(config, {json.dumps(extra)}); }},"
         " get() { return this._config; }});"
     )
     page.goto(agent.stack.shop_url + "/")
     return Chat(page)
+
+
+def with_identity(browser: Browser, agent: Agent, identity: dict[str, Any]) -> Chat:
+    """The shop page as a host site that passes `identity` to the widget would serve it."""
+    return with_config(browser, agent, {"identity": identity})
 
 
 @pytest.mark.parametrize(
@@ -310,15 +315,7 @@ def test_images_and_support_agent_notices_are_shown(chat: Chat, agent: Agent) ->
 
 
 def test_the_widget_takes_the_pages_colours_and_language(browser: Browser, agent: Agent) -> None:
-    context = browser.new_context()
-    page = context.new_page()
-    page.add_init_script(
-        "Object.defineProperty(window, 'larkspurChat', {configurable: true,"
-        " set(config) { this._config = Object.assign(config, {lang: 'de',"
-        " texts: {title: 'Hilfe von Larkspur'}}); }, get() { return this._config; }});"
-    )
-    page.goto(agent.stack.shop_url + "/")
-    chat = Chat(page)
+    chat = with_config(browser, agent, {"lang": "de", "texts": {"title": "Hilfe von Larkspur"}})
     # The shop page sets --lk-accent: #2f6f4f on #larkspur-chat.
     colour = chat.launcher.evaluate("el => getComputedStyle(el).backgroundColor")
     assert colour == "rgb(47, 111, 79)"
@@ -327,7 +324,7 @@ def test_the_widget_takes_the_pages_colours_and_language(browser: Browser, agent
     expect(chat.widget.locator("h2")).to_have_text("Hilfe von Larkspur")
     expect(chat.input).to_have_attribute("placeholder", "Ihre Nachricht…")
     expect(chat.widget.locator("form button")).to_have_text("Senden")
-    context.close()
+    chat.page.context.close()
 
 
 def test_the_widget_works_with_the_keyboard_alone(chat: Chat) -> None:

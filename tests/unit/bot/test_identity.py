@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 
 import pytest
 
-from bot.channels.identity import jwt_claims, make_jwt, sign_customer, verified_customer
+from bot.channels.identity import jwt_claims, sign_customer, verified_customer
+from tests.tokens import jwt, make_jwt
 
 SECRET = "shared-secret-of-the-shop"
 
@@ -23,15 +23,8 @@ RFC_TOKEN = (
 RFC_KEY = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def token(header: dict[str, object], claims: dict[str, object], key: str = SECRET) -> str:
-    """A JWT with any header and claims, signed with HMAC-SHA256 whatever the header says."""
-    signed = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
-    signature = hmac.new(key.encode(), signed.encode(), hashlib.sha256).digest()
-    return f"{signed}.{b64(signature)}"
+    return jwt(header, claims, key)
 
 
 def test_the_published_rfc_7515_example_verifies() -> None:

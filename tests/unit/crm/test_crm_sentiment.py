@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.sentiment import DATA, f1, measure
+from bench.sentiment import DATA, calls, measure
 from crm.sentiment import NEGATIVE_THRESHOLD, is_negative, sentiment
 
 
@@ -46,5 +46,5 @@ def test_the_threshold_in_use_is_the_best_measured_one(tmp_path: Path) -> None:
 
 def test_f1_counts_hits_against_both_calls_and_truths() -> None:
     scores, negative = [-0.9, -0.5, 0.0, 0.4], [True, False, True, False]
-    assert f1(scores, negative, -0.4) == pytest.approx(0.5)
-    assert f1(scores, negative, -0.95) == 0.0
+    assert calls(scores, negative, -0.4)[2] == pytest.approx(0.5)
+    assert calls(scores, negative, -0.95)[2] == 0.0
