@@ -18,6 +18,11 @@ This one:
   message, so the widget knows what to send again.
 
 Bot messages go to the conversation's room, so every tab of the same conversation sees them.
+The replies to a customer's message are emitted by the process that holds the customer's socket,
+straight to its own sockets in the room (`ignore_queue`: no round trip through the queue, as
+fast as with one process). Messages that start elsewhere, such as a support agent's reply that
+reached any process by HTTP, go through `deliver()` or `output_for()`: through the queue of
+`pubsub.py` (`WIDGET_PUBSUB_URL`), so that every process delivers them to its sockets in the room.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +46,7 @@ from socketio import AsyncServer
 from bot.channels.deliveries import DeliveryLog
 from bot.channels.identity import SIGNED_IN_CUSTOMER, verified_customer
 from bot.channels.platform import OnNewMessage
+from bot.channels.pubsub import client_manager, start_listening, stop_listening
 from bot.guard import max_body_bytes, neutralise
 
 log = logging.getLogger(__name__)
@@ -49,6 +55,7 @@ WIDGET_SCRIPT = Path(__file__).resolve().parent.parent / "widget" / "widget.js"
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 MESSAGE_ID = re.compile(r"^[0-9A-Za-z-]{8,64}$")
 CONVERSATION_PREFIX = "web-"
+CONVERSATION_ID = re.compile(r"^web-[0-9a-f]{32}$")
 
 
 def conversation_id(session_id: str) -> str:
@@ -63,19 +70,23 @@ def buttons_of(buttons: list[dict[str, Any]]) -> list[dict[str, str]]:
     ]
 
 
+def widget_message(message: Mapping[str, Any], timestamp: float) -> dict[str, Any]:
+    """A bot message (Rasa's `text`, `buttons`, `image`, `custom`) as the widget shows it."""
+    shown: dict[str, Any] = {"sender": "bot", "timestamp": timestamp}
+    if message.get("text"):
+        shown["text"] = str(message["text"])
+    if message.get("buttons"):
+        shown["buttons"] = buttons_of(message["buttons"])
+    if message.get("image"):
+        shown["image"] = str(message["image"])
+    if message.get("custom"):
+        shown["custom"] = message["custom"]
+    return shown
+
+
 def bot_message(event: BotUttered) -> dict[str, Any]:
     """What the widget shows of a bot event (the same shape as a live `bot_uttered`)."""
-    data = event.data or {}
-    message: dict[str, Any] = {"sender": "bot", "timestamp": event.timestamp}
-    if event.text:
-        message["text"] = event.text
-    if data.get("buttons"):
-        message["buttons"] = buttons_of(data["buttons"])
-    if data.get("image"):
-        message["image"] = str(data["image"])
-    if data.get("custom"):
-        message["custom"] = data["custom"]
-    return message
+    return widget_message({**(event.data or {}), "text": event.text}, event.timestamp)
 
 
 def history_of(events: Iterable[Any], limit: int) -> list[dict[str, Any]]:
@@ -104,20 +115,31 @@ def signed_in_as(events: Iterable[Any]) -> int | None:
 
 
 class WidgetOutput(OutputChannel):
-    """Bot messages to every tab of one conversation, each stamped with the time it was sent."""
+    """Bot messages to every tab of one conversation, each stamped with the time it was sent.
+
+    `through_queue`: to the room's sockets in every Rasa process (for messages that did not
+    start in the process holding the customer's socket); otherwise to this process's only.
+    """
 
     @classmethod
     def name(cls) -> str:
         """Rasa records this as the output channel of the conversation."""
         return "widget"
 
-    def __init__(self, sio: AsyncServer, room: str) -> None:
+    def __init__(self, sio: AsyncServer, room: str, *, through_queue: bool = False) -> None:
         self.sio = sio
         self.room = room
+        self.through_queue = through_queue
 
     async def _send(self, message: dict[str, Any]) -> None:
         message = {"sender": "bot", "timestamp": time.time(), **message}
-        await self.sio.emit("bot_uttered", message, room=self.room)
+        await self.sio.emit(
+            "bot_uttered", message, room=self.room, ignore_queue=not self.through_queue
+        )
+
+    async def send_message(self, message: Mapping[str, Any]) -> None:
+        """One bot message of Rasa's shape (`text`, `buttons`, `image`, `custom`) as one event."""
+        await self._send(widget_message(message, time.time()))
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """One bubble; the widget lays out the paragraphs."""
@@ -158,6 +180,7 @@ class WidgetInput(InputChannel):
             allowed_origins=[o.strip().rstrip("/") for o in origins.split(",") if o.strip()],
             identity_secret=str(credentials.get("identity_secret") or ""),
             deliveries_url=str(credentials.get("deliveries_url") or ""),
+            pubsub_url=str(credentials.get("pubsub_url") or ""),
             max_message_chars=int(credentials.get("max_message_chars") or 2000),
             history_limit=100 if limit in (None, "") else int(limit),
         )
@@ -168,6 +191,7 @@ class WidgetInput(InputChannel):
         allowed_origins: list[str],
         identity_secret: str,
         deliveries_url: str,
+        pubsub_url: str = "",
         max_message_chars: int = 2000,
         history_limit: int = 100,
     ) -> None:
@@ -180,6 +204,8 @@ class WidgetInput(InputChannel):
         self.max_message_chars = max_message_chars
         self.history_limit = history_limit
         self.deliveries = DeliveryLog(deliveries_url)
+        # Without its own URL the queue is a table in the delivery log's database.
+        self.client_manager = client_manager(pubsub_url or deliveries_url)
         self.sio: AsyncServer | None = None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
@@ -189,10 +215,22 @@ class WidgetInput(InputChannel):
             cors_allowed_origins=self.allowed_origins,
             transports=["websocket"],
             max_http_buffer_size=max_body_bytes(self.max_message_chars),
+            client_manager=self.client_manager,
         )
         self.sio = sio
         blueprint = _AttachingBlueprint(sio, "widget_webhook", __name__)
         script = WIDGET_SCRIPT.read_bytes()
+
+        # In each Rasa process (forked after this), before it takes connections: a listener
+        # started lazily on the first connection could miss an agent's reply to that very
+        # socket, and every forked process would share the manager's id (see pubsub.py).
+        @blueprint.listener("before_server_start")
+        async def listen(_app: Any, _loop: Any) -> None:
+            start_listening(sio)
+
+        @blueprint.listener("after_server_stop")
+        async def stop(_app: Any, _loop: Any) -> None:
+            await stop_listening(sio)
 
         @blueprint.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -231,8 +269,9 @@ class WidgetInput(InputChannel):
                 "session_confirm",
                 {"session_id": session_id, "signed_in": customer is not None},
                 to=sid,
+                ignore_queue=True,
             )
-            await sio.emit("history", {"messages": history}, to=sid)
+            await sio.emit("history", {"messages": history}, to=sid, ignore_queue=True)
 
         @sio.on("user_uttered")
         async def user_uttered(sid: str, data: Any) -> dict[str, Any]:
@@ -262,8 +301,9 @@ class WidgetInput(InputChannel):
                 {"sender": "customer", "text": cleaned, "timestamp": time.time(), "id": message_id},
                 room=room,
                 skip_sid=sid,
+                ignore_queue=True,
             )
-            await sio.emit("typing", {"typing": True}, room=room)
+            await sio.emit("typing", {"typing": True}, room=room, ignore_queue=True)
             try:
                 await on_new_message(
                     UserMessage(
@@ -279,10 +319,41 @@ class WidgetInput(InputChannel):
                 log.exception("widget message %s of %s failed", message_id, conversation)
                 return {"error": "failed"}
             finally:
-                await sio.emit("typing", {"typing": False}, room=room)
+                await sio.emit("typing", {"typing": False}, room=room, ignore_queue=True)
             return {"ok": True}
 
         return blueprint
+
+    def output_for(
+        self, conversation_id: str, metadata: dict[str, Any] | None = None
+    ) -> OutputChannel | None:
+        """An output to the conversation's tabs, whichever process holds them.
+
+        As the other channels' `output_for` (the staff relay's way to the customer): None if
+        it is not a widget conversation or the widget is not served here; the metadata of the
+        customer's latest message is not needed.
+        """
+        try:
+            return self._queued_output(conversation_id)
+        except (ValueError, RuntimeError):
+            return None
+
+    async def deliver(self, conversation_id: str, messages: list[dict[str, Any]]) -> None:
+        """Show `messages` in every tab of the conversation, whichever process holds them.
+
+        Each message, of Rasa's shape (`text`, `buttons`, `image`, `custom`), is one
+        `bot_uttered` event, as the widget's own replies are.
+        """
+        output = self._queued_output(conversation_id)
+        for message in messages:
+            await output.send_message(message)
+
+    def _queued_output(self, conversation_id: str) -> WidgetOutput:
+        if not CONVERSATION_ID.match(conversation_id):
+            raise ValueError(f"not a widget conversation: {conversation_id!r}")
+        if self.sio is None:
+            raise RuntimeError("the widget channel is not served by this process")
+        return WidgetOutput(self.sio, conversation_id, through_queue=True)
 
     async def _events(self, app: Any, conversation: str) -> list[Any]:
         """The events of the conversation's current session, or [] if it has none."""
