@@ -97,11 +97,16 @@ run: setup ## Set up, then start the action server and Rasa (Ctrl-C stops both)
 shell: $(ACT_VENV)/.installed ## Chat with the running agent in the terminal
 	@$(PY) -m bot.shell
 
+.PHONY: staff-admin
+staff-admin: records ## Create an admin of the agent console (asks for email, name and password)
+	@read -r -p "Admin's email: " email && read -r -p "Admin's name: " name && \
+		$(PY) -m crm staff add --role admin --email "$$email" --name "$$name"
+
 .PHONY: lint
 lint: $(ACT_VENV)/.installed ## ruff and mypy
 	$(ACT_VENV)/bin/ruff check .
 	$(ACT_VENV)/bin/ruff format --check .
-	$(ACT_VENV)/bin/mypy bot actions knowledge crm
+	$(ACT_VENV)/bin/mypy bot actions console knowledge crm
 
 .PHONY: validate
 validate: $(RASA_VENV)/.installed ## rasa data validate and Rasa's test stories

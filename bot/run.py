@@ -47,6 +47,7 @@ def process_env(settings: Settings) -> dict[str, str]:
             "SANIC_WORKERS": str(settings.rasa_workers),
             "WIDGET_ALLOWED_ORIGINS": ",".join(settings.widget_origins()),
             "WIDGET_IDENTITY_SECRET": settings.identity_secret(),
+            "STAFF_RELAY_TOKEN": settings.api_token(),
         }
     )
     return env
@@ -76,11 +77,17 @@ class Stack:
     """The two server processes; a context manager that always stops what it started."""
 
     def __init__(
-        self, settings: Settings, *, log_dir: Path | None = None, demo_shop: bool = False
+        self,
+        settings: Settings,
+        *,
+        log_dir: Path | None = None,
+        demo_shop: bool = False,
+        console: bool = False,
     ) -> None:
         self.settings = settings
         self.log_dir = log_dir
         self.demo_shop = demo_shop
+        self.console = console
         self.token = settings.api_token()
         self.processes: list[subprocess.Popen[bytes]] = []
         self._logs: list[IO[bytes]] = []
@@ -99,6 +106,11 @@ class Stack:
     def shop_url(self) -> str:
         """Address of the demo shop page, with the widget."""
         return f"http://localhost:{self.settings.demo_shop_port}"
+
+    @property
+    def console_url(self) -> str:
+        """Address of the agent console for support staff."""
+        return f"http://{self.settings.console_interface}:{self.settings.console_port}"
 
     def _spawn(self, name: str, command: list[str]) -> None:
         output: IO[bytes] | None = None
@@ -144,6 +156,9 @@ class Stack:
             ],
         )
         self._wait("Rasa", f"{self.rasa_url}/status?token={self.token}")
+        if self.console:
+            self._spawn("console", [str(ACTIONS_PYTHON), "-m", "console"])
+            self._wait("the agent console", f"{self.console_url}/health")
         if self.demo_shop:
             self._spawn("shop", [str(ACTIONS_PYTHON), "-m", "bot.demo_shop"])
             self._wait("the demo shop", f"{self.shop_url}/health")
@@ -197,7 +212,7 @@ class Stack:
 def main() -> int:
     """Run until Ctrl-C or until either process dies."""
     settings = get_settings()
-    stack = Stack(settings, demo_shop=True)
+    stack = Stack(settings, demo_shop=True, console=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         stack.start()
@@ -205,6 +220,8 @@ def main() -> int:
             f"""
 Larkspur's agent is running.
   Demo shop with the chat widget: {stack.shop_url}/  (signed in as Ada: {stack.shop_url}/signed-in)
+  Agent console for staff:        {stack.console_url}/
+    (first admin: .venv/actions/bin/python -m crm staff add --role admin --email ... --name ...)
   Rasa (REST channel + HTTP API): {stack.rasa_url}
   Action server (loopback only):  {stack.action_url}
   HTTP API token:                 in {settings.token_file} (or RASA_TOKEN)

@@ -117,7 +117,17 @@ class Settings(BaseSettings):
         default=None, description="Signs shoppers' identities; generated into var/ if unset."
     )
     widget_history_limit: int = Field(default=100, ge=0, le=1000)
+    widget_pubsub_url: str = Field(
+        default="",
+        description="Carries staff replies to the Rasa process holding the customer's socket: "
+        "redis://... in production; default: the SQL database of LOCK_STORE_URL.",
+    )
     demo_shop_port: int = 8080
+    console_interface: str = "127.0.0.1"
+    console_port: int = Field(default=5080, description="The agent console for support staff.")
+    staff_session_hours: float = Field(
+        default=8.0, gt=0, le=24 * 14, description="A console sign-in lasts this long."
+    )
     support_hours: str = Field(
         default="Mon-Fri 08:00-20:00, Sat 09:00-17:00",
         description="When staff are on duty, shown to customers as written; empty: never.",
@@ -139,6 +149,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.var_dir / 'records.db'}"
         if not self.lock_store_url:
             self.lock_store_url = f"sqlite:///{self.var_dir / 'locks.db'}"
+        if not self.widget_pubsub_url:
+            self.widget_pubsub_url = self.lock_store_url
         if self.tracker_db == Path():
             self.tracker_db = self.var_dir / "tracker.db"
         if self.knowledge_index_dir == Path():

@@ -5,11 +5,17 @@ The database URL comes from the project's settings (``DATABASE_URL``, default
 hold a password) or personal data. ``demo-identities`` writes the fixed, fictional demo
 accounts to standard output, because showing them is its whole purpose. ``answers`` prints
 how knowledge answers were voted on and the questions the agent could not answer.
+
+``staff add | list`` manage the agent console's accounts. ``staff add`` is how the first
+admin comes to exist, since there is no default password. The password is read from the
+terminal (twice, unechoed) or, with ``--password-stdin``, as one line of standard input for
+scripts; never from an argument, which other users could see in the process list.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import sys
 from collections.abc import Sequence
@@ -20,7 +26,10 @@ from sqlalchemy import make_url
 from crm.answers import AnswerLog
 from crm.db import make_engine, make_session_factory
 from crm.demo import identity_statuses, seed
+from crm.errors import StaffError
 from crm.migrate import upgrade
+from crm.models import STAFF_ROLES, STAFF_TEAMS
+from crm.staff import StaffService
 
 log = logging.getLogger("crm")
 
@@ -104,6 +113,69 @@ def _answers(url: str, *, days: int, limit: int) -> int:
     return 0
 
 
+class _CommandError(Exception):
+    """A problem with what the operator typed, reported as one line on standard error."""
+
+
+def _read_password(*, from_stdin: bool) -> str:
+    """Read the new password: one line of standard input, or twice from the terminal."""
+    if from_stdin:
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+        if not password:
+            raise _CommandError("no password on standard input")
+        return password
+    try:
+        password = getpass.getpass("Password: ")
+        repeated = getpass.getpass("Password again: ")
+    except EOFError:
+        raise _CommandError("no password entered") from None
+    if password != repeated:
+        raise _CommandError("the passwords do not match")
+    return password
+
+
+def _cli_actor() -> str:
+    """Name the audit actor after the operating-system user who ran the command."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in some containers
+        return "cli"
+    return f"cli:{user}"[:64]
+
+
+def _staff_add(url: str, args: argparse.Namespace) -> int:
+    password = _read_password(from_stdin=args.password_stdin)
+    engine = make_engine(url)
+    try:
+        member = StaffService(make_session_factory(engine)).create_member(
+            email=args.email,
+            name=args.name,
+            password=password,
+            role=args.role,
+            team=args.team,
+            actor=_cli_actor(),
+        )
+    finally:
+        engine.dispose()
+    sys.stdout.write(f"created staff member {member.id}: {member.email} ({member.role})\n")
+    return 0
+
+
+def _staff_list(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        members = StaffService(make_session_factory(engine)).members()
+    finally:
+        engine.dispose()
+    out = sys.stdout
+    out.write(f"{'id':>4}  {'email':<32}{'role':<12}{'team':<12}name\n")
+    for member in members:
+        out.write(
+            f"{member.id:>4}  {member.email:<32}{member.role:<12}{member.team:<12}{member.name}\n"
+        )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run one command; return the process exit code."""
     parser = argparse.ArgumentParser(
@@ -118,12 +190,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     answers.add_argument("--days", type=int, default=30, help="look back this many days")
     answers.add_argument("--limit", type=int, default=20, help="rows per table")
+    staff = commands.add_parser("staff", help="support-staff accounts for the agent console")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True)
+    add = staff_commands.add_parser(
+        "add", help="create a staff member; the password is prompted for twice"
+    )
+    add.add_argument("--email", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True, choices=STAFF_ROLES)
+    add.add_argument("--team", default="general", choices=STAFF_TEAMS)
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password as one line of standard input instead of prompting",
+    )
+    staff_commands.add_parser("list", help="list the active staff members")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     url = database_url()
     if args.command == "answers":
         return _answers(url, days=args.days, limit=args.limit)
+    if args.command == "staff":
+        try:
+            return _staff_add(url, args) if args.staff_command == "add" else _staff_list(url)
+        except (_CommandError, StaffError) as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 1
     handlers = {"migrate": _migrate, "seed": _seed, "demo-identities": _demo_identities}
     return handlers[args.command](url)
 

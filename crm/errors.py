@@ -131,3 +131,71 @@ class RefundNotAllowed(CRMError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"refund not allowed: {reason}")
         self.reason = reason
+
+
+class StaffError(CRMError):
+    """Base of the errors about support-staff accounts and console sign-in (crm/staff.py)."""
+
+
+class InvalidStaffDetails(StaffError):
+    """A staff member's details cannot be used; the message says which rule failed.
+
+    Messages name the field and the rule, never the value, so a password cannot reach a log.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class StaffExists(StaffError):
+    """A staff member with this email address already exists."""
+
+    def __init__(self) -> None:
+        super().__init__("a staff member with this email address already exists")
+
+
+class InvalidCredentials(StaffError):
+    """Sign-in refused: unknown email, wrong password or deactivated member.
+
+    All three raise this one error with one message, so the console cannot be used to learn
+    which email addresses belong to staff.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("email address or password is incorrect")
+
+
+class TooManyAttempts(StaffError):
+    """Too many failed sign-ins for this email or from this client; ``retry_after_s`` says when.
+
+    Raised before the password is checked, so guessing cannot continue while it applies.
+    """
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many failed sign-in attempts; try again in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+class HandoffError(CRMError):
+    """Base of the errors of the staff side of handoffs (crm/handoffs.py)."""
+
+
+class HandoffNotFound(HandoffError):
+    """No such handoff, or one the staff member may not see (the two are not told apart)."""
+
+    def __init__(self) -> None:
+        super().__init__("handoff not found")
+
+
+class HandoffTaken(HandoffError):
+    """The conversation is no longer waiting: someone claimed it, or it was closed."""
+
+    def __init__(self) -> None:
+        super().__init__("handoff already taken")
+
+
+class HandoffNotYours(HandoffError):
+    """Only the staff member holding a conversation may answer in it or hand it back."""
+
+    def __init__(self) -> None:
+        super().__init__("handoff held by someone else")

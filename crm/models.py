@@ -75,6 +75,10 @@ OUTBOX_KINDS = (
     "email_change",
 )
 TOKEN_PURPOSES = ("activation", "password_reset")
+STAFF_ROLES = ("agent", "supervisor", "admin")
+STAFF_TEAMS = ("general", "billing", "shipping", "technical", "account")
+HANDOFF_OUTCOMES = ("handed_back", "resolved", "not_resolved")
+OPEN_HANDOFF = "status IN ('waiting', 'claimed')"
 PRODUCT_CATEGORIES = ("home", "kitchen", "garden", "outdoor")
 SHIPPING_COUNTRIES = ("GB", "IE", "DE", "FR", "NL")
 
@@ -330,19 +334,24 @@ class SupportTicket(Base):
 class HandoffRequest(Base):
     """A request for a person to take over a conversation, with the transcript so far.
 
-    The partial unique index allows at most one *waiting* request per conversation, so two
-    concurrent "talk to a human" turns cannot queue the same conversation twice.
+    The partial unique index allows at most one *open* (waiting or claimed) request per
+    conversation, so two concurrent "talk to a human" turns cannot queue the same conversation
+    twice, nor queue it again while a person is talking to the customer.
     """
 
     __tablename__ = "handoff_requests"
     __table_args__ = (
         CheckConstraint(_in("status", HANDOFF_STATUSES), name="status"),
+        CheckConstraint(_in("team", STAFF_TEAMS), name="team"),
+        CheckConstraint("priority BETWEEN 1 AND 3", name="priority"),
+        CheckConstraint(f"outcome IS NULL OR {_in('outcome', HANDOFF_OUTCOMES)}", name="outcome"),
+        CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name="closed_has_time"),
         Index(
-            "uq_handoff_requests_waiting_conversation",
+            "uq_handoff_requests_open_conversation",
             "conversation_id",
             unique=True,
-            sqlite_where=text("status = 'waiting'"),
-            postgresql_where=text("status = 'waiting'"),
+            sqlite_where=text(OPEN_HANDOFF),
+            postgresql_where=text(OPEN_HANDOFF),
         ),
     )
 
@@ -357,6 +366,70 @@ class HandoffRequest(Base):
     transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Which team's queue it waits in; 1 is the most urgent priority (an upset customer).
+    team: Mapped[str] = mapped_column(String(32), default="general")
+    priority: Mapped[int] = mapped_column(Integer, default=2)
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True
+    )
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class StaffUser(Base):
+    """A member of the support team who signs in to the console.
+
+    Only an Argon2id hash of the password is kept (crm/staff.py). ``role`` decides what the
+    console lets them do; ``team`` which conversations an agent sees.
+    """
+
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        CheckConstraint(_in("role", STAFF_ROLES), name="role"),
+        CheckConstraint(_in("team", STAFF_TEAMS), name="team"),
+        CheckConstraint("email = lower(email)", name="email_lower"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    team: Mapped[str] = mapped_column(String(32), default="general")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffSession(Base):
+    """A signed-in console session. The browser holds the token; only its SHA-256 is stored."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (CheckConstraint("length(token_hash) = 64", name="token_hash_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    # Sent back with every state-changing request (the synchroniser-token CSRF defence).
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffLoginAttempt(Base):
+    """One sign-in attempt, kept for throttling guessing (by email and by address)."""
+
+    __tablename__ = "staff_login_attempts"
+    __table_args__ = (Index(None, "email", "at"), Index(None, "client", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    client: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OutboxMessage(Base):

@@ -810,9 +810,9 @@ class HandoffService:
         transcript: Sequence[TranscriptLine],
         actor: str = "agent",
     ) -> HandoffRef:
-        """Queue the conversation for staff, or return its request if one is already waiting.
+        """Queue the conversation for staff, or return its open (waiting or claimed) request.
 
-        The database allows one waiting request per conversation; if a concurrent call wins
+        The database allows one open request per conversation; if a concurrent call wins
         the race (or a reference collides), the unit of work is retried once and then finds
         the winner's request.
         """
@@ -837,14 +837,14 @@ class HandoffService:
         actor: str,
     ) -> HandoffRef:
         with self._sessions.begin() as session:
-            waiting = session.scalars(
+            open_request = session.scalars(
                 select(HandoffRequest).where(
                     HandoffRequest.conversation_id == conversation_id,
-                    HandoffRequest.status == "waiting",
+                    HandoffRequest.status.in_(("waiting", "claimed")),
                 )
             ).one_or_none()
-            if waiting is not None:
-                return HandoffRef(waiting.id, waiting.reference, waiting.created_at)
+            if open_request is not None:
+                return HandoffRef(open_request.id, open_request.reference, open_request.created_at)
             now = self._clock()
             request = HandoffRequest(
                 reference=self._new_reference(),
@@ -855,6 +855,7 @@ class HandoffService:
                 transcript=transcript,
                 status="waiting",
                 created_at=now,
+                priority=URGENT if reason in URGENT_REASONS else NORMAL,
             )
             session.add(request)
             session.flush()
@@ -870,6 +871,11 @@ class HandoffService:
                 conversation_id=conversation_id,
             )
             return HandoffRef(request.id, request.reference, request.created_at)
+
+
+URGENT, NORMAL = 1, 2
+# An upset customer waits at the head of the queue.
+URGENT_REASONS = frozenset({"negative_sentiment", "complaint"})
 
 
 def _random_reference() -> str:

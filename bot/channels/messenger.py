@@ -136,6 +136,13 @@ class MessengerInput(PlatformInput):
                 )
             return response.json({"status": statuses})
 
+    def output_for(self, conversation_id: str, metadata: dict[str, Any]) -> OutputChannel | None:
+        """Messenger: the customer's page-scoped id is in the conversation id."""
+        psid = self.conversation_address(conversation_id)
+        if psid is None:
+            return None
+        return MessengerOutput(self.api_base, self.page_token, psid, self.session())
+
 
 def parse_events(body: bytes) -> list[tuple[str, str, str]]:
     """(delivery id, sender's page-scoped id, text) of each customer message or button."""

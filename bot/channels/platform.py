@@ -69,6 +69,21 @@ class PlatformInput(InputChannel):
         """Add the webhook routes; each answers `not_set_up()` first."""
         raise NotImplementedError
 
+    def output_for(self, conversation_id: str, metadata: dict[str, Any]) -> OutputChannel | None:
+        """Where a staff member's reply to `conversation_id` goes; None if it cannot be reached.
+
+        `metadata` is that of the customer's latest message; each platform rebuilds its
+        output channel from the conversation id (which names the chat) and that metadata.
+        """
+        raise NotImplementedError
+
+    def conversation_address(self, conversation_id: str) -> str | None:
+        """The platform's address of the chat, from our conversation id; None if not ours."""
+        prefix = f"{self.name()}-"
+        if not self.configured or not conversation_id.startswith(prefix):
+            return None
+        return conversation_id[len(prefix) :] or None
+
     def not_set_up(self) -> HTTPResponse | None:
         """404 while the channel's secrets are unset, else None."""
         if self.configured:

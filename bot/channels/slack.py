@@ -128,6 +128,13 @@ class SlackInput(PlatformInput):
             )
             return response.json({"status": status})
 
+    def output_for(self, conversation_id: str, metadata: dict[str, Any]) -> OutputChannel | None:
+        """Slack: the channel id is in the conversation id."""
+        channel = self.conversation_address(conversation_id)
+        if channel is None:
+            return None
+        return SlackOutput(self.api_base, self.bot_token, channel, self.session())
+
 
 def parse_request(body: bytes, content_type: str) -> dict[str, str] | None:
     """A URL check, a customer's message or a button press; None for anything else."""

@@ -135,6 +135,13 @@ class TelegramInput(PlatformInput):
             )
             return response.json({"status": status})
 
+    def output_for(self, conversation_id: str, metadata: dict[str, Any]) -> OutputChannel | None:
+        """Telegram: the chat id is in the conversation id."""
+        chat = self.conversation_address(conversation_id)
+        if chat is None or not chat.lstrip("-").isdigit():
+            return None
+        return TelegramOutput(self.api_base, self.token, chat, self.session())
+
 
 async def _answer_callback(output: TelegramOutput, callback_id: str) -> None:
     """Stop the button's spinner in the customer's app; a failure here loses nothing."""

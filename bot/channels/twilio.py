@@ -136,10 +136,28 @@ class TwilioInput(PlatformInput):
                 sender_id=conversation_id,
                 text=self.deliveries.choice(conversation_id, text),
                 output=output,
-                metadata={"twilio_from": customer},
+                metadata={"twilio_from": customer, "twilio_to": ours},
             )
             # Empty TwiML: the replies went through the Messages API already.
             return response.text(
                 "<?xml version='1.0' encoding='UTF-8'?><Response></Response>",
                 content_type="text/xml",
             )
+
+    def output_for(self, conversation_id: str, metadata: dict[str, Any]) -> OutputChannel | None:
+        """Twilio: the customer's number is in the conversation id, ours in the metadata."""
+        customer = self.conversation_address(conversation_id)
+        ours = metadata.get("twilio_to")
+        if customer is None or not isinstance(ours, str) or not ours:
+            return None
+        assert self.deliveries is not None  # configured
+        return TwilioOutput(
+            api_base=self.api_base,
+            account_sid=self.account_sid,
+            auth_token=self.auth_token,
+            sender=ours,
+            customer=customer,
+            conversation_id=conversation_id,
+            deliveries=self.deliveries,
+            session=self.session(),
+        )

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from playwright.sync_api import Browser, Playwright, sync_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +30,7 @@ from crm.demo import seed
 from crm.migrate import upgrade
 from crm.models import Address, Customer, Order, Product
 from crm.services import OrderService
+from tests.conversations.browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.conversations.standins import PlatformAPI, platform_api
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
@@ -275,6 +277,7 @@ def agent(
         messenger_verify_token=MESSENGER_VERIFY,
         messenger_api_base=messenger_api.url,
         demo_shop_port=free_port(),
+        console_port=free_port(),
         support_hours="Mon-Sun 00:00-24:00",  # handoffs must not depend on the hour of the run
         widget_identity_secret=WIDGET_SECRET,
     )
@@ -283,7 +286,24 @@ def agent(
     seed(sessions)
     log_dir = var / "logs"
     with (
-        Stack(settings, log_dir=log_dir, demo_shop=True) as stack,
+        Stack(settings, log_dir=log_dir, demo_shop=True, console=True) as stack,
         httpx.Client(timeout=120) as client,
     ):
         yield Agent(stack=stack, client=client, sessions=sessions, log_dir=log_dir)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: `make browser` installs it")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+    )
+    yield browser
+    browser.close()

@@ -12,7 +12,9 @@ from bot.action_server import make_executor
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
 RESPONSES = set(DOMAIN["responses"])
-PYTHON = "\n".join(p.read_text() for p in (ROOT / "actions").glob("*.py"))
+# Actions say responses, and so does the staff relay in Rasa (a person joined or left).
+CODE = [*(ROOT / "actions").glob("*.py"), ROOT / "bot" / "channels" / "staff.py"]
+PYTHON = "\n".join(p.read_text() for p in CODE)
 STORIES = "\n".join(p.read_text() for p in (ROOT / "data").rglob("*.yml"))
 
 

@@ -90,7 +90,7 @@ def test_other_conversations_get_their_own_request(
     assert len(_requests(sessions)) == 2
 
 
-def test_new_request_once_the_previous_one_was_claimed(
+def test_request_while_a_person_has_the_conversation_returns_theirs(
     handoffs: HandoffService, sessions: sessionmaker[Session]
 ) -> None:
     first = handoffs.request_handoff(
@@ -103,8 +103,34 @@ def test_new_request_once_the_previous_one_was_claimed(
     second = handoffs.request_handoff(
         conversation_id="conv-1", channel="web", reason="r", customer_id=None, transcript=[]
     )
+    assert second.id == first.id
+    assert [row.status for row in _requests(sessions)] == ["claimed"]
+
+
+def test_new_request_once_the_previous_one_was_closed(
+    handoffs: HandoffService, sessions: sessionmaker[Session]
+) -> None:
+    first = handoffs.request_handoff(
+        conversation_id="conv-1", channel="web", reason="r", customer_id=None, transcript=[]
+    )
+    with sessions.begin() as session:
+        session.execute(
+            update(HandoffRequest)
+            .where(HandoffRequest.id == first.id)
+            .values(status="closed", closed_at=datetime(2025, 6, 2, 11, tzinfo=timezone.utc))
+        )
+    second = handoffs.request_handoff(
+        conversation_id="conv-1",
+        channel="web",
+        reason="negative_sentiment",
+        customer_id=None,
+        transcript=[],
+    )
     assert second.id != first.id
-    assert [row.status for row in _requests(sessions)] == ["claimed", "waiting"]
+    assert [(row.status, row.priority) for row in _requests(sessions)] == [
+        ("closed", 2),
+        ("waiting", 1),
+    ]
 
 
 def test_request_keeps_the_customer(

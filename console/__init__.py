@@ -1,0 +1,1 @@
+"""The agent console for support staff (a web app; `python -m console`, started by `make run`)."""
