@@ -104,9 +104,13 @@ def test_a_person_takes_over_a_widget_chat_and_hands_it_back(
 
     # The assistant is paused: the customer's words reach the console, and only a person answers.
     before = len(chat.bot_texts())
-    chat.type("Are you a real person?")
-    expect(transcript).to_contain_text("Are you a real person?", timeout=REPLY_TIMEOUT_MS)
+    chat.type("Are you a <i>real</i> person?")
+    expect(transcript).to_contain_text("Are you a <i>real</i> person?", timeout=REPLY_TIMEOUT_MS)
     assert len(chat.bot_texts()) == before
+    # Customer text is text on staff screens, live and when the page is drawn by the server.
+    console.reload()
+    expect(transcript).to_contain_text("Are you a <i>real</i> person?")
+    expect(transcript.locator("i")).to_have_count(0)
 
     box = console.get_by_label("Reply to the customer")
     box.fill("Yes, I'm Priya. I can see your order 100103 <b>here</b>.")
