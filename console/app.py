@@ -31,6 +31,7 @@ from sanic.response import HTTPResponse
 from console.relay import RasaRelay, RelayFailed
 from console.transcripts import TranscriptSource
 from crm.errors import (
+    HandoffError,
     HandoffNotFound,
     HandoffNotYours,
     HandoffTaken,
@@ -59,6 +60,12 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
+}
+# What staff are told when the records refuse a step (crm/handoffs.py).
+REFUSALS: dict[type[HandoffError], tuple[int, str]] = {
+    HandoffNotFound: (404, "No such conversation in your queues."),
+    HandoffTaken: (409, "Someone else has taken this conversation."),
+    HandoffNotYours: (403, "Only the person holding the conversation can do this."),
 }
 T = TypeVar("T")
 Handler = Callable[..., Awaitable[Any]]
@@ -121,6 +128,10 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
             return response.json({"error": detail}, status=status)
         member = getattr(request.ctx, "member", None)
         return page("error.html", status, member=member, code=status, detail=detail, csrf="")
+
+    def refused(request: Request, refusal: HandoffError) -> HTTPResponse:
+        status, detail = REFUSALS[type(refusal)]
+        return problem(request, status, detail)
 
     def guarded(role: str) -> Callable[[Handler], Handler]:
         """Signed in, with `role` or above; and for changes, the session's CSRF token."""
@@ -246,8 +257,8 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
     async def entry_or_problem(request: Request, reference: str) -> QueueEntry | HTTPResponse:
         try:
             return await call(console.desk.entry, reference, request.ctx.member)
-        except HandoffNotFound:
-            return problem(request, 404, "No such conversation in your queues.")
+        except HandoffError as refusal:
+            return refused(request, refusal)
 
     @app.get("/conversations/<reference:str>")
     @guarded("agent")
@@ -303,10 +314,8 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
         member = request.ctx.member
         try:
             entry = await call(console.desk.claim, reference, member)
-        except HandoffNotFound:
-            return problem(request, 404, "No such conversation in your queues.")
-        except HandoffTaken:
-            return problem(request, 409, "Someone else has taken this conversation.")
+        except HandoffError as refusal:
+            return refused(request, refusal)
         try:
             await console.relay.send(entry.conversation_id, "join", member.name)
         except RelayFailed as failure:
@@ -325,10 +334,8 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
             return problem(request, 400, f"Write 1 to {MAX_REPLY_CHARS} characters.")
         try:
             entry = await call(console.desk.holding, reference, member)
-        except HandoffNotFound:
-            return problem(request, 404, "No such conversation in your queues.")
-        except HandoffNotYours:
-            return problem(request, 403, "Claim the conversation before you answer in it.")
+        except HandoffError as refusal:
+            return refused(request, refusal)
         try:
             delivered = await console.relay.send(
                 entry.conversation_id, "message", member.name, text
@@ -344,10 +351,8 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
         member = request.ctx.member
         try:
             entry = await call(console.desk.holding, reference, member)
-        except HandoffNotFound:
-            return problem(request, 404, "No such conversation in your queues.")
-        except HandoffNotYours:
-            return problem(request, 403, "Only the person holding a conversation can hand it back.")
+        except HandoffError as refusal:
+            return refused(request, refusal)
         try:
             await console.relay.send(entry.conversation_id, "leave", member.name)
         except RelayFailed as failure:

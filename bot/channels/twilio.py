@@ -120,16 +120,7 @@ class TwilioInput(PlatformInput):
                 return response.empty()  # a status callback, not a message
             assert self.deliveries is not None
             conversation_id = f"twilio-{customer}"
-            output = TwilioOutput(
-                api_base=self.api_base,
-                account_sid=self.account_sid,
-                auth_token=self.auth_token,
-                sender=ours,
-                customer=customer,
-                conversation_id=conversation_id,
-                deliveries=self.deliveries,
-                session=self.session(),
-            )
+            output = self._output(conversation_id, customer, ours)
             await self.handle(
                 on_new_message,
                 delivery_id=sid,
@@ -150,6 +141,10 @@ class TwilioInput(PlatformInput):
         ours = metadata.get("twilio_to")
         if customer is None or not isinstance(ours, str) or not ours:
             return None
+        return self._output(conversation_id, customer, ours)
+
+    def _output(self, conversation_id: str, customer: str, ours: str) -> TwilioOutput:
+        """Replies from our number `ours` to the `customer`'s."""
         assert self.deliveries is not None  # configured
         return TwilioOutput(
             api_base=self.api_base,

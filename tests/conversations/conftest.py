@@ -79,6 +79,8 @@ def said(messages: list[dict[str, Any]], response: str) -> bool:
         for end in range(start + 1, len(texts) + 1)
     ]
     for variant in DOMAIN["responses"][response]:
+        if "text" not in variant:
+            continue  # a channel's custom payload (e.g. the widget's notices)
         parts = re.split(r"\{[a-z_]+\}", variant["text"])
         pattern = "(?s)^" + ".+?".join(re.escape(part) for part in parts) + "$"
         if any(re.match(pattern, text) for text in candidates):

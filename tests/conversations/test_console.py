@@ -23,8 +23,11 @@ from sqlalchemy import select
 from crm.models import HandoffRequest, StaffUser
 from crm.services import HandoffService
 from crm.staff import StaffService
+from tests.conversations import test_telegram as telegram
+from tests.conversations import test_twilio as twilio
 from tests.conversations.browser import REPLY_TIMEOUT_MS, SCREENSHOTS, shop
-from tests.conversations.conftest import Agent, new_sender, said
+from tests.conversations.conftest import TWILIO_NUMBER, Agent, new_sender, said
+from tests.conversations.standins import PlatformAPI
 
 PASSWORD = "correct horse battery staple"
 REFERENCE = re.compile(r"HO-[0-9A-Z]{6}")
@@ -308,3 +311,51 @@ def test_signing_in_is_throttled(agent: Agent) -> None:
     refused = guesser.sign_in(email)  # even the right password, for a while
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) > 0
+
+
+# --- replies on the messaging platforms --------------------------------------------------
+
+
+def take_over_and_answer(agent: Agent, staff: Staff, conversation: str) -> None:
+    """As Sue (admin): claim the conversation's handoff, answer once, hand it back."""
+    with agent.sessions() as session:
+        reference = session.scalars(
+            select(HandoffRequest.reference).where(
+                HandoffRequest.conversation_id == conversation, HandoffRequest.status == "waiting"
+            )
+        ).one()
+    sue = Session(agent)
+    assert sue.sign_in(staff.sue).status_code == 302
+    assert sue.post(f"/conversations/{reference}/claim").status_code == 303
+    sent = sue.http.post(
+        f"/conversations/{reference}/reply",
+        json={"text": "Sue here, from the team."},
+        headers={"X-CSRF-Token": sue.csrf},
+    )
+    assert sent.json() == {"delivered": True}
+    assert sue.post(f"/conversations/{reference}/hand-back").status_code == 303
+
+
+def test_staff_answer_a_telegram_customer_on_telegram(
+    agent: Agent, staff: Staff, telegram_api: PlatformAPI
+) -> None:
+    chat = telegram.new_chat()
+    telegram.post(agent, telegram.text_update(chat, "I want to talk to a person"))
+    before = len(telegram_api.wait_for(chat, 1))
+    take_over_and_answer(agent, staff, f"telegram-{chat}")
+    texts = [body["text"] for body in telegram_api.wait_for(chat, before + 3)][before:]
+    assert said([{"text": texts[0]}], "utter_staff_joined") and "Sue" in texts[0]
+    assert texts[1] == "Sue here, from the team."
+    assert said([{"text": texts[2]}], "utter_staff_left")
+
+
+def test_staff_answer_an_sms_customer_by_sms_from_the_number_they_wrote_to(
+    agent: Agent, staff: Staff, twilio_api: PlatformAPI
+) -> None:
+    phone = twilio.new_phone()
+    twilio.post(agent, twilio.sms(phone, "I want to talk to a person"))
+    before = len(twilio.messages(twilio_api, phone, 1))
+    take_over_and_answer(agent, staff, f"twilio-{phone}")
+    bodies = twilio_api.wait_for(phone, before + 3, method="Messages.json")[before:]
+    assert [body["Body"] for body in bodies][1] == "Sue here, from the team."
+    assert {body["From"] for body in bodies} == {TWILIO_NUMBER}
