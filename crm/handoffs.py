@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Row, Select, or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -148,16 +149,14 @@ class HandoffDesk:
                 raise HandoffTaken()
             now = self._clock()
             request.status, request.assignee_id, request.claimed_at = "claimed", member.id, now
-            _audit(
+            _staff_audit(
                 session,
-                at=now,
-                actor=f"staff:{member.id}",
-                action="handoff.claim",
-                entity="handoff_request",
-                entity_id=request.reference,
-                before={"status": "waiting"},
-                after={"status": "claimed", "assignee_id": member.id},
-                conversation_id=request.conversation_id,
+                request,
+                member,
+                "handoff.claim",
+                now,
+                {"status": "waiting"},
+                {"status": "claimed", "assignee_id": member.id},
             )
         return self.entry(reference, member)
 
@@ -165,19 +164,16 @@ class HandoffDesk:
         """Put a conversation `member` holds back in the queue (their claim could not start)."""
         with self._sessions.begin() as session:
             request = self._find(session, reference, member, lock=True)[0]
-            if request.status != "claimed" or request.assignee_id != member.id:
-                raise HandoffNotYours()
+            _check_held(request, member)
             request.status, request.assignee_id, request.claimed_at = "waiting", None, None
-            _audit(
+            _staff_audit(
                 session,
-                at=self._clock(),
-                actor=f"staff:{member.id}",
-                action="handoff.release",
-                entity="handoff_request",
-                entity_id=request.reference,
-                before={"status": "claimed", "assignee_id": member.id},
-                after={"status": "waiting"},
-                conversation_id=request.conversation_id,
+                request,
+                member,
+                "handoff.release",
+                self._clock(),
+                {"status": "claimed", "assignee_id": member.id},
+                {"status": "waiting"},
             )
         return self.entry(reference, member)
 
@@ -185,20 +181,17 @@ class HandoffDesk:
         """Close the conversation `member` holds, giving it back to the assistant."""
         with self._sessions.begin() as session:
             request = self._find(session, reference, member, lock=True)[0]
-            if request.status != "claimed" or request.assignee_id != member.id:
-                raise HandoffNotYours()
+            _check_held(request, member)
             now = self._clock()
             request.status, request.closed_at, request.outcome = "closed", now, "handed_back"
-            _audit(
+            _staff_audit(
                 session,
-                at=now,
-                actor=f"staff:{member.id}",
-                action="handoff.hand_back",
-                entity="handoff_request",
-                entity_id=request.reference,
-                before={"status": "claimed"},
-                after={"status": "closed", "outcome": "handed_back"},
-                conversation_id=request.conversation_id,
+                request,
+                member,
+                "handoff.hand_back",
+                now,
+                {"status": "claimed"},
+                {"status": "closed", "outcome": "handed_back"},
             )
         return self.entry(reference, member)
 
@@ -271,6 +264,35 @@ class HandoffDesk:
         if row is None:
             raise HandoffNotFound()
         return row
+
+
+def _check_held(request: HandoffRequest, member: StaffMember) -> None:
+    """Only the member holding a conversation may release it or hand it back."""
+    if request.status != "claimed" or request.assignee_id != member.id:
+        raise HandoffNotYours()
+
+
+def _staff_audit(
+    session: Session,
+    request: HandoffRequest,
+    member: StaffMember,
+    action: str,
+    at: datetime,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """One audit row for a staff member's step on a handoff."""
+    _audit(
+        session,
+        at=at,
+        actor=f"staff:{member.id}",
+        action=action,
+        entity="handoff_request",
+        entity_id=request.reference,
+        before=before,
+        after=after,
+        conversation_id=request.conversation_id,
+    )
 
 
 def _entries() -> EntryQuery:
