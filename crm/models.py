@@ -34,6 +34,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     event,
     text,
 )
@@ -346,6 +347,8 @@ class HandoffRequest(Base):
         CheckConstraint("priority BETWEEN 1 AND 3", name="priority"),
         CheckConstraint(f"outcome IS NULL OR {_in('outcome', HANDOFF_OUTCOMES)}", name="outcome"),
         CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name="closed_has_time"),
+        CheckConstraint("csat_score IS NULL OR csat_score BETWEEN 1 AND 5", name="csat_range"),
+        CheckConstraint("(csat_score IS NULL) = (csat_at IS NULL)", name="csat_has_time"),
         Index(
             "uq_handoff_requests_open_conversation",
             "conversation_id",
@@ -375,6 +378,55 @@ class HandoffRequest(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(16))
+    # The customer's satisfaction rating (1 to 5), asked when staff close the conversation.
+    csat_score: Mapped[int | None] = mapped_column(Integer)
+    csat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HandoffNote(Base):
+    """A private note staff keep on a handoff; never shown to the customer."""
+
+    __tablename__ = "handoff_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(
+        ForeignKey("handoff_requests.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CannedResponse(Base):
+    """A reply staff insert with one choice; ``team`` NULL offers it to every team."""
+
+    __tablename__ = "canned_responses"
+    __table_args__ = (CheckConstraint(f"team IS NULL OR {_in('team', STAFF_TEAMS)}", name="team"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(80), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    team: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CustomerConversation(Base):
+    """A conversation in which a customer proved who they are: their past conversations."""
+
+    __tablename__ = "customer_conversations"
+    __table_args__ = (UniqueConstraint("conversation_id", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(255))
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(32))
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class StaffUser(Base):
@@ -417,6 +469,8 @@ class StaffSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the console last showed this session a live page: staff presence.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class StaffLoginAttempt(Base):
