@@ -169,6 +169,8 @@ def transcript(tracker: Tracker) -> list[dict[str, str]]:
             continue
         if (event.get("metadata") or {}).get("replayed"):
             continue  # a clause of a message already in the transcript
+        if (event.get("metadata") or {}).get("is_external"):
+            continue  # an intent the staff relay triggered, not the customer's words
         at = datetime.fromtimestamp(float(event.get("timestamp") or time.time()), tz=UTC)
         lines.append(
             {

@@ -7,19 +7,30 @@ is also called by the knowledge skill when the agent keeps failing a customer
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import (
+    ActionExecuted,
+    ConversationPaused,
+    EventType,
+    SessionStarted,
+    SlotSet,
+)
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, call, transcript, verified_customer
 from actions.orders import day
 from actions.queue import QUEUED_REQUESTS
-from actions.services import Services
+from actions.services import Services, get_services
 from crm.feedback import MAX_DESCRIPTION_LENGTH
 from crm.support_hours import support_hours
+
+log = logging.getLogger(__name__)
+SESSION_METADATA = "session_started_metadata"
 
 
 @dataclass(frozen=True)
@@ -34,8 +45,9 @@ class Handoff:
 async def hand_off(services: Services, tracker: Tracker, reason: str) -> Handoff:
     """Queue the conversation for a person, with the transcript and the verified customer.
 
-    Outside support hours the request still waits in the queue, and a ticket is opened too, so
-    the case is worked on even if nobody picks the conversation up when the team comes back.
+    Outside support hours, or within them when nobody has the agent console open (presence,
+    `STAFF_PRESENCE_SECONDS`), the request still waits in the queue, and a ticket is opened too,
+    so the case is worked on even if nobody picks the conversation up.
     """
     settings = services.settings
     customer_id = verified_customer(tracker)
@@ -52,18 +64,31 @@ async def hand_off(services: Services, tracker: Tracker, reason: str) -> Handoff
     now = datetime.now(UTC)
     hours = support_hours(settings.support_hours, settings.support_timezone)
     if hours.is_open(now):
-        return Handoff(request.reference, None, None)
+        if await _someone_on_duty(services, request.team):
+            return Handoff(request.reference, None, None)
+        opens = None  # within hours, but nobody is at the console
+    else:
+        opens = hours.next_opening(now)
     said = [line["text"] for line in lines if line["role"] == "customer"]
     ticket = await call(
         services.tickets.open_ticket,
         customer_id=customer_id,
         conversation_id=tracker.sender_id,
         category="service",
-        subject=f"Handoff {request.reference} outside support hours ({reason})",
+        subject=f"Handoff {request.reference}, nobody on duty ({reason})",
         description="\n".join(said[-10:])[-MAX_DESCRIPTION_LENGTH:] or reason,
         actor="bot",
     )
-    return Handoff(request.reference, ticket.reference, hours.next_opening(now))
+    return Handoff(request.reference, ticket.reference, opens)
+
+
+async def _someone_on_duty(services: Services, team: str) -> bool:
+    """Whether a person who could take the conversation has the agent console open."""
+    seconds = services.settings.staff_presence_seconds
+    if seconds == 0:
+        return True
+    online = await call(services.handoffs.staff_online, team, timedelta(seconds=seconds))
+    return online > 0
 
 
 def say_handed_off(
@@ -105,3 +130,36 @@ class ActionRequestHandoff(ShopAction):
         say_handed_off(dispatcher, services, handoff, failed=False)
         # A person takes the conversation from here, other requests of the message included.
         return [SlotSet(QUEUED_REQUESTS, None)] if tracker.get_slot(QUEUED_REQUESTS) else []
+
+
+class ActionSessionStart(Action):
+    """Rasa's session start, but a conversation a person holds stays with that person.
+
+    A new session begins after `session_expiration_time` of silence, and Rasa's own session
+    start forgets that the assistant was paused: a customer coming back to a chat a person
+    still holds would be answered by the assistant behind their back. So a held conversation
+    starts its new session paused again.
+    """
+
+    def name(self) -> str:
+        """Replaces Rasa's default action of that name (listed in domain.yml)."""
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """SessionStarted (slots are not carried over), the channel's metadata, maybe a pause."""
+        events: list[EventType] = [SessionStarted()]
+        metadata = tracker.get_slot(SESSION_METADATA)
+        if metadata:
+            events.append(SlotSet(SESSION_METADATA, metadata))
+        try:
+            held = await call(get_services().handoffs.held_by_person, tracker.sender_id)
+        except Exception:
+            # A session must start even without the records; the customer is answered.
+            log.exception("could not check for a person holding %s", tracker.sender_id)
+            held = False
+        if held:
+            events.append(ConversationPaused())
+        events.append(ActionExecuted("action_listen"))
+        return events

@@ -3,7 +3,8 @@
 A customer proves who they are with the email on their account and the postcode of one of
 their addresses. Success is remembered in the conversation (custom-mapped slots that only this
 action server can set) until `VERIFICATION_TTL_MINUTES` pass; three failures end the attempt
-and the skill offers a person instead.
+and the skill offers a person instead. The records keep which conversations a customer verified
+in (crm/history.py), so staff see the customer's past conversations in the console.
 """
 
 from __future__ import annotations
@@ -111,7 +112,14 @@ class VerifiedForm(ShopFormValidation, ABC):
         if not email:
             return {POSTCODE: None}
         services = get_services()
-        customer = await call(services.customers.verify, str(email), postcode)
+        # A success also records the conversation in the customer's history (same transaction).
+        customer = await call(
+            services.customers.verify,
+            str(email),
+            postcode,
+            conversation_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel() or "unknown",
+        )
         if customer is None:
             failures = int(tracker.get_slot(FAILURES) or 0) + 1
             if failures < MAX_ATTEMPTS:

@@ -133,6 +133,13 @@ class Settings(BaseSettings):
         description="When staff are on duty, shown to customers as written; empty: never.",
     )
     support_timezone: str = Field(default="Europe/London", description="Of SUPPORT_HOURS.")
+    staff_presence_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="Within support hours, a handoff waits for a person only if someone had the "
+        "console open this recently; else a ticket is opened. 0: never check (staff work "
+        "elsewhere).",
+    )
     verification_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
     default_phone_region: str = Field(default="GB", pattern=r"^[A-Za-z]{2}$")
     site_url: str = Field(default="https://larkspur.example", pattern=r"^https?://\S+$")

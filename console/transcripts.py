@@ -91,9 +91,11 @@ def _line(event_id: int, kind: str, at: float | None, data: str | None) -> Line 
     if kind in SYSTEM_EVENTS:
         return Line(event_id, "system", SYSTEM_EVENTS[kind], when)
     text = event.get("text")
-    if kind == "user":
-        return Line(event_id, "customer", str(text or ""), when)
     metadata = event.get("metadata") or {}
+    if kind == "user":
+        if isinstance(metadata, dict) and metadata.get("is_external"):
+            return None  # an intent the staff relay triggered, not the customer's words
+        return Line(event_id, "customer", str(text or ""), when)
     staff = metadata.get("staff") if isinstance(metadata, dict) else None
     extra = event.get("data") or {}
     buttons = tuple(

@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final, Literal, TypedDict
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
@@ -42,6 +42,7 @@ from crm.errors import (
     OrderWouldBeEmpty,
     ProductNotFound,
 )
+from crm.history import remember_conversation
 from crm.models import (
     Address,
     AuditLog,
@@ -52,6 +53,8 @@ from crm.models import (
     OrderStatusEvent,
     Product,
     Refund,
+    StaffSession,
+    StaffUser,
     normalise_email,
     utcnow,
 )
@@ -176,6 +179,7 @@ class HandoffRef:
     id: int
     reference: str
     created_at: datetime
+    team: str = "general"
 
 
 @dataclass(frozen=True)
@@ -365,13 +369,22 @@ class CustomerService:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def verify(self, email: str, postcode: str) -> CustomerRef | None:
+    def verify(
+        self,
+        email: str,
+        postcode: str,
+        *,
+        conversation_id: str | None = None,
+        channel: str = "unknown",
+    ) -> CustomerRef | None:
         """Return the customer owning ``email`` if ``postcode`` is one of theirs, else ``None``.
 
         A postcode counts if it is on a saved address or was the destination of one of the
         customer's orders (people move); an erased account never verifies. Unknown email and
         wrong postcode run the same single
         query and both return ``None``, so the answer does not tell which part was wrong.
+        With ``conversation_id``, a success is recorded in the same unit of work as one of the
+        customer's conversations (once per conversation), for their history in the console.
         """
         wanted_email = normalise_email(email)
         wanted_postcode = normalise_postcode(postcode)
@@ -394,6 +407,8 @@ class CustomerService:
                     or_(on_address, on_order),
                 )
             ).one_or_none()
+            if row is not None and conversation_id:
+                remember_conversation(session, row.id, conversation_id, channel)
         return CustomerRef(id=row.id, first_name=row.first_name) if row else None
 
 
@@ -844,7 +859,12 @@ class HandoffService:
                 )
             ).one_or_none()
             if open_request is not None:
-                return HandoffRef(open_request.id, open_request.reference, open_request.created_at)
+                return HandoffRef(
+                    open_request.id,
+                    open_request.reference,
+                    open_request.created_at,
+                    open_request.team,
+                )
             now = self._clock()
             request = HandoffRequest(
                 reference=self._new_reference(),
@@ -870,7 +890,64 @@ class HandoffService:
                 after={"status": "waiting", "channel": channel, "reason": reason},
                 conversation_id=conversation_id,
             )
-            return HandoffRef(request.id, request.reference, request.created_at)
+            return HandoffRef(request.id, request.reference, request.created_at, request.team)
+
+    def staff_online(self, team: str, within: timedelta) -> int:
+        """How many members who could take a conversation of `team` had the console open lately.
+
+        Presence is a live console page (crm/staff.py refreshes the session's `last_seen_at`);
+        a team's agents count, and supervisors and admins, who see every queue.
+        """
+        now = self._clock()
+        with self._sessions() as session:
+            count = session.scalar(
+                select(func.count(func.distinct(StaffUser.id)))
+                .join(StaffSession, StaffSession.user_id == StaffUser.id)
+                .where(
+                    StaffUser.active.is_(True),
+                    or_(StaffUser.team == team, StaffUser.role.in_(("supervisor", "admin"))),
+                    StaffSession.revoked_at.is_(None),
+                    StaffSession.expires_at > now,
+                    StaffSession.last_seen_at >= now - within,
+                )
+            )
+        return int(count or 0)
+
+    def held_by_person(self, conversation_id: str) -> bool:
+        """Whether a staff member holds the conversation now (a claimed handoff)."""
+        with self._sessions() as session:
+            found = session.scalar(
+                select(HandoffRequest.id).where(
+                    HandoffRequest.conversation_id == conversation_id,
+                    HandoffRequest.status == "claimed",
+                )
+            )
+        return found is not None
+
+    def record_csat(self, conversation_id: str, score: int) -> str | None:
+        """Store the customer's rating (1 to 5) on the newest handoff a person handled.
+
+        Only a handoff nobody has rated yet takes it, so a second answer does not overwrite the
+        first; returns the rated handoff's reference, or None when there is none to rate.
+        """
+        if not 1 <= score <= 5:
+            raise ValueError(f"a rating is 1 to 5, not {score}")
+        with self._sessions.begin() as session:
+            request = session.scalars(
+                select(HandoffRequest)
+                .where(
+                    HandoffRequest.conversation_id == conversation_id,
+                    HandoffRequest.claimed_at.is_not(None),
+                    HandoffRequest.csat_score.is_(None),
+                )
+                .order_by(HandoffRequest.id.desc())
+                .limit(1)
+                .with_for_update()
+            ).first()
+            if request is None:
+                return None
+            request.csat_score, request.csat_at = score, self._clock()
+            return request.reference
 
 
 URGENT, NORMAL = 1, 2

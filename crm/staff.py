@@ -71,6 +71,9 @@ MAX_NAME_LENGTH: Final = 100
 THROTTLE_WINDOW: Final = timedelta(minutes=15)
 EMAIL_FAILURE_LIMIT: Final = 5
 CLIENT_FAILURE_LIMIT: Final = 20
+# How stale a session's presence (last_seen_at) may get while its console page is open: the
+# live page asks every second, and the assistant counts staff seen within STAFF_PRESENCE_SECONDS.
+PRESENCE_WRITE: Final = timedelta(seconds=30)
 
 _TOKEN_BYTES: Final = 32
 _MAX_EMAIL_COLUMN: Final = 254  # StaffLoginAttempt.email
@@ -282,6 +285,7 @@ class StaffService:
                 csrf_token=csrf_token,
                 created_at=now,
                 expires_at=expires_at,
+                last_seen_at=now,
             )
             session.add(row)
             session.flush()
@@ -323,6 +327,10 @@ class StaffService:
             found, user = row
             if found.revoked_at is not None or found.expires_at <= now or not user.active:
                 return None
+            # Presence: every page and every live update of the console passes here. Written at
+            # most every PRESENCE_WRITE, so an open page costs a write now and then.
+            if found.last_seen_at is None or now - found.last_seen_at >= PRESENCE_WRITE:
+                found.last_seen_at = now
             return _member(user), found.csrf_token
 
     def sign_out(self, token: str) -> None:

@@ -50,6 +50,10 @@ class DeliveryLog:
             raise ValueError("the delivery log needs a database URL (LOCK_STORE_URL)")
         self.engine = pooled_engine(url)
         _metadata.create_all(self.engine)
+        # Channels are built before Rasa forks its workers: a pooled connection opened here
+        # would be shared by every worker (a SQLite file handle across fork is unsafe), so
+        # each process opens its own on first use.
+        self.engine.dispose()
         self.retention_s = retention_s
         self._recorded = 0
         self._lock = threading.Lock()

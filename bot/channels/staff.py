@@ -10,7 +10,12 @@ bearer token. Under the conversation's lock, the relay
   as a bot message marked with the staff member's name, so the transcript and the widget's
   history keep them;
 - `leave`: tells the customer the person has left (`utter_staff_left`) and resumes the
-  assistant (`ConversationResumed`), with slots and history intact.
+  assistant (`ConversationResumed`), with slots and history intact;
+- `close`: the person has finished: as `leave` (`utter_staff_closed`), then the external intent
+  `EXTERNAL_staff_closed` runs the assistant's policies, whose rule asks the customer for a
+  satisfaction rating (`csat_form`, actions/satisfaction.py);
+- `transfer`: the person passes the conversation to another team (`text` is the team's key):
+  the customer is told (`utter_staff_transferred_<team>`) and the assistant stays paused.
 
 Delivery goes through the channel the customer last wrote on: each channel rebuilds its output
 for the conversation (`output_for`). The REST channel cannot push, so there the message is
@@ -24,15 +29,29 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.shared.core.events import BotUttered, ConversationPaused, ConversationResumed, Event
+from rasa.core.channels.channel import (
+    CollectingOutputChannel,
+    InputChannel,
+    OutputChannel,
+    UserMessage,
+)
+from rasa.shared.core.constants import IS_EXTERNAL
+from rasa.shared.core.events import (
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    UserUttered,
+)
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 log = logging.getLogger(__name__)
 
-KINDS = ("join", "message", "leave")
+KINDS = ("join", "message", "leave", "close", "transfer")
+# The teams a conversation can be passed to (crm.models.STAFF_TEAMS; Rasa's side has no crm).
+TEAMS = ("general", "billing", "shipping", "technical", "account")
+CLOSED_INTENT = "EXTERNAL_staff_closed"  # starts the satisfaction survey (data/rules/)
 MAX_TEXT = 4000
 MAX_NAME = 100
 STAFF_KEY = "staff"  # BotUttered metadata: the staff member's name
@@ -77,6 +96,7 @@ class StaffRelayInput(InputChannel):
                 and isinstance(text, str)
                 and len(text) <= MAX_TEXT
                 and (kind != "message" or text.strip())
+                and (kind != "transfer" or text in TEAMS)
             ):
                 return response.json({"error": "invalid"}, status=400)
             try:
@@ -102,25 +122,45 @@ async def relay_event(app: Any, conversation_id: str, kind: str, name: str, text
         if kind == "join":
             tracker.update(ConversationPaused())
             messages.append(
-                await _response(processor, "utter_staff_joined", tracker, channel, name)
+                await _response(processor, "utter_staff_joined", tracker, channel, name=name)
             )
         elif kind == "message":
             messages.append({"text": text})
+        elif kind == "transfer":
+            response = f"utter_staff_transferred_{text}"
+            messages.append(await _response(processor, response, tracker, channel))
         else:
-            messages.append(await _response(processor, "utter_staff_left", tracker, channel, name))
-        events: list[Event] = [
-            BotUttered(
-                message.get("text"),
-                data={key: value for key, value in message.items() if key != "text"},
-                metadata={STAFF_KEY: name},
+            response = "utter_staff_left" if kind == "leave" else "utter_staff_closed"
+            messages.append(await _response(processor, response, tracker, channel, name=name))
+        for message in messages:
+            tracker.update(
+                BotUttered(
+                    message.get("text"),
+                    data={key: value for key, value in message.items() if key != "text"},
+                    metadata={STAFF_KEY: name},
+                )
             )
-            for message in messages
-        ]
-        for event in events:
-            tracker.update(event)
-        if kind == "leave":
+        if kind in ("leave", "close"):
             tracker.update(ConversationResumed())
         await processor.save_tracker(tracker)
+        delivered = await _deliver(output, conversation_id, messages, kind, channel)
+        if kind == "close":
+            # Runs the policies as if the customer had spoken, and saves the tracker: the
+            # survey's question goes out on the customer's channel (or is only recorded).
+            await processor.trigger_external_user_uttered(
+                CLOSED_INTENT, None, tracker, output or CollectingOutputChannel()
+            )
+    return delivered
+
+
+async def _deliver(
+    output: OutputChannel | None,
+    conversation_id: str,
+    messages: list[dict[str, Any]],
+    kind: str,
+    channel: str,
+) -> bool:
+    """Send `messages` on the customer's channel; False if it cannot push or failed."""
     if output is None:
         return False
     try:
@@ -133,9 +173,9 @@ async def relay_event(app: Any, conversation_id: str, kind: str, name: str, text
 
 
 async def _response(
-    processor: Any, response_name: str, tracker: Any, channel: str, name: str
+    processor: Any, response_name: str, tracker: Any, channel: str, **values: str
 ) -> dict[str, Any]:
-    message = await processor.nlg.generate(response_name, tracker, channel, name=name)
+    message = await processor.nlg.generate(response_name, tracker, channel, **values)
     if not message:
         raise RuntimeError(f"{response_name} is missing from the domain")
     return {key: value for key, value in message.items() if value not in (None, [], "")}
@@ -144,9 +184,17 @@ async def _response(
 def _output_for(app: Any, tracker: Any) -> OutputChannel | None:
     """The output of the channel the customer last wrote on, rebuilt for this conversation."""
     latest = tracker.get_latest_input_channel()
-    metadata = (tracker.latest_message.metadata or {}) if tracker.latest_message else {}
+    metadata = customer_metadata(tracker.events)
     for channel in getattr(app.ctx, "input_channels", None) or []:
         if channel.name() == latest and hasattr(channel, "output_for"):
             output: OutputChannel | None = channel.output_for(tracker.sender_id, metadata)
             return output
     return None
+
+
+def customer_metadata(events: Any) -> dict[str, Any]:
+    """The metadata of the customer's last own message (not an external intent's)."""
+    for event in reversed(list(events)):
+        if isinstance(event, UserUttered) and not (event.metadata or {}).get(IS_EXTERNAL):
+            return dict(event.metadata or {})
+    return {}

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.constants import IS_EXTERNAL
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -93,7 +94,7 @@ def history_of(events: Iterable[Any], limit: int) -> list[dict[str, Any]]:
     """The customer's and the bot's messages among `events`, the last `limit` of them."""
     messages: list[dict[str, Any]] = []
     for event in events:
-        if isinstance(event, UserUttered) and event.text:
+        if isinstance(event, UserUttered) and event.text and not _external(event):
             messages.append(
                 {"sender": "customer", "text": event.text, "timestamp": event.timestamp}
             )
@@ -106,12 +107,17 @@ def signed_in_as(events: Iterable[Any]) -> int | None:
     """The signed-in customer of the conversation's last message (None: a guest)."""
     last = None
     for event in events:
-        if isinstance(event, UserUttered):
+        if isinstance(event, UserUttered) and not _external(event):
             last = event
     if last is None:
         return None
     value = (last.metadata or {}).get(SIGNED_IN_CUSTOMER)
     return int(value) if isinstance(value, int) else None
+
+
+def _external(event: UserUttered) -> bool:
+    """An intent triggered from outside (the staff relay's), not something the customer said."""
+    return bool((event.metadata or {}).get(IS_EXTERNAL))
 
 
 class WidgetOutput(OutputChannel):

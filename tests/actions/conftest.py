@@ -58,9 +58,12 @@ def install(settings: Settings, sessions: sessionmaker[Session], kb: KnowledgeBa
 def services(
     tmp_path: Path, sessions: sessionmaker[Session], knowledge_base: KnowledgeBase
 ) -> Iterator[Services]:
-    # Staff always on duty, so handoffs do not depend on when the tests run.
+    # Staff always on duty, so handoffs do not depend on when the tests run (nor on presence:
+    # test_knowledge_and_handoff.py checks it).
     yield install(
-        Settings(var_dir=tmp_path, support_hours=ALWAYS_STAFFED), sessions, knowledge_base
+        Settings(var_dir=tmp_path, support_hours=ALWAYS_STAFFED, staff_presence_seconds=0),
+        sessions,
+        knowledge_base,
     )
     use_services(None)
 

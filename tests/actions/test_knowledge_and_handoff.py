@@ -1,5 +1,5 @@
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -7,14 +7,23 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.handoff import ActionRequestHandoff
+from actions.handoff import ActionRequestHandoff, ActionSessionStart
 from actions.knowledge import ActionAnswerFromKnowledge, ActionRecordAnswerFeedback
 from actions.orders import day
 from actions.services import use_services
 from bot.settings import Settings
 from crm.models import HandoffRequest, KnowledgeAnswer, SupportTicket
+from crm.staff import StaffService
 from crm.support_hours import DAYS
-from tests.actions.conftest import DOMAIN, install, responses, slot_events, tracker, verified
+from tests.actions.conftest import (
+    ALWAYS_STAFFED,
+    DOMAIN,
+    install,
+    responses,
+    slot_events,
+    tracker,
+    verified,
+)
 
 
 async def test_answers_with_quote_title_and_url(services):
@@ -116,12 +125,59 @@ def _ask_for_a_person() -> tuple[CollectingDispatcher, Tracker]:
 
 
 @pytest.fixture
-def staffed(tmp_path, sessions, knowledge_base) -> Iterator[Callable[[str], None]]:
-    """Install the services with the given SUPPORT_HOURS."""
-    yield lambda hours: install(
-        Settings(var_dir=tmp_path, support_hours=hours), sessions, knowledge_base
+def staffed(tmp_path, sessions, knowledge_base) -> Iterator[Callable[..., None]]:
+    """Install the services with the given SUPPORT_HOURS (and STAFF_PRESENCE_SECONDS)."""
+    yield lambda hours, presence=0: install(
+        Settings(var_dir=tmp_path, support_hours=hours, staff_presence_seconds=presence),
+        sessions,
+        knowledge_base,
     )
     use_services(None)
+
+
+def _staff_at_console(sessions, *, team: str, role: str = "agent", seen: timedelta) -> None:
+    """A member of `team` signed in to the console, last seen `seen` ago."""
+    signed_in_at = datetime.now(UTC) - seen
+    staff = StaffService(sessions, clock=lambda: signed_in_at)
+    staff.create_member(
+        email=f"{team}-{role}@larkspur.example",
+        name="Sam",
+        password="correct horse battery",
+        role=role,
+        team=team,
+        actor="test",
+    )
+    staff.sign_in(
+        email=f"{team}-{role}@larkspur.example", password="correct horse battery", client="t"
+    )
+
+
+async def test_within_hours_with_nobody_at_the_console_a_ticket_is_opened(staffed, sessions):
+    staffed(ALWAYS_STAFFED, presence=300)
+    _staff_at_console(sessions, team="general", seen=timedelta(minutes=6))  # gone too long
+    _staff_at_console(sessions, team="billing", seen=timedelta(seconds=5))  # another team
+    dispatcher, conversation = _ask_for_a_person()
+    await ActionRequestHandoff().run(dispatcher, conversation, DOMAIN)
+    assert responses(dispatcher) == ["utter_handoff_no_staff"]
+    with sessions() as session:
+        ticket = session.scalars(
+            select(SupportTicket).where(SupportTicket.conversation_id == "action-test")
+        ).one()
+        request = session.scalars(select(HandoffRequest)).one()
+    assert dispatcher.messages[0]["ticket"] == ticket.reference
+    assert request.status == "waiting" and request.reference in ticket.subject
+
+
+@pytest.mark.parametrize(("team", "role"), [("general", "agent"), ("billing", "supervisor")])
+async def test_within_hours_someone_at_the_console_takes_the_handoff(staffed, sessions, team, role):
+    staffed(ALWAYS_STAFFED, presence=300)
+    _staff_at_console(sessions, team=team, role=role, seen=timedelta(minutes=4))
+    dispatcher, conversation = _ask_for_a_person()
+    await ActionRequestHandoff().run(dispatcher, conversation, DOMAIN)
+    assert responses(dispatcher) == ["utter_handoff_requested"]
+    with sessions() as session:
+        opened = select(SupportTicket).where(SupportTicket.conversation_id == "action-test")
+        assert session.scalars(opened).all() == []
 
 
 async def test_outside_support_hours_a_handoff_also_opens_a_ticket(staffed, sessions):
@@ -319,3 +375,26 @@ async def test_no_after_the_offer_of_a_person_is_not_a_vote(services, sessions):
     )
     assert responses(dispatcher) == ["utter_anything_else"]
     assert _vote(sessions) is None
+
+
+async def test_a_new_session_of_a_conversation_a_person_holds_starts_paused(services, sessions):
+    handoff = services.handoffs.request_handoff(
+        conversation_id="action-test",
+        channel="rest",
+        reason="customer_request",
+        customer_id=None,
+        transcript=[],
+    )
+    metadata = {"channel_hint": "web"}
+    conversation = tracker({"session_started_metadata": metadata})
+    events = await ActionSessionStart().run(CollectingDispatcher(), conversation, DOMAIN)
+    kinds = [event["event"] for event in events]
+    assert kinds == ["session_started", "slot", "action"]  # waiting: the assistant answers
+    assert slot_events(events)["session_started_metadata"] == metadata
+
+    with sessions.begin() as session:
+        request = session.get(HandoffRequest, handoff.id)
+        request.status, request.claimed_at = "claimed", datetime.now(UTC)
+    events = await ActionSessionStart().run(CollectingDispatcher(), conversation, DOMAIN)
+    assert [event["event"] for event in events] == ["session_started", "slot", "pause", "action"]
+    assert events[-1]["name"] == "action_listen"

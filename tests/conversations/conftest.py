@@ -281,6 +281,8 @@ def agent(
         demo_shop_port=free_port(),
         console_port=free_port(),
         support_hours="Mon-Sun 00:00-24:00",  # handoffs must not depend on the hour of the run
+        # Nor on whether a test has a console page open (presence: tests/actions/).
+        staff_presence_seconds=0,
         widget_identity_secret=WIDGET_SECRET,
     )
     upgrade(settings.database_url)

@@ -22,6 +22,7 @@ from crm.errors import (
     TooManyAttempts,
 )
 from crm.models import AuditLog, StaffLoginAttempt, StaffSession, StaffUser
+from crm.services import HandoffService
 from crm.staff import SignedIn, StaffMember, StaffService, hash_session_token
 
 # Cheap Argon2id parameters keep the tests fast; production uses the library's defaults.
@@ -586,3 +587,48 @@ def test_cli_refuses_a_duplicate(
     assert capsys.readouterr().err == (
         "error: a staff member with this email address already exists\n"
     )
+
+
+# --- presence -----------------------------------------------------------------------------
+
+
+def test_presence_counts_live_console_sessions_of_the_team_and_supervisors(
+    sessions: sessionmaker[Session], staff: StaffService, clock: Clock, ada: StaffMember
+) -> None:
+    handoffs = HandoffService(sessions, clock=clock)
+    window = timedelta(minutes=5)
+    assert handoffs.staff_online("general", window) == 0  # a member, but never signed in
+    signed = _sign_in(staff)
+    assert handoffs.staff_online("general", window) == 1
+    assert handoffs.staff_online("billing", window) == 0  # an agent of another team
+
+    clock.advance(minutes=4)
+    assert staff.session(signed.token) is not None  # the open page refreshes presence
+    clock.advance(minutes=4)
+    assert handoffs.staff_online("general", window) == 1
+    clock.advance(minutes=2)
+    assert handoffs.staff_online("general", window) == 0  # page closed 6 minutes ago
+
+    assert staff.session(signed.token) is not None
+    clock.advance(seconds=10)
+    assert staff.session(signed.token) is not None  # within 30 s: no second write
+    with sessions() as session:
+        seen = session.scalars(select(StaffSession.last_seen_at)).one()
+    assert seen == clock.now - timedelta(seconds=10)
+
+    staff.sign_out(signed.token)
+    assert handoffs.staff_online("general", window) == 0  # signed out: gone at once
+
+    staff.create_member(
+        email="sup@larkspur.example",
+        name="Sup",
+        password=PASSWORD,
+        role="supervisor",
+        team="account",
+        actor="test",
+    )
+    staff.sign_in(email="sup@larkspur.example", password=PASSWORD, client=CLIENT)
+    assert handoffs.staff_online("billing", window) == 1  # supervisors see every queue
+    with sessions.begin() as session:
+        session.execute(update(StaffUser).values(active=False))
+    assert handoffs.staff_online("billing", window) == 0  # deactivated members do not count
