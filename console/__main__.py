@@ -12,9 +12,13 @@ from bot.sql import pooled_engine
 from console.app import Console, create_app
 from console.relay import RasaRelay
 from console.transcripts import TranscriptSource
+from crm.canned import CannedResponses
 from crm.db import make_engine, make_session_factory
 from crm.handoffs import HandoffDesk
+from crm.money import RefundService
+from crm.panel import PanelRefunds
 from crm.staff import StaffService
+from crm.supervision import Supervision
 
 log = logging.getLogger("console")
 
@@ -22,11 +26,15 @@ log = logging.getLogger("console")
 def build_console(settings: Settings) -> Console:
     """The records, the tracker store (read only) and the relay to Rasa, from the settings."""
     sessions = make_session_factory(make_engine(settings.database_url))
+    desk = HandoffDesk(sessions)
     return Console(
         staff=StaffService(sessions, session_ttl=timedelta(hours=settings.staff_session_hours)),
-        desk=HandoffDesk(sessions),
+        desk=desk,
         transcripts=TranscriptSource(pooled_engine(f"sqlite:///{settings.tracker_db}")),
         relay=RasaRelay(f"http://127.0.0.1:{settings.rasa_port}", settings.api_token()),
+        canned=CannedResponses(sessions),
+        refunds=PanelRefunds(sessions, desk, RefundService(sessions)),
+        supervision=Supervision(sessions),
         secure_cookies=settings.environment == "production",
     )
 

@@ -28,21 +28,40 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from console import panel, supervision
 from console.relay import RasaRelay, RelayFailed
 from console.transcripts import TranscriptSource
+from crm.canned import MAX_TEXT_CHARS, MAX_TITLE_CHARS, CannedResponses, fill
 from crm.errors import (
+    CannedResponseError,
+    CannedResponseNotFound,
+    HandoffClosed,
     HandoffError,
     HandoffNotFound,
     HandoffNotYours,
     HandoffTaken,
+    HandoffUnchanged,
     InvalidCredentials,
+    InvalidNote,
+    InvalidOutcome,
     InvalidStaffDetails,
     StaffExists,
+    StaffNotAvailable,
     TooManyAttempts,
+    UnknownTeam,
 )
-from crm.handoffs import HandoffDesk, QueueEntry
+from crm.handoffs import (
+    CLOSE_OUTCOMES,
+    MAX_NOTE_CHARS,
+    HandoffDesk,
+    QueueEntry,
+    checked_outcome,
+    could_take,
+)
 from crm.models import STAFF_ROLES, STAFF_TEAMS, utcnow
+from crm.panel import PanelRefunds
 from crm.staff import StaffMember, StaffService
+from crm.supervision import Supervision
 
 log = logging.getLogger("console")
 
@@ -66,7 +85,15 @@ REFUSALS: dict[type[HandoffError], tuple[int, str]] = {
     HandoffNotFound: (404, "No such conversation in your queues."),
     HandoffTaken: (409, "Someone else has taken this conversation."),
     HandoffNotYours: (403, "Only the person holding the conversation can do this."),
+    HandoffClosed: (409, "This conversation is closed."),
+    HandoffUnchanged: (409, "The conversation is already there."),
+    StaffNotAvailable: (400, "That colleague cannot take this conversation."),
+    UnknownTeam: (400, "Choose one of the teams."),
+    InvalidOutcome: (400, "Choose whether the customer's question was resolved."),
+    InvalidNote: (400, f"Write a note of 1 to {MAX_NOTE_CHARS} characters."),
 }
+# The close form's choices, as staff read them.
+OUTCOME_LABELS = {"resolved": "Resolved", "not_resolved": "Not resolved"}
 T = TypeVar("T")
 Handler = Callable[..., Awaitable[Any]]
 
@@ -79,6 +106,9 @@ class Console:
     desk: HandoffDesk
     transcripts: TranscriptSource
     relay: RasaRelay
+    canned: CannedResponses
+    refunds: PanelRefunds
+    supervision: Supervision
     secure_cookies: bool = False
 
 
@@ -269,16 +299,34 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
             return entry
         lines = await call(console.transcripts.lines, entry.conversation_id)
         customer = await call(console.desk.customer_panel, reference, member)
+        history = await panel.panel_values(console, reference, member, customer)
+        mine = entry.held_by(member)
+        notes = await call(console.desk.notes, reference, member)
+        canned = await call(console.canned.for_member, member) if mine else []
+        # Who it could go to: the desk checks again, this only keeps the list short.
+        colleagues = [
+            person
+            for person in await call(console.staff.members)
+            if person.id not in (member.id, entry.assignee_id) and could_take(person, entry.team)
+        ]
         return page(
             "conversation.html",
             member=member,
             csrf=request.ctx.csrf,
             entry=entry,
-            mine=entry.held_by(member),
+            mine=mine,
             lines=lines,
             last_line=lines[-1].id if lines else 0,
             customer=customer,
+            **history,
             max_reply=MAX_REPLY_CHARS,
+            notes=notes,
+            max_note=MAX_NOTE_CHARS,
+            canned=[(item.title, fill(item.text, entry.customer_first_name)) for item in canned],
+            may_move=entry.status != "closed" and (mine or member.can("supervisor")),
+            colleagues=colleagues,
+            teams=[team for team in STAFF_TEAMS if entry.status != "waiting" or team != entry.team],
+            outcomes=[(outcome, OUTCOME_LABELS[outcome]) for outcome in CLOSE_OUTCOMES],
         )
 
     @app.get("/stream/conversations/<reference:str>")
@@ -298,7 +346,13 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
                 data = json.dumps({"lines": [line.as_json() for line in lines]})
                 await stream.send(f"event: lines\ndata: {data}\n\n")
                 after = lines[-1].id
-            now = await call(console.desk.entry, reference, member)
+            try:
+                now = await call(console.desk.entry, reference, member)
+            except HandoffNotFound:
+                # Transferred to a queue this member does not see: the page has nothing to show.
+                await stream.send("event: gone\ndata: {}\n\n")
+                await stream.eof()
+                return None
             current = json.dumps(entry_json(now, member))
             if current != state:
                 await stream.send(f"event: entry\ndata: {current}\n\n")
@@ -361,6 +415,68 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
         await call(console.desk.hand_back, reference, member)
         return _done(request, "/", {"status": "closed"})
 
+    @app.post("/conversations/<reference:str>/close")
+    @guarded("agent")
+    async def close(request: Request, reference: str) -> HTTPResponse:
+        member = request.ctx.member
+        outcome = _field(request, "outcome")
+        try:
+            checked_outcome(outcome)  # before the customer is told anything
+            entry = await call(console.desk.holding, reference, member)
+        except HandoffError as refusal:
+            return refused(request, refusal)
+        try:
+            # Rasa tells the customer, resumes the assistant and asks for a rating.
+            await console.relay.send(entry.conversation_id, "close", member.name)
+        except RelayFailed as failure:
+            log.error("closing %s failed: %s", reference, failure)
+            return problem(request, 502, "The assistant could not be reached; try again.")
+        try:
+            await call(console.desk.close, reference, member, outcome)
+        except HandoffError as refusal:  # a supervisor moved it in the meantime
+            return refused(request, refusal)
+        return _done(request, "/", {"status": "closed", "outcome": outcome})
+
+    @app.post("/conversations/<reference:str>/transfer")
+    @guarded("agent")
+    async def transfer(request: Request, reference: str) -> HTTPResponse:
+        member = request.ctx.member
+        colleague, team = _staff_id(_field(request, "colleague")), _field(request, "team")
+        if (colleague is None) == (not team):
+            return problem(request, 400, "Choose a colleague or a team.")
+        try:
+            moved = await call(
+                console.desk.transfer, reference, member, to_member=colleague, to_team=team or None
+            )
+        except HandoffError as refusal:
+            return refused(request, refusal)
+        if moved.relay_kind is not None:
+            try:
+                await console.relay.send(
+                    moved.conversation_id, moved.relay_kind, moved.relay_name, moved.relay_text
+                )
+            except RelayFailed as failure:
+                # The customer was not told: the conversation goes back to where it was.
+                undone = await call(console.desk.revert_transfer, moved, member)
+                log.error("transfer of %s failed (undone: %s): %s", reference, undone, failure)
+                return problem(request, 502, "The assistant could not be reached; try again.")
+        # An agent has handed it on; a supervisor stays to watch it.
+        location = f"/conversations/{reference}" if member.can("supervisor") else "/"
+        return _done(request, location, {"status": moved.after.status, "team": moved.after.team})
+
+    @app.post("/conversations/<reference:str>/notes")
+    @guarded("agent")
+    async def add_note(request: Request, reference: str) -> HTTPResponse:
+        # Private: stored in the records only, never sent through the relay.
+        try:
+            note = await call(
+                console.desk.add_note, reference, request.ctx.member, _field(request, "text")
+            )
+        except HandoffError as refusal:
+            return refused(request, refusal)
+        answer = {"author": note.author, "at": note.at.timestamp(), "text": note.text}
+        return _done(request, f"/conversations/{reference}#notes", answer)
+
     # --- administration ----------------------------------------------------------------------
 
     @app.get("/admin/staff")
@@ -385,6 +501,38 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
             return await _staff_page(request, page, console, error=str(refused), status=400)
         return response.redirect("/admin/staff")
 
+    @app.get("/admin/canned")
+    @guarded("supervisor")
+    async def canned_page(request: Request) -> HTTPResponse:
+        return await _canned_page(request, page, console, error=None)
+
+    @app.post("/admin/canned")
+    @guarded("supervisor")
+    async def add_canned(request: Request) -> HTTPResponse:
+        try:
+            await call(
+                console.canned.create,
+                request.ctx.member,
+                _form(request, "title"),
+                _form(request, "text"),
+                _form(request, "team") or None,
+            )
+        except CannedResponseError as refused:
+            return await _canned_page(request, page, console, error=str(refused), status=400)
+        return response.redirect("/admin/canned", status=303)
+
+    @app.post("/admin/canned/<canned_id:int>/remove")
+    @guarded("supervisor")
+    async def remove_canned(request: Request, canned_id: int) -> HTTPResponse:
+        try:
+            await call(console.canned.deactivate, request.ctx.member, canned_id)
+        except CannedResponseError as refused:
+            status = 404 if isinstance(refused, CannedResponseNotFound) else 400
+            return await _canned_page(request, page, console, error=str(refused), status=status)
+        return response.redirect("/admin/canned", status=303)
+
+    panel.register(app, console, guarded=guarded, problem=problem, refused=refused, done=_done)
+    supervision.register(app, console, guarded=guarded, page=page, problem=problem)
     return app
 
 
@@ -415,6 +563,28 @@ async def _staff_page(
         members=members,
         roles=STAFF_ROLES,
         teams=STAFF_TEAMS,
+        error=error,
+    )
+
+
+async def _canned_page(
+    request: Request,
+    page: Callable[..., HTTPResponse],
+    console: Console,
+    *,
+    error: str | None,
+    status: int = 200,
+) -> HTTPResponse:
+    responses = await call(console.canned.for_member, request.ctx.member)
+    return page(
+        "canned.html",
+        status,
+        member=request.ctx.member,
+        csrf=request.ctx.csrf,
+        responses=responses,
+        teams=STAFF_TEAMS,
+        max_title=MAX_TITLE_CHARS,
+        max_text=MAX_TEXT_CHARS,
         error=error,
     )
 
@@ -459,11 +629,21 @@ def _json_field(request: Request, field: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _field(request: Request, field: str) -> str:
+    """A text field from the page's script (JSON) or a plain form post."""
+    return _json_field(request, field) or _form(request, field)
+
+
 def _done(request: Request, location: str, answer: dict[str, Any]) -> HTTPResponse:
     """JSON for the page's script; a redirect for a plain form post."""
     if _wants_json(request):
         return response.json(answer)
     return response.redirect(location, status=303)
+
+
+def _staff_id(value: str) -> int | None:
+    """A staff member's id from a form, if it is one (small enough for the column)."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 def _int(value: str | None) -> int:

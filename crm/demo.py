@@ -4,8 +4,8 @@ The content (names, addresses, products, order numbers, items, statuses) comes f
 random seed, so every run and every machine gets the same records; the dates are offsets from
 ``now``, so a shipped order is always "arriving in a couple of days" whenever the demo runs.
 :func:`seed` only inserts what is missing, keyed by natural keys (customer email, product SKU,
-order number, invoice number, ticket reference, newsletter email), so running it again changes
-nothing.
+order number, invoice number, ticket reference, newsletter email, canned response title), so
+running it again changes nothing.
 
 The first customers are fixed identities (:data:`DEMO_IDENTITIES`) that ``docs/demo.md`` and
 the tests rely on. All emails are at example.com / example.org, GB phone numbers are in
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm.addresses import AddressInput, parse_address
 from crm.models import (
     Address,
+    CannedResponse,
     Customer,
     Invoice,
     NewsletterSubscription,
@@ -109,6 +110,34 @@ DEMO_IDENTITIES: Final = (
 _NEWSLETTER: Final = (
     ("ada@example.com", True, timedelta(days=200)),
     ("alan@example.com", False, timedelta(days=45)),
+)
+
+# Replies staff insert in the console (crm/canned.py): title, team (None: all), text. The
+# refund and claim times are the help centre's (data/knowledge/).
+_CANNED: Final = (
+    (
+        "Greeting",
+        None,
+        "Hi {customer_first_name}, I've read your conversation with our assistant and I'm "
+        "looking into it now.",
+    ),
+    (
+        "Still checking",
+        None,
+        "Thanks for waiting, {customer_first_name}. I'm still checking this and will be back "
+        "with you in a few minutes.",
+    ),
+    (
+        "Refund timing",
+        "billing",
+        "Once your return reaches our warehouse we refund your original payment method within "
+        "5 working days, and you'll get an email when we do.",
+    ),
+    (
+        "Anything else",
+        None,
+        "Is there anything else I can help you with today?",
+    ),
 )
 
 # --- catalogue and other customers --------------------------------------------------------
@@ -344,6 +373,7 @@ class SeedReport:
     refunds: int = 0
     tickets: int = 0
     newsletter_subscriptions: int = 0
+    canned_responses: int = 0
 
     @property
     def total(self) -> int:
@@ -745,7 +775,8 @@ def _tickets(
 
 def seed(sessions: sessionmaker[Session], *, now: datetime | None = None) -> SeedReport:
     """Insert the demo records that are missing, in one transaction; return what was added."""
-    data = build_dataset(now or utcnow())
+    now = now or utcnow()
+    data = build_dataset(now)
     counts: Counter[str] = Counter()
     with sessions.begin() as session:
         _seed_customers(session, data.customers, counts)
@@ -753,6 +784,7 @@ def seed(sessions: sessionmaker[Session], *, now: datetime | None = None) -> See
         _seed_orders(session, data.orders, counts)
         _seed_tickets(session, data.tickets, counts)
         _seed_newsletter(session, data.newsletter, counts)
+        _seed_canned(session, counts, now)
     return SeedReport(**counts)
 
 
@@ -922,6 +954,17 @@ def _seed_newsletter(
             )
         )
         counts["newsletter_subscriptions"] += 1
+    session.flush()
+
+
+def _seed_canned(session: Session, counts: Counter[str], now: datetime) -> None:
+    # Keyed by title: one a supervisor has edited or removed since is left as it is.
+    existing = set(session.scalars(select(CannedResponse.title)))
+    for title, team, text in _CANNED:
+        if title in existing:
+            continue
+        session.add(CannedResponse(title=title, text=text, team=team, active=True, created_at=now))
+        counts["canned_responses"] += 1
     session.flush()
 
 

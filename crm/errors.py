@@ -199,3 +199,87 @@ class HandoffNotYours(HandoffError):
 
     def __init__(self) -> None:
         super().__init__("handoff held by someone else")
+
+
+class HandoffClosed(HandoffError):
+    """The conversation is closed: there is nobody to pass it to any more."""
+
+    def __init__(self) -> None:
+        super().__init__("handoff already closed")
+
+
+class HandoffUnchanged(HandoffError):
+    """A transfer to where the conversation already is (its holder, or the team it waits in)."""
+
+    def __init__(self) -> None:
+        super().__init__("the handoff is already there")
+
+
+class StaffNotAvailable(HandoffError):
+    """The colleague cannot take the conversation: unknown, deactivated, or outside its team.
+
+    All three cases raise this one error, so the console tells nothing about who exists.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("staff member not available for this handoff")
+
+
+class UnknownTeam(HandoffError):
+    """A team that is not one of the support teams (``STAFF_TEAMS``)."""
+
+    def __init__(self) -> None:
+        super().__init__("no such team")
+
+
+class InvalidOutcome(HandoffError):
+    """Staff close a conversation as resolved or not resolved; nothing else is an outcome."""
+
+    def __init__(self) -> None:
+        super().__init__("outcome must be resolved or not_resolved")
+
+
+class InvalidNote(HandoffError):
+    """A private note that is empty or too long; the message gives the rule, not the text."""
+
+    def __init__(self, low: int, high: int) -> None:
+        super().__init__(f"a note has {low} to {high} characters")
+
+
+class CannedResponseError(CRMError):
+    """Base of the errors about canned responses (crm/canned.py)."""
+
+
+class CannedNotAllowed(CannedResponseError):
+    """Only supervisors and admins add or remove canned responses."""
+
+    def __init__(self) -> None:
+        super().__init__("only supervisors and admins manage canned responses")
+
+
+class InvalidCannedResponse(CannedResponseError):
+    """A canned response's title, text or team breaks a rule; the message names which."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class CannedResponseExists(CannedResponseError):
+    """An active canned response already has this title."""
+
+    def __init__(self) -> None:
+        super().__init__("a canned response with this title already exists")
+
+
+class CannedResponseNotFound(CannedResponseError):
+    """No active canned response with this id."""
+
+    def __init__(self) -> None:
+        super().__init__("canned response not found")
+
+
+class SupervisorsOnly(StaffError):
+    """Only supervisors and admins see the team's figures (crm/supervision.py)."""
+
+    def __init__(self) -> None:
+        super().__init__("only supervisors and admins see the supervisor view")

@@ -87,9 +87,16 @@
     events.addEventListener("entry", (event) => {
       const entry = JSON.parse(event.data);
       const mine = entry.mine ? "yes" : "no";
-      // Someone else claimed it, or it was closed: the actions on the page no longer apply.
-      if (entry.status !== view.dataset.status || mine !== view.dataset.mine) location.reload();
+      // Claimed, transferred, assigned or closed: the actions on the page no longer apply.
+      const changed =
+        entry.status !== view.dataset.status ||
+        mine !== view.dataset.mine ||
+        entry.team !== view.dataset.team ||
+        (entry.assignee || "") !== view.dataset.assignee;
+      if (changed) location.reload();
     });
+    // Transferred to a queue this member does not see.
+    events.addEventListener("gone", () => location.assign("/"));
     events.addEventListener("signed_out", () => location.assign("/login"));
 
     const form = document.getElementById("reply-form");
@@ -128,8 +135,71 @@
     });
   }
 
+  // Puts the chosen canned response into the reply box at the cursor, as plain text.
+  function cannedPicker() {
+    const picker = document.getElementById("canned");
+    const insert = document.getElementById("canned-insert");
+    const box = document.getElementById("reply");
+    if (!picker || !insert || !box) return;
+    insert.addEventListener("click", () => {
+      const chosen = picker.selectedOptions[0];
+      if (!chosen) return;
+      const text = chosen.dataset.text || "";
+      const start = box.selectionStart ?? box.value.length;
+      const end = box.selectionEnd ?? start;
+      box.value = box.value.slice(0, start) + text + box.value.slice(end);
+      box.focus();
+      box.setSelectionRange(start + text.length, start + text.length);
+    });
+  }
+
+  // Saves a private note without leaving the page (a draft reply stays as it is).
+  function noteForm() {
+    const form = document.getElementById("note-form");
+    if (!form) return;
+    const box = document.getElementById("note");
+    const list = document.getElementById("note-list");
+    const error = document.getElementById("note-error");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const text = box.value.trim();
+      if (!text) return;
+      error.hidden = true;
+      try {
+        const reply = await fetch(form.action, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+          body: JSON.stringify({ text }),
+        });
+        const answer = await reply.json();
+        if (!reply.ok) throw new Error(answer.error || "Not saved.");
+        list.querySelector(".empty")?.remove();
+        const item = document.createElement("li");
+        item.className = "note";
+        const who = document.createElement("span");
+        who.className = "who";
+        who.textContent = answer.author || "";
+        const when = document.createElement("time");
+        when.dateTime = new Date(answer.at * 1000).toISOString();
+        when.textContent = "just now";
+        const body = document.createElement("span");
+        body.className = "text";
+        body.textContent = answer.text;
+        item.append(who, " ", when, " ", body);
+        list.append(item);
+        box.value = "";
+      } catch (problem) {
+        error.textContent = problem.message;
+        error.hidden = false;
+      }
+      box.focus();
+    });
+  }
+
   refreshTimes();
   setInterval(refreshTimes, 30000);
   liveQueue();
   liveConversation();
+  cannedPicker();
+  noteForm();
 })();

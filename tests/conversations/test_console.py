@@ -13,6 +13,8 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -20,13 +22,31 @@ from argon2 import PasswordHasher
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from crm.models import HandoffRequest, StaffUser
-from crm.services import HandoffService
+from crm.models import (
+    AuditLog,
+    Customer,
+    CustomerConversation,
+    HandoffNote,
+    HandoffRequest,
+    Order,
+    Refund,
+    StaffUser,
+    utcnow,
+)
+from crm.services import HandoffService, format_money
 from crm.staff import StaffService
 from tests.conversations import test_telegram as telegram
 from tests.conversations import test_twilio as twilio
 from tests.conversations.browser import REPLY_TIMEOUT_MS, SCREENSHOTS, shop
-from tests.conversations.conftest import TWILIO_NUMBER, Agent, new_sender, said
+from tests.conversations.conftest import (
+    TWILIO_NUMBER,
+    Agent,
+    new_customer,
+    new_sender,
+    placed_orders,
+    said,
+    verify,
+)
 from tests.conversations.standins import PlatformAPI
 
 PASSWORD = "correct horse battery staple"
@@ -313,6 +333,313 @@ def test_signing_in_is_throttled(agent: Agent) -> None:
     assert int(refused.headers["retry-after"]) > 0
 
 
+# --- working a conversation: canned responses, notes, closing, transferring ---------------
+
+
+def member_id(agent: Agent, email: str) -> int:
+    with agent.sessions() as session:
+        return session.scalars(select(StaffUser.id).where(StaffUser.email == email)).one()
+
+
+def new_member(agent: Agent, name: str, role: str = "agent", team: str = "general") -> str:
+    """A staff member of this test alone; returns their email."""
+    email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@larkspur.test"
+    StaffService(
+        agent.sessions, hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    ).create_member(email=email, name=name, password=PASSWORD, role=role, team=team, actor="test")
+    return email
+
+
+def record(agent: Agent, reference: str) -> HandoffRequest:
+    with agent.sessions() as session:
+        request = session.scalars(
+            select(HandoffRequest).where(HandoffRequest.reference == reference)
+        ).one()
+        session.expunge(request)
+        return request
+
+
+def staff_said(agent: Agent, conversation: str) -> list[dict[str, Any]]:
+    """What the customer was told by or about staff: the relay's bot messages in the tracker."""
+    return [
+        {"text": event.get("text") or "", "staff": event["metadata"]["staff"]}
+        for event in agent.tracker(conversation)["events"]
+        if event["event"] == "bot" and (event.get("metadata") or {}).get("staff")
+    ]
+
+
+def test_canned_responses_notes_and_closing_with_an_outcome_in_the_browser(
+    browser: Browser, agent: Agent, staff: Staff
+) -> None:
+    errors: list[str] = []
+    admin = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    admin.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(admin, agent, staff.sue)
+    admin.get_by_role("link", name="Canned responses").click()
+    title = f"Order check {uuid.uuid4().hex[:6]}"
+    admin.get_by_label("Title", exact=True).fill(title)
+    admin.get_by_label("Text", exact=True).fill(
+        "Hi {customer_first_name}, I'm checking order 100103 <b>now</b>."
+    )
+    admin.get_by_role("button", name="Add", exact=True).click()
+    expect(admin.locator("#canned-rows")).to_contain_text(title)
+
+    # A verified customer (Ada) waits; Priya claims the conversation.
+    sender = new_sender()
+    agent.say(sender, "hello")
+    with agent.sessions() as session:
+        ada = session.scalars(select(Customer.id).where(Customer.email == "ada@example.com")).one()
+    ref = (
+        HandoffService(agent.sessions)
+        .request_handoff(
+            conversation_id=sender,
+            channel="rest",
+            reason="customer_request",
+            customer_id=ada,
+            transcript=[],
+        )
+        .reference
+    )
+    console = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    console.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(console, agent, staff.priya)
+    console.goto(f"{agent.stack.console_url}/conversations/{ref}")
+    console.get_by_role("button", name="Claim this conversation").click()
+    box = console.get_by_label("Reply to the customer")
+    expect(box).to_be_visible()
+
+    # The picker puts the text in the reply box, as text, with Ada's first name, at the cursor.
+    expect(console.locator("#canned-hint")).to_contain_text("filled in")
+    box.fill("Hello. ")
+    console.get_by_label("Canned response").select_option(label=title)
+    console.get_by_role("button", name="Insert").click()
+    expect(box).to_have_value("Hello. Hi Ada, I'm checking order 100103 <b>now</b>.")
+    expect(box).to_be_focused()
+
+    # A private note: saved without losing the draft, shown as text, kept on reload.
+    note = f"Prefers <i>email</i> {uuid.uuid4().hex[:6]}"
+    console.get_by_label("Add a private note").fill(note)
+    console.get_by_role("button", name="Save note").click()
+    notes = console.locator("#note-list")
+    expect(notes).to_contain_text(note)
+    expect(box).to_have_value("Hello. Hi Ada, I'm checking order 100103 <b>now</b>.")
+    console.reload()
+    expect(notes.locator(".note").last).to_contain_text("Priya")
+    expect(notes).to_contain_text(note)
+    expect(notes.locator("i")).to_have_count(0)
+    expect(console.get_by_text("the customer never sees notes")).to_be_visible()
+
+    console.get_by_label("Resolved", exact=True).check()
+    console.get_by_role("button", name="Close conversation").click()
+    expect(
+        console.get_by_role("heading", name="Conversations waiting for a person")
+    ).to_be_visible()
+    closed = record(agent, ref)
+    assert (closed.status, closed.outcome) == ("closed", "resolved")
+    assert closed.closed_at is not None
+    told = staff_said(agent, sender)
+    assert said(told[-1:], "utter_staff_closed") and told[-1]["staff"] == "Priya", told
+    # Notes stay in the records; nothing of them reached the conversation.
+    assert all("Prefers" not in line["text"] for line in told)
+    assert "Prefers" not in str(agent.tracker(sender)["events"])
+    with agent.sessions() as session:
+        kept = session.scalars(
+            select(HandoffNote.text)
+            .join(HandoffRequest, HandoffNote.handoff_id == HandoffRequest.id)
+            .where(HandoffRequest.reference == ref)
+        ).all()
+    assert kept == [note]
+
+    # The supervisor side: the response is removed, and no longer offered.
+    admin.reload()
+    admin.get_by_role("button", name=f"Remove {title}").click()
+    expect(admin.locator("#canned-rows")).not_to_contain_text(title)
+    assert errors == []
+    admin.context.close()
+    console.context.close()
+
+
+def claimed_by(agent: Agent, email: str, team: str = "general") -> tuple[str, str]:
+    """A REST conversation held by the member with `email`: (reference, conversation id)."""
+    reference = waiting_handoff(agent, team)
+    holder = Session(agent)
+    assert holder.sign_in(email).status_code == 302
+    assert holder.post(f"/conversations/{reference}/claim").status_code == 303
+    return reference, record(agent, reference).conversation_id
+
+
+def test_the_holder_transfers_to_a_colleague_and_then_to_a_team(
+    agent: Agent, staff: Staff, anyone: Session
+) -> None:
+    ravi = new_member(agent, "Ravi")
+    reference, conversation = claimed_by(agent, staff.priya)
+    assert anyone.sign_in(staff.priya).status_code == 302
+
+    ravi_id = member_id(agent, ravi)
+    moved = anyone.post(f"/conversations/{reference}/transfer", colleague=str(ravi_id))
+    assert (moved.status_code, moved.headers["location"]) == (303, "/")
+    after = record(agent, reference)
+    assert (after.status, after.assignee_id) == ("claimed", ravi_id)
+    joined = staff_said(agent, conversation)[-1]
+    assert said([joined], "utter_staff_joined") and joined["staff"] == "Ravi", joined
+    assert anyone.post(f"/conversations/{reference}/reply", text="still me").status_code == 403
+
+    colleague = Session(agent)
+    assert colleague.sign_in(ravi).status_code == 302
+    mine = {e["reference"]: e["mine"] for e in colleague.http.get("/api/queue").json()["queue"]}
+    assert mine[reference] is True
+    queued = colleague.post(f"/conversations/{reference}/transfer", team="billing")
+    assert queued.status_code == 303
+    after = record(agent, reference)
+    assert (after.status, after.team, after.assignee_id, after.claimed_at) == (
+        "waiting",
+        "billing",
+        None,
+        None,
+    )
+    assert said(staff_said(agent, conversation)[-1:], "utter_staff_transferred_billing")
+    assert colleague.http.get(f"/conversations/{reference}").status_code == 404
+    billing = Session(agent)
+    assert billing.sign_in(staff.tom).status_code == 302
+    queue = billing.http.get("/api/queue").json()["queue"]
+    assert reference in {entry["reference"] for entry in queue}
+    assert billing.post(f"/conversations/{reference}/claim").status_code == 303
+
+
+def test_transfers_and_assignments_are_refused_unless_allowed(
+    agent: Agent, staff: Staff, anyone: Session
+) -> None:
+    reference, _ = claimed_by(agent, staff.sue)
+    priya = member_id(agent, staff.priya)
+    assert anyone.sign_in(staff.priya).status_code == 302
+    # An agent cannot pass on what someone else holds, nor assign a waiting conversation.
+    taken = anyone.post(f"/conversations/{reference}/transfer", colleague=str(priya))
+    assert taken.status_code == 403
+    waiting = waiting_handoff(agent)
+    assert anyone.post(f"/conversations/{waiting}/transfer", team="billing").status_code == 403
+    forged = anyone.post(f"/conversations/{waiting}/transfer", team="billing", csrf=False)
+    assert forged.status_code == 403
+
+    boss = Session(agent)
+    assert boss.sign_in(staff.sue).status_code == 302
+    gone = new_member(agent, "Gone")
+    with agent.sessions.begin() as session:
+        session.scalars(select(StaffUser).where(StaffUser.email == gone)).one().active = False
+    for colleague in (member_id(agent, gone), member_id(agent, staff.tom), 99_999_999):
+        refused = boss.post(f"/conversations/{reference}/transfer", colleague=str(colleague))
+        assert refused.status_code == 400, colleague
+        assert "cannot take this conversation" in refused.text
+    assert boss.post(f"/conversations/{reference}/transfer", team="sales").status_code == 400
+    assert boss.post(f"/conversations/{reference}/transfer").status_code == 400
+    after = record(agent, reference)
+    assert (after.status, after.assignee_id) == ("claimed", member_id(agent, staff.sue))
+
+    # A supervisor or admin assigns any open conversation: a waiting one goes to Priya.
+    assigned = boss.post(f"/conversations/{waiting}/transfer", colleague=str(priya))
+    assert (assigned.status_code, assigned.headers["location"]) == (
+        303,
+        f"/conversations/{waiting}",
+    )
+    assert (record(agent, waiting).status, record(agent, waiting).assignee_id) == ("claimed", priya)
+    assert anyone.post(f"/conversations/{waiting}/reply", text="Priya here").status_code == 303
+
+
+def test_a_transfer_the_customer_cannot_be_told_of_is_undone(
+    agent: Agent, staff: Staff, anyone: Session
+) -> None:
+    # Rasa has never seen this conversation, so its relay refuses every event for it.
+    handoff = HandoffService(agent.sessions).request_handoff(
+        conversation_id=new_sender(),
+        channel="rest",
+        reason="customer_request",
+        customer_id=None,
+        transcript=[],
+    )
+    reference = handoff.reference
+    priya = member_id(agent, staff.priya)
+    assert anyone.sign_in(staff.priya).status_code == 302
+    assert anyone.post(f"/conversations/{reference}/claim").status_code == 502  # claim undone
+    with agent.sessions.begin() as session:  # as if the claim had been announced
+        request = session.get_one(HandoffRequest, handoff.id)
+        request.status, request.assignee_id, request.claimed_at = "claimed", priya, utcnow()
+    failed = anyone.post(f"/conversations/{reference}/transfer", team="billing")
+    assert failed.status_code == 502
+    after = record(agent, reference)
+    assert (after.status, after.team, after.assignee_id) == ("claimed", "general", priya)
+    assert anyone.post(f"/conversations/{reference}/close", outcome="resolved").status_code == 502
+    assert record(agent, reference).status == "claimed"
+
+
+def test_closing_needs_an_outcome_and_notes_stay_within_the_team(
+    agent: Agent, staff: Staff, anyone: Session
+) -> None:
+    reference, conversation = claimed_by(agent, staff.priya)
+    assert anyone.sign_in(staff.priya).status_code == 302
+    for outcome in ("", "handed_back", "whatever"):
+        refused = anyone.post(f"/conversations/{reference}/close", outcome=outcome)
+        assert refused.status_code == 400, outcome
+    assert record(agent, reference).status == "claimed"
+    assert not any(said([line], "utter_staff_closed") for line in staff_said(agent, conversation))
+
+    saved = anyone.post(f"/conversations/{reference}/notes", text="Called back on Tuesday.")
+    assert (saved.status_code, saved.headers["location"]) == (
+        303,
+        f"/conversations/{reference}#notes",
+    )
+    assert anyone.post(f"/conversations/{reference}/notes", text="   ").status_code == 400
+    assert "Called back on Tuesday." in anyone.http.get(f"/conversations/{reference}").text
+    outsider = Session(agent)
+    assert outsider.sign_in(staff.tom).status_code == 302  # billing
+    assert outsider.post(f"/conversations/{reference}/notes", text="hi").status_code == 404
+    assert outsider.post(f"/conversations/{reference}/close", outcome="resolved").status_code == 404
+
+    closed = anyone.post(f"/conversations/{reference}/close", outcome="not_resolved")
+    assert (closed.status_code, closed.headers["location"]) == (303, "/")
+    after = record(agent, reference)
+    assert (after.status, after.outcome) == ("closed", "not_resolved")
+
+
+def test_the_open_page_follows_when_a_supervisor_moves_the_conversation(
+    browser: Browser, agent: Agent, staff: Staff
+) -> None:
+    reference, _ = claimed_by(agent, staff.priya)
+    console = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    sign_in(console, agent, staff.priya)
+    console.goto(f"{agent.stack.console_url}/conversations/{reference}")
+    expect(console.get_by_label("Reply to the customer")).to_be_visible()
+    boss = Session(agent)
+    assert boss.sign_in(staff.sue).status_code == 302
+    ravi = member_id(agent, new_member(agent, "Ravi"))
+    assert boss.post(f"/conversations/{reference}/transfer", colleague=str(ravi)).status_code == 303
+    # Priya's page reloads by itself: Ravi has it now, and her controls are gone.
+    expect(console.locator("#entry-status")).to_contain_text("with Ravi", timeout=REPLY_TIMEOUT_MS)
+    expect(console.get_by_label("Reply to the customer")).to_have_count(0)
+    expect(console.get_by_role("button", name="Close conversation")).to_have_count(0)
+    expect(console.locator("#to-team")).to_have_count(0)
+    # Sent to a queue she does not see: the page leaves for her queue.
+    assert boss.post(f"/conversations/{reference}/transfer", team="billing").status_code == 303
+    queue = console.get_by_role("heading", name="Conversations waiting for a person")
+    expect(queue).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    console.context.close()
+
+
+def test_only_supervisors_and_admins_manage_canned_responses(
+    agent: Agent, staff: Staff, anyone: Session
+) -> None:
+    assert anyone.sign_in(staff.priya).status_code == 302
+    assert anyone.http.get("/admin/canned").status_code == 403
+    title = f"Agent made {uuid.uuid4().hex[:6]}"
+    assert anyone.post("/admin/canned", title=title, text="Hello").status_code == 403
+    boss = Session(agent)
+    assert boss.sign_in(new_member(agent, "Bea", role="supervisor")).status_code == 302
+    assert title not in boss.http.get("/admin/canned").text
+    assert boss.post("/admin/canned", title=title, text="").status_code == 400
+    assert boss.post("/admin/canned", title=title, text="Hello", team="billing").status_code == 303
+    assert boss.post("/admin/canned", title=title, text="Again").status_code == 400
+    page = boss.http.get("/admin/canned").text
+    assert title in page and 'href="/admin/canned"' in page
+
+
 # --- replies on the messaging platforms --------------------------------------------------
 
 
@@ -359,3 +686,110 @@ def test_staff_answer_an_sms_customer_by_sms_from_the_number_they_wrote_to(
     bodies = twilio_api.wait_for(phone, before + 3, method="Messages.json")[before:]
     assert [body["Body"] for body in bodies][1] == "Sue here, from the team."
     assert {body["From"] for body in bodies} == {TWILIO_NUMBER}
+
+
+# --- the supervisor view and the customer panel's history and refunds --------------------
+
+
+def test_a_supervisor_sees_the_team_figures_and_an_agent_gets_403(
+    agent: Agent, staff: Staff, anyone: Session
+) -> None:
+    assert anyone.http.get("/api/supervisor").status_code == 401
+    assert anyone.sign_in(staff.priya).status_code == 302
+    assert 'href="/supervisor"' not in anyone.http.get("/").text
+    assert anyone.http.get("/supervisor").status_code == 403
+    assert anyone.http.get("/api/supervisor?period=7d").status_code == 403
+
+    boss = Session(agent)
+    assert boss.sign_in(new_member(agent, "Sam", role="supervisor")).status_code == 302
+    assert 'href="/supervisor"' in boss.http.get("/").text
+    figures = boss.http.get("/api/supervisor?period=7d").json()
+    waiting = {queue["team"]: queue["waiting"] for queue in figures["queues"]}
+    waiting_handoff(agent, "technical")
+    now = boss.http.get("/api/supervisor?period=7d").json()
+    assert now["period"] == "7d"
+    assert {q["team"]: q["waiting"] for q in now["queues"]}["technical"] == waiting["technical"] + 1
+    assert now["waiting"] == figures["waiting"] + 1
+    assert now["display"]["queue.technical.waiting"] == str(waiting["technical"] + 1)
+    page = boss.http.get("/supervisor?period=30d")
+    assert page.status_code == 200
+    assert "How the team is doing" in page.text and "Sam" in page.text
+    assert 'aria-current="page">Last 30 days<' in page.text
+    assert boss.http.get("/supervisor?period=forever").status_code == 400
+    boss.http.close()
+
+
+def test_a_refund_issued_from_the_panel_is_recorded_as_the_staff_members(
+    agent: Agent, staff: Staff, anyone: Session
+) -> None:
+    shopper = new_customer(agent, [("HOM-005", 1)])
+    [order] = placed_orders(agent, shopper)
+    with agent.sessions.begin() as session:
+        row = session.scalars(select(Order).where(Order.number == order.number)).one()
+        row.status = "delivered"
+        row.paid_at = row.shipped_at = utcnow() - timedelta(days=3)
+        row.delivered_at = utcnow() - timedelta(days=1)
+    # The shopper proves who they are in the chat, then asks for a person.
+    sender = new_sender()
+    agent.say(sender, f"where is my order {order.number}")
+    assert said(verify(agent, sender, shopper), "utter_verified")
+    agent.say(sender, "I want to talk to a person")
+    with agent.sessions.begin() as session:
+        request = session.scalars(
+            select(HandoffRequest).where(HandoffRequest.conversation_id == sender)
+        ).one()
+        assert request.customer_id == shopper.id
+        request.team, reference = "general", request.reference
+        known = session.scalars(
+            select(CustomerConversation).where(CustomerConversation.conversation_id == sender)
+        ).one()
+        assert (known.customer_id, known.channel) == (shopper.id, "rest")
+
+    assert anyone.sign_in(staff.sue).status_code == 302
+    page = anyone.http.get(f"/conversations/{reference}").text
+    assert "(this one)" in page and "Mood over time" in page
+    assert f"Order {order.number}: £" in page
+    refund = f"/conversations/{reference}/refunds"
+    assert f'action="{refund}"' not in page  # not held yet
+    assert anyone.post(f"/conversations/{reference}/claim").status_code == 303
+    assert f'action="{refund}"' in anyone.http.get(f"/conversations/{reference}").text
+
+    colleague = Session(agent)
+    assert colleague.sign_in(staff.priya).status_code == 302
+    assert colleague.post(refund, order_number=order.number, reason="mine").status_code == 403
+    colleague.http.close()
+    assert anyone.post(refund, csrf=False, order_number=order.number, reason="x").status_code == 403
+    assert anyone.post(refund, order_number=order.number, reason="  ").status_code == 400
+    # Another customer's order (Ada's, delivered and refundable for her) is not found here.
+    foreign = anyone.post(refund, order_number="100104", reason="wrong customer")
+    assert foreign.status_code == 404
+    with agent.sessions() as session:
+        assert session.scalars(select(Refund).where(Refund.order_id == row.id)).all() == []
+
+    done = anyone.post(refund, order_number=order.number, reason="arrived damaged")
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/conversations/{reference}"
+    sue = member_id(agent, staff.sue)
+    with agent.sessions() as session:
+        [made] = session.scalars(select(Refund).where(Refund.order_id == row.id)).all()
+        assert (made.status, made.reason) == ("requested", "return: arrived damaged")
+        audit = session.scalars(
+            select(AuditLog).where(
+                AuditLog.action == "refund.request", AuditLog.conversation_id == sender
+            )
+        ).one()
+        assert (audit.actor, audit.entity_id) == (f"staff:{sue}", order.number)
+        assert not session.scalars(
+            select(AuditLog).where(AuditLog.actor == f"staff:{sue}", AuditLog.entity_id == "100104")
+        ).all()
+    again = anyone.http.post(
+        refund,
+        json={"order_number": order.number, "reason": "twice"},
+        headers={"X-CSRF-Token": anyone.csrf},
+    )
+    assert again.status_code == 409
+    assert again.json() == {"error": "This order has already been refunded in full."}
+    page = anyone.http.get(f"/conversations/{reference}").text
+    assert f"{order.number}: {format_money(made.amount_pence)}, requested" in page
+    assert "No order can be refunded now." in page
+    assert anyone.post(f"/conversations/{reference}/hand-back").status_code == 303
