@@ -284,11 +284,40 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
 
     # --- one conversation --------------------------------------------------------------------
 
-    async def entry_or_problem(request: Request, reference: str) -> QueueEntry | HTTPResponse:
+    async def desk_step(request: Request, step: Callable[..., T], *args: Any) -> T | HTTPResponse:
+        """A records step as the signed-in member; a refusal becomes its answer (REFUSALS)."""
         try:
-            return await call(console.desk.entry, reference, request.ctx.member)
+            return await call(step, *args)
         except HandoffError as refusal:
             return refused(request, refusal)
+
+    async def entry_or_problem(request: Request, reference: str) -> QueueEntry | HTTPResponse:
+        return await desk_step(request, console.desk.entry, reference, request.ctx.member)
+
+    async def tell_customer(
+        request: Request,
+        conversation_id: str,
+        kind: str,
+        text: str = "",
+        *,
+        name: str | None = None,
+        undo: Callable[[], Awaitable[Any]] | None = None,
+        failed: str = "The assistant could not be reached; try again.",
+    ) -> bool | HTTPResponse:
+        """Send a staff event through Rasa's relay; if Rasa does not take it, undo and say 502.
+
+        Every step the customer must hear about is recorded first and undone here when the
+        customer cannot be told, so nobody holds a chat the customer was not told about.
+        """
+        try:
+            return await console.relay.send(
+                conversation_id, kind, name or request.ctx.member.name, text
+            )
+        except RelayFailed as failure:
+            if undo is not None:
+                await undo()
+            log.error("%s in %s failed: %s", kind, conversation_id, failure)
+            return problem(request, 502, failed)
 
     @app.get("/conversations/<reference:str>")
     @guarded("agent")
@@ -366,17 +395,16 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
     @guarded("agent")
     async def claim(request: Request, reference: str) -> HTTPResponse:
         member = request.ctx.member
-        try:
-            entry = await call(console.desk.claim, reference, member)
-        except HandoffError as refusal:
-            return refused(request, refusal)
-        try:
-            await console.relay.send(entry.conversation_id, "join", member.name)
-        except RelayFailed as failure:
-            # Nobody is talking to the customer: put the conversation back in the queue.
+        entry = await desk_step(request, console.desk.claim, reference, member)
+        if isinstance(entry, HTTPResponse):
+            return entry
+
+        async def release() -> None:  # nobody is talking to the customer: back to the queue
             await call(console.desk.release, reference, member)
-            log.error("claim of %s undone: %s", reference, failure)
-            return problem(request, 502, "The assistant could not be reached; try again.")
+
+        told = await tell_customer(request, entry.conversation_id, "join", undo=release)
+        if isinstance(told, HTTPResponse):
+            return told
         return _done(request, f"/conversations/{reference}", {"status": "claimed"})
 
     @app.post("/conversations/<reference:str>/reply")
@@ -386,33 +414,33 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
         text = (_json_field(request, "text") or _form(request, "text")).strip()
         if not text or len(text) > MAX_REPLY_CHARS:
             return problem(request, 400, f"Write 1 to {MAX_REPLY_CHARS} characters.")
-        try:
-            entry = await call(console.desk.holding, reference, member)
-        except HandoffError as refusal:
-            return refused(request, refusal)
-        try:
-            delivered = await console.relay.send(
-                entry.conversation_id, "message", member.name, text
-            )
-        except RelayFailed as failure:
-            log.error("reply in %s not sent: %s", reference, failure)
-            return problem(request, 502, "Your reply was not sent; try again.")
+        entry = await desk_step(request, console.desk.holding, reference, member)
+        if isinstance(entry, HTTPResponse):
+            return entry
+        delivered = await tell_customer(
+            request,
+            entry.conversation_id,
+            "message",
+            text,
+            failed="Your reply was not sent; try again.",
+        )
+        if isinstance(delivered, HTTPResponse):
+            return delivered
         return _done(request, f"/conversations/{reference}", {"delivered": delivered})
 
     @app.post("/conversations/<reference:str>/hand-back")
     @guarded("agent")
     async def hand_back(request: Request, reference: str) -> HTTPResponse:
         member = request.ctx.member
-        try:
-            entry = await call(console.desk.holding, reference, member)
-        except HandoffError as refusal:
-            return refused(request, refusal)
-        try:
-            await console.relay.send(entry.conversation_id, "leave", member.name)
-        except RelayFailed as failure:
-            log.error("hand-back of %s failed: %s", reference, failure)
-            return problem(request, 502, "The assistant could not be reached; try again.")
-        await call(console.desk.hand_back, reference, member)
+        entry = await desk_step(request, console.desk.holding, reference, member)
+        if isinstance(entry, HTTPResponse):
+            return entry
+        told = await tell_customer(request, entry.conversation_id, "leave")
+        if isinstance(told, HTTPResponse):
+            return told
+        closed = await desk_step(request, console.desk.hand_back, reference, member)
+        if isinstance(closed, HTTPResponse):
+            return closed
         return _done(request, "/", {"status": "closed"})
 
     @app.post("/conversations/<reference:str>/close")
@@ -422,19 +450,19 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
         outcome = _field(request, "outcome")
         try:
             checked_outcome(outcome)  # before the customer is told anything
-            entry = await call(console.desk.holding, reference, member)
         except HandoffError as refusal:
             return refused(request, refusal)
-        try:
-            # Rasa tells the customer, resumes the assistant and asks for a rating.
-            await console.relay.send(entry.conversation_id, "close", member.name)
-        except RelayFailed as failure:
-            log.error("closing %s failed: %s", reference, failure)
-            return problem(request, 502, "The assistant could not be reached; try again.")
-        try:
-            await call(console.desk.close, reference, member, outcome)
-        except HandoffError as refusal:  # a supervisor moved it in the meantime
-            return refused(request, refusal)
+        entry = await desk_step(request, console.desk.holding, reference, member)
+        if isinstance(entry, HTTPResponse):
+            return entry
+        # Rasa tells the customer, resumes the assistant and asks for a rating.
+        told = await tell_customer(request, entry.conversation_id, "close")
+        if isinstance(told, HTTPResponse):
+            return told
+        # A refusal now means a supervisor moved it in the meantime.
+        closed = await desk_step(request, console.desk.close, reference, member, outcome)
+        if isinstance(closed, HTTPResponse):
+            return closed
         return _done(request, "/", {"status": "closed", "outcome": outcome})
 
     @app.post("/conversations/<reference:str>/transfer")
@@ -451,15 +479,20 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
         except HandoffError as refusal:
             return refused(request, refusal)
         if moved.relay_kind is not None:
-            try:
-                await console.relay.send(
-                    moved.conversation_id, moved.relay_kind, moved.relay_name, moved.relay_text
-                )
-            except RelayFailed as failure:
-                # The customer was not told: the conversation goes back to where it was.
-                undone = await call(console.desk.revert_transfer, moved, member)
-                log.error("transfer of %s failed (undone: %s): %s", reference, undone, failure)
-                return problem(request, 502, "The assistant could not be reached; try again.")
+
+            async def put_back() -> None:  # the customer was not told: back where it was
+                await call(console.desk.revert_transfer, moved, member)
+
+            told = await tell_customer(
+                request,
+                moved.conversation_id,
+                moved.relay_kind,
+                moved.relay_text,
+                name=moved.relay_name,
+                undo=put_back,
+            )
+            if isinstance(told, HTTPResponse):
+                return told
         # An agent has handed it on; a supervisor stays to watch it.
         location = f"/conversations/{reference}" if member.can("supervisor") else "/"
         return _done(request, location, {"status": moved.after.status, "team": moved.after.team})

@@ -4,6 +4,18 @@
 (() => {
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 
+  // A change for the server, as JSON with the session's CSRF token; a refusal throws its reason.
+  async function post(url, body, fallback) {
+    const reply = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body),
+    });
+    const answer = await reply.json().catch(() => ({}));
+    if (!reply.ok) throw new Error(answer.error || fallback);
+    return answer;
+  }
+
   function cell(row, text) {
     const td = document.createElement("td");
     td.textContent = text;
@@ -115,13 +127,7 @@
       if (!text) return;
       error.hidden = true;
       try {
-        const reply = await fetch(form.action, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-          body: JSON.stringify({ text }),
-        });
-        const answer = await reply.json();
-        if (!reply.ok) throw new Error(answer.error || "Not sent.");
+        const answer = await post(form.action, { text }, "Not sent.");
         box.value = "";
         if (!answer.delivered) {
           error.textContent = "Saved in the transcript; this channel cannot show it to the customer now.";
@@ -166,13 +172,7 @@
       if (!text) return;
       error.hidden = true;
       try {
-        const reply = await fetch(form.action, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-          body: JSON.stringify({ text }),
-        });
-        const answer = await reply.json();
-        if (!reply.ok) throw new Error(answer.error || "Not saved.");
+        const answer = await post(form.action, { text }, "Not saved.");
         list.querySelector(".empty")?.remove();
         const item = document.createElement("li");
         item.className = "note";

@@ -144,7 +144,7 @@ def test_a_person_takes_over_a_widget_chat_and_hands_it_back(
     expect(transcript.locator(".line.staff").last).to_contain_text("I'm Priya")
     expect(transcript.locator(".line.system", has_text="Priya joined the chat.")).to_be_visible()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    console.screenshot(path=str(SCREENSHOTS / "console-conversation.png"))
+    console.screenshot(path=str(SCREENSHOTS / "console-conversation.png"), full_page=True)
 
     console.get_by_role("button", name="Hand back to the assistant").click()
     expect(
@@ -428,6 +428,14 @@ def test_canned_responses_notes_and_closing_with_an_outcome_in_the_browser(
     expect(notes).to_contain_text(note)
     expect(notes.locator("i")).to_have_count(0)
     expect(console.get_by_text("the customer never sees notes")).to_be_visible()
+
+    # A reply the console refuses keeps the draft, and staff read why.
+    draft = "x" * 4001
+    box.evaluate("box => box.removeAttribute('maxlength')")
+    box.fill(draft)
+    box.press("Enter")
+    expect(console.locator("#reply-error")).to_have_text("Write 1 to 4000 characters.")
+    expect(box).to_have_value(draft)
 
     console.get_by_label("Resolved", exact=True).check()
     console.get_by_role("button", name="Close conversation").click()
