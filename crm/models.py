@@ -618,6 +618,85 @@ class KnowledgeAnswer(Base):
     voted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ImportRun(Base):
+    """One committed `crm import`: the files it read (name, SHA-256, rows) and its counts.
+
+    A failed or dry run leaves no row: the whole import is one transaction.
+    """
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class ExternalCustomer(Base):
+    """A customer's id in another system, so importing its export again finds the same person.
+
+    A duplicate merged on import keeps its own external id, pointing at the customer it was
+    merged into, so that system's orders of either reach one customer.
+    """
+
+    __tablename__ = "external_customers"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+
+
+class ExternalOrder(Base):
+    """An order's number in another system, for idempotent imports."""
+
+    __tablename__ = "external_orders"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+
+
+class CustomerMerge(Base):
+    """A duplicate found on import and merged into `customer_id`: what it was and why."""
+
+    __tablename__ = "customer_merges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    rule: Mapped[str] = mapped_column(String(32))
+    merged: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    import_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("import_runs.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CustomerScore(Base):
+    """A customer's purchase propensity (next 30 days) and its top reasons, from `crm score`."""
+
+    __tablename__ = "customer_scores"
+    __table_args__ = (CheckConstraint("score BETWEEN 0 AND 1", name="score_range"),)
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    score: Mapped[float] = mapped_column(Float)
+    # [{"feature": ..., "value": ..., "effect": ...}, ...], strongest first
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    model_version: Mapped[str] = mapped_column(String(64))
+    scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class AuditLog(Base):
     """Who changed what, when, and from which conversation. Append-only (see module doc)."""
 
