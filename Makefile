@@ -59,10 +59,23 @@ $(KB): $(ACT_VENV)/.installed pyproject.toml
 .PHONY: venvs
 venvs: $(RASA_VENV)/.installed $(ACT_VENV)/.installed $(KB) ## Create both virtual environments
 
+# Purchase propensity (docs/crm.md). Without a model, `records` trains one on a small
+# simulation (a few seconds); `make propensity` replaces it with the 100,000-customer one.
+PROPENSITY_MODEL := models/propensity/manifest.json
+$(PROPENSITY_MODEL): $(ACT_VENV)/.installed crm/simulation.py crm/propensity.py
+	$(PY) -m crm simulate --customers 5000 --out var/simulation-small.db --replace
+	$(PY) -m crm propensity-train --data var/simulation-small.db --model-out models/propensity
+
 .PHONY: records
-records: $(ACT_VENV)/.installed ## Apply migrations and load the demo data (idempotent)
+records: $(ACT_VENV)/.installed $(PROPENSITY_MODEL) ## Apply migrations, load the demo data (idempotent), score it
 	$(PY) -m crm migrate
 	$(PY) -m crm seed
+	$(PY) -m crm score
+
+.PHONY: propensity
+propensity: $(ACT_VENV)/.installed ## Simulate 100k customers, train and compare propensity models (docs/crm.md)
+	$(PY) -m crm simulate --customers 100000 --out var/simulation.db --replace
+	$(PY) -m bench.propensity --data var/simulation.db --model-out models/propensity --write docs/crm.md
 
 .PHONY: index
 index: $(KB) ## Build the knowledge index if its sources changed (`kb build`)

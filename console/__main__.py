@@ -17,6 +17,7 @@ from crm.db import make_engine, make_session_factory
 from crm.handoffs import HandoffDesk
 from crm.money import RefundService
 from crm.panel import PanelRefunds
+from crm.scores import CustomerScores, LikelyBuyers
 from crm.staff import StaffService
 from crm.supervision import Supervision
 
@@ -35,6 +36,8 @@ def build_console(settings: Settings) -> Console:
         canned=CannedResponses(sessions),
         refunds=PanelRefunds(sessions, desk, RefundService(sessions)),
         supervision=Supervision(sessions),
+        scores=CustomerScores(sessions),
+        buyers=LikelyBuyers(sessions),
         secure_cookies=settings.environment == "production",
     )
 

@@ -28,7 +28,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from console import panel, supervision
+from console import likely_buyers, panel, supervision
 from console.relay import RasaRelay, RelayFailed
 from console.transcripts import TranscriptSource
 from crm.canned import MAX_TEXT_CHARS, MAX_TITLE_CHARS, CannedResponses, fill
@@ -60,6 +60,7 @@ from crm.handoffs import (
 )
 from crm.models import STAFF_ROLES, STAFF_TEAMS, utcnow
 from crm.panel import PanelRefunds
+from crm.scores import CustomerScores, LikelyBuyers
 from crm.staff import StaffMember, StaffService
 from crm.supervision import Supervision
 
@@ -109,6 +110,8 @@ class Console:
     canned: CannedResponses
     refunds: PanelRefunds
     supervision: Supervision
+    scores: CustomerScores
+    buyers: LikelyBuyers
     secure_cookies: bool = False
 
 
@@ -566,6 +569,7 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
 
     panel.register(app, console, guarded=guarded, problem=problem, refused=refused, done=_done)
     supervision.register(app, console, guarded=guarded, page=page, problem=problem)
+    likely_buyers.register(app, console, guarded=guarded, page=page, problem=problem)
     return app
 
 

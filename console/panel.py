@@ -99,9 +99,15 @@ def mood_trend(
 async def panel_values(
     console: Console, reference: str, member: StaffMember, customer: CustomerPanel | None
 ) -> dict[str, Any]:
-    """What the conversation page's panel adds to the records: mood and refundable orders."""
-    values: dict[str, Any] = {"mood": [], "mood_threshold": NEGATIVE_THRESHOLD, "refundable": ()}
+    """What the panel adds to the records: mood, refundable orders, purchase propensity."""
+    values: dict[str, Any] = {
+        "mood": [],
+        "mood_threshold": NEGATIVE_THRESHOLD,
+        "refundable": (),
+        "propensity": None,
+    }
     if customer is not None:
+        values["propensity"] = await asyncio.to_thread(console.scores.for_customer, customer.id)
         values["mood"] = await asyncio.to_thread(
             mood_trend, console.transcripts, customer.conversations
         )

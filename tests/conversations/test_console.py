@@ -727,6 +727,27 @@ def test_a_supervisor_sees_the_team_figures_and_an_agent_gets_403(
     boss.http.close()
 
 
+def test_likely_buyers_are_for_supervisors_and_download_as_csv(
+    agent: Agent, staff: Staff, anyone: Session
+) -> None:
+    assert anyone.sign_in(staff.priya).status_code == 302
+    assert anyone.http.get("/supervisor/likely-buyers").status_code == 403
+    assert anyone.http.get("/supervisor/likely-buyers?format=csv").status_code == 403
+
+    boss = Session(agent)
+    assert boss.sign_in(new_member(agent, "Lin", role="supervisor")).status_code == 302
+    assert 'href="/supervisor/likely-buyers"' in boss.http.get("/supervisor").text
+    page = boss.http.get("/supervisor/likely-buyers?min=10&newsletter=yes&q=ada")
+    assert page.status_code == 200 and "Customers most likely to buy" in page.text
+    exported = boss.http.get("/supervisor/likely-buyers?min=10&format=csv")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.headers["content-disposition"] == 'attachment; filename="likely-buyers.csv"'
+    assert exported.text.startswith("customer_id,name,email,score_percent")
+    assert boss.http.get("/supervisor/likely-buyers?min=200").status_code == 400
+    boss.http.close()
+
+
 def test_a_refund_issued_from_the_panel_is_recorded_as_the_staff_members(
     agent: Agent, staff: Staff, anyone: Session
 ) -> None:
