@@ -185,6 +185,10 @@ nlu-oos: $(RASA_VENV)/.installed $(ENCODER) ## Out-of-scope detectors side by si
 	$(RASA_PY) -m bench.nlu_oos --train $(NLU_TRAIN) --test $(NLU_TEST) --holdout 10 \
 		--write docs/nlu.md
 
+.PHONY: crm-import-bench
+crm-import-bench: $(ACT_VENV)/.installed ## Time `crm import` of 10k and 100k messy customer rows into SQLite (docs/crm.md)
+	$(PY) -m bench.crm_import --write docs/crm.md
+
 .PHONY: sentiment
 sentiment: $(ACT_VENV)/.installed ## Measure the sentiment model on labelled support messages (docs/handoff.md)
 	$(PY) -m bench.sentiment --write docs/handoff.md

@@ -9,6 +9,9 @@ how knowledge answers were voted on and the questions the agent could not answer
 ``simulate``, ``propensity-train`` and ``score`` are the purchase-propensity commands
 (crm/propensity_cli.py).
 
+``import`` loads customers and orders from another system's CSV files, and ``messy`` writes
+such files for tests (crm/import_cli.py, docs/crm.md).
+
 ``staff add | list`` manage the agent console's accounts. ``staff add`` is how the first
 admin comes to exist, since there is no default password. The password is read from the
 terminal (twice, unechoed) or, with ``--password-stdin``, as one line of standard input for
@@ -26,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import make_url
 
-from crm import propensity_cli
+from crm import import_cli, propensity_cli
 from crm.answers import AnswerLog
 from crm.db import make_engine, make_session_factory
 from crm.demo import identity_statuses, seed
@@ -210,12 +213,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     staff_commands.add_parser("list", help="list the active staff members")
     propensity_cli.add_commands(commands)
+    import_cli.add_commands(commands)
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     url = database_url()
     if args.command in propensity_cli.COMMANDS:
         return propensity_cli.run(args, url)
+    if args.command in import_cli.COMMANDS:
+        return import_cli.run(args, url)
     if args.command == "answers":
         return _answers(url, days=args.days, limit=args.limit)
     if args.command == "staff":
