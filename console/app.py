@@ -29,6 +29,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from console import likely_buyers, panel, supervision
+from console.fields import field as _field
+from console.fields import form as _form
 from console.relay import RasaRelay, RelayFailed
 from console.transcripts import TranscriptSource
 from crm.canned import MAX_TEXT_CHARS, MAX_TITLE_CHARS, CannedResponses, fill
@@ -414,7 +416,7 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
     @guarded("agent")
     async def reply(request: Request, reference: str) -> HTTPResponse:
         member = request.ctx.member
-        text = (_json_field(request, "text") or _form(request, "text")).strip()
+        text = _field(request, "text").strip()
         if not text or len(text) > MAX_REPLY_CHARS:
             return problem(request, 400, f"Write 1 to {MAX_REPLY_CHARS} characters.")
         entry = await desk_step(request, console.desk.holding, reference, member)
@@ -644,31 +646,6 @@ def _wants_json(request: Request) -> bool:
     return request.path.startswith(("/api/", "/stream/")) or (
         request.content_type or ""
     ).startswith("application/json")
-
-
-def _form(request: Request, field: str) -> str:
-    if not (request.content_type or "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
-        return ""
-    value = request.form.get(field) if request.form else None
-    return value if isinstance(value, str) else ""
-
-
-def _json_field(request: Request, field: str) -> str:
-    if not (request.content_type or "").startswith("application/json"):
-        return ""
-    try:
-        body = request.json
-    except Exception:  # a malformed body is simply not a reply
-        return ""
-    value = body.get(field) if isinstance(body, dict) else None
-    return value if isinstance(value, str) else ""
-
-
-def _field(request: Request, field: str) -> str:
-    """A text field from the page's script (JSON) or a plain form post."""
-    return _json_field(request, field) or _form(request, field)
 
 
 def _done(request: Request, location: str, answer: dict[str, Any]) -> HTTPResponse:

@@ -25,6 +25,7 @@ from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from console.fields import field as _field
 from console.transcripts import TranscriptSource
 from crm.errors import CRMError, HandoffError, OrderNotFound, RefundNotAllowed
 from crm.handoffs import CustomerPanel
@@ -156,19 +157,3 @@ def register(
             "status": refund.status,
         }
         return done(request, f"/conversations/{reference}", answer)
-
-
-def _field(request: Request, name: str) -> str:
-    """A field of a posted form, or of a JSON body (the page's script may post either)."""
-    content_type = request.content_type or ""
-    if content_type.startswith("application/json"):
-        try:
-            body = request.json
-        except Exception:  # a malformed body has no fields
-            return ""
-        value = body.get(name) if isinstance(body, dict) else None
-    elif content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        value = request.form.get(name) if request.form else None
-    else:
-        value = None
-    return value if isinstance(value, str) else ""

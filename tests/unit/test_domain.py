@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from bot.action_server import make_executor
+from crm.models import STAFF_TEAMS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
@@ -63,3 +64,9 @@ def test_buttons_send_plain_text_never_intent_commands():
 def test_slots_that_prove_identity_can_only_be_set_by_actions():
     for slot in ("customer_id", "verified_until", "customer_first_name", "order_status"):
         assert DOMAIN["slots"][slot]["mappings"] == [{"type": "custom"}]
+
+
+def test_every_team_a_conversation_can_be_passed_to_has_a_notice():
+    # The console offers every staff team; the relay says utter_staff_transferred_<team>.
+    for team in STAFF_TEAMS:
+        assert f"utter_staff_transferred_{team}" in RESPONSES
