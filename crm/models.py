@@ -36,6 +36,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -194,6 +195,7 @@ class Product(Base):
     __table_args__ = (
         CheckConstraint(_in("category", PRODUCT_CATEGORIES), name="category"),
         CheckConstraint("price_pence >= 0", name="price_not_negative"),
+        CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -202,6 +204,10 @@ class Product(Base):
     category: Mapped[str] = mapped_column(String(20))
     price_pence: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text)
+    # Units available; NULL when the shop does not track this product's stock (available).
+    stock: Mapped[int | None] = mapped_column(Integer)
+    # Bought again and again (candles, bird seed): may be recommended right after an order.
+    consumable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Order(Base):
@@ -316,7 +322,10 @@ class SupportTicket(Base):
     """A case for the support team, opened from a conversation."""
 
     __tablename__ = "support_tickets"
-    __table_args__ = (CheckConstraint(_in("status", TICKET_STATUSES), name="status"),)
+    __table_args__ = (
+        CheckConstraint(_in("status", TICKET_STATUSES), name="status"),
+        CheckConstraint(_in("team", STAFF_TEAMS), name="team"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
@@ -330,6 +339,8 @@ class SupportTicket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # What the customer told us, in their words; older (seeded) tickets have none.
     description: Mapped[str | None] = mapped_column(Text)
+    # The team whose queue it goes to (the ticket-routing classifier, crm/routing.py).
+    team: Mapped[str] = mapped_column(String(32), default="general", server_default="general")
 
 
 class HandoffRequest(Base):
