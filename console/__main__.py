@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from bot.settings import Settings, get_settings
 from bot.sql import pooled_engine
+from console import analytics
 from console.app import Console, create_app
 from console.relay import RasaRelay
 from console.transcripts import TranscriptSource
@@ -28,10 +29,12 @@ def build_console(settings: Settings) -> Console:
     """The records, the tracker store (read only) and the relay to Rasa, from the settings."""
     sessions = make_session_factory(make_engine(settings.database_url))
     desk = HandoffDesk(sessions)
+    tracker = pooled_engine(f"sqlite:///{settings.tracker_db}")
+    dashboard, gaps = analytics.build(sessions, tracker, settings)
     return Console(
         staff=StaffService(sessions, session_ttl=timedelta(hours=settings.staff_session_hours)),
         desk=desk,
-        transcripts=TranscriptSource(pooled_engine(f"sqlite:///{settings.tracker_db}")),
+        transcripts=TranscriptSource(tracker),
         relay=RasaRelay(f"http://127.0.0.1:{settings.rasa_port}", settings.api_token()),
         canned=CannedResponses(sessions),
         refunds=PanelRefunds(sessions, desk, RefundService(sessions)),
@@ -39,6 +42,8 @@ def build_console(settings: Settings) -> Console:
         scores=CustomerScores(sessions),
         buyers=LikelyBuyers(sessions),
         secure_cookies=settings.environment == "production",
+        analytics=dashboard,
+        gaps=gaps,
     )
 
 

@@ -28,11 +28,12 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from console import likely_buyers, panel, supervision
+from console import analytics, likely_buyers, panel, supervision
 from console.fields import field as _field
 from console.fields import form as _form
 from console.relay import RasaRelay, RelayFailed
 from console.transcripts import TranscriptSource
+from crm.analytics import Analytics
 from crm.canned import MAX_TEXT_CHARS, MAX_TITLE_CHARS, CannedResponses, fill
 from crm.errors import (
     CannedResponseError,
@@ -52,6 +53,7 @@ from crm.errors import (
     TooManyAttempts,
     UnknownTeam,
 )
+from crm.gaps import KnowledgeGaps
 from crm.handoffs import (
     CLOSE_OUTCOMES,
     MAX_NOTE_CHARS,
@@ -115,6 +117,8 @@ class Console:
     scores: CustomerScores
     buyers: LikelyBuyers
     secure_cookies: bool = False
+    analytics: Analytics | None = None  # the dashboard and the gap list (console/analytics.py)
+    gaps: KnowledgeGaps | None = None
 
 
 async def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -572,6 +576,7 @@ def create_app(console: Console, *, name: str = "larkspur_console") -> Sanic[Any
     panel.register(app, console, guarded=guarded, problem=problem, refused=refused, done=_done)
     supervision.register(app, console, guarded=guarded, page=page, problem=problem)
     likely_buyers.register(app, console, guarded=guarded, page=page, problem=problem)
+    analytics.register(app, console, guarded=guarded, page=page, problem=problem)
     return app
 
 
