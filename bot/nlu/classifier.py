@@ -24,7 +24,12 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.component import UsesEncoder
-from bot.nlu.intent_model import IntentModel, IntentModelError, IntentModelSettings
+from bot.nlu.intent_model import (
+    IntentModel,
+    IntentModelError,
+    IntentModelSettings,
+    encoder_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +90,10 @@ class SentenceIntentClassifier(UsesEncoder, GraphComponent, IntentClassifier):
             char_min_df=int(self._config["char_min_df"]),
         )
         self._model = IntentModel.fit(
-            texts, [str(m.get(INTENT)) for m in examples], encoder.encode(texts), settings
+            texts,
+            [str(m.get(INTENT)) for m in examples],
+            encoder.encode([encoder_text(text) for text in texts]),
+            settings,
         )
         with self._model_storage.write_to(self._resource) as directory:
             self._model.save(directory)
@@ -117,7 +125,9 @@ class SentenceIntentClassifier(UsesEncoder, GraphComponent, IntentClassifier):
             return messages
         texts = [str(message.get(TEXT)) for message in with_text]
         rankings = self._model.rank(
-            texts, self._encoder.encode(texts), top=int(self._config["ranking_length"])
+            texts,
+            self._encoder.encode([encoder_text(text) for text in texts]),
+            top=int(self._config["ranking_length"]),
         )
         for message, ranking in zip(with_text, rankings, strict=True):
             entries = [{"name": name, "confidence": confidence} for name, confidence in ranking]
