@@ -26,6 +26,9 @@ RASA_CLI := $(RASA_CLI_ENV) $(RASA)
 # Rasa's command line with the hot-path fixes the server runs with (bot/rasa_main.py).
 RASA_CLI_FIXED := $(RASA_CLI_ENV) $(RASA_VENV)/bin/python -m bot.rasa_main
 
+# The sentence encoder of the NLU and of knowledge-base questions: the packaged MiniLM in ONNX
+# (knowledge/export.py). Defined first: make expands a rule's prerequisites as it reads them.
+ENCODER := models/encoder/manifest.json
 NLU_CODE := bot/nlu/classifier.py bot/nlu/component.py bot/nlu/intent_model.py knowledge/encoder.py
 RASA_DATA := config.yml domain.yml $(sort $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml))
 
@@ -66,8 +69,12 @@ $(PROPENSITY_MODEL): $(ACT_VENV)/.installed crm/simulation.py crm/propensity.py
 	$(PY) -m crm simulate --customers 5000 --out var/simulation-small.db --replace
 	$(PY) -m crm propensity-train --data var/simulation-small.db --model-out models/propensity
 
+# Ticket routing (docs/crm.md): the classifier handoffs and complaints are routed by, rebuilt when
+# its data or code change (the rule is below the encoder's, which it needs).
+ROUTING_MODEL := models/routing/manifest.json
+
 .PHONY: records
-records: $(ACT_VENV)/.installed $(PROPENSITY_MODEL) ## Apply migrations, load the demo data (idempotent), score it
+records: $(ACT_VENV)/.installed $(PROPENSITY_MODEL) $(ROUTING_MODEL) ## Apply migrations, load the demo data (idempotent), score it
 	$(PY) -m crm migrate
 	$(PY) -m crm seed
 	$(PY) -m crm score
@@ -77,17 +84,34 @@ propensity: $(ACT_VENV)/.installed ## Simulate 100k customers, train and compare
 	$(PY) -m crm simulate --customers 100000 --out var/simulation.db --replace
 	$(PY) -m bench.propensity --data var/simulation.db --model-out models/propensity --write docs/crm.md
 
+# Recommendations (docs/crm.md): three simulated shops, models built before a cut-off, scored on
+# each customer's next order after it.
+REC_SEEDS := 1 2 3
+.PHONY: recommend-bench
+recommend-bench: $(ACT_VENV)/.installed $(ENCODER) ## Recommendations against popularity on a time split of 3 simulations (docs/crm.md)
+	for seed in $(REC_SEEDS); do \
+		$(PY) -m crm simulate --customers 20000 --seed $$seed --out var/sim-rec-$$seed.db --replace || exit 1; \
+	done
+	$(PY) -m bench.recommend $(foreach seed,$(REC_SEEDS),--data var/sim-rec-$(seed).db) --write docs/crm.md
+
 .PHONY: index
 index: $(KB) ## Build the knowledge index if its sources changed (`kb build`)
 	$(KB) build
 
-# The sentence encoder of the NLU and of knowledge-base questions: the packaged MiniLM in ONNX (knowledge/export.py).
-ENCODER := models/encoder/manifest.json
 $(ENCODER): $(ACT_VENV)/.installed knowledge/export.py knowledge/encoder.py
 	$(PY) -m knowledge.export --out models/encoder
 
 .PHONY: encoder
 encoder: $(ENCODER) ## Export the local MiniLM to ONNX for the NLU and the knowledge base (models/encoder)
+
+# The kind that won `make routing-bench` (crm/routing.py DEFAULT_KIND).
+$(ROUTING_MODEL): $(ACT_VENV)/.installed $(ENCODER) crm/routing.py data/routing/train.csv data/routing/test.csv
+	$(PY) -m crm routing-train --data data/routing/train.csv --test data/routing/test.csv \
+		--model-out models/routing
+
+.PHONY: routing-bench
+routing-bench: $(ACT_VENV)/.installed $(ENCODER) ## Ticket routing: logistic regression against fine-tuned MiniLM, 3 seeds (docs/crm.md; ~10 min)
+	$(PY) -m bench.routing --write docs/crm.md
 
 .PHONY: train
 train: $(RASA_VENV)/.installed $(ENCODER) ## Train the Rasa model if its data changed
@@ -188,6 +212,10 @@ nlu-oos: $(RASA_VENV)/.installed $(ENCODER) ## Out-of-scope detectors side by si
 .PHONY: crm-import-bench
 crm-import-bench: $(ACT_VENV)/.installed ## Time `crm import` of 10k and 100k messy customer rows into SQLite (docs/crm.md)
 	$(PY) -m bench.crm_import --write docs/crm.md
+
+.PHONY: gaps-bench
+gaps-bench: $(ACT_VENV)/.installed $(ENCODER) ## Knowledge-gap clustering: purity per threshold on a labelled sample, timing (docs/crm.md)
+	$(PY) -m bench.gaps --write docs/crm.md
 
 .PHONY: sentiment
 sentiment: $(ACT_VENV)/.installed ## Measure the sentiment model on labelled support messages (docs/handoff.md)

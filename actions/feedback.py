@@ -10,7 +10,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopAction, ShopFormValidation, call, verified_customer
+from actions.base import ShopAction, ShopFormValidation, call, transcript, verified_customer
+from actions.handoff import ROUTING_WINDOW, route_team
 from actions.services import Services, get_services
 from actions.verification import ORDER_NUMBER, find_email
 
@@ -81,8 +82,11 @@ class ActionOpenComplaint(ShopAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
-        """Open the ticket and give its reference."""
+        """Open the ticket, routed to a team by the complaint's words, and give its reference."""
         details = str(tracker.get_slot(COMPLAINT_DETAILS) or "")
+        said = [line["text"] for line in transcript(tracker) if line["role"] == "customer"]
+        # The details are usually the last message already; as a slot they may not be.
+        words = [text for text in said[-ROUTING_WINDOW:] if text != details] + [details]
         ticket = await call(
             services.tickets.open_ticket,
             customer_id=verified_customer(tracker),
@@ -90,6 +94,7 @@ class ActionOpenComplaint(ShopAction):
             category=str(tracker.get_slot(COMPLAINT_CATEGORY) or "other"),
             subject=details[:80],
             description=details,
+            team=await route_team(services, tracker.sender_id, words),
         )
         dispatcher.utter_message(response="utter_complaint_logged", reference=ticket.reference)
         return [SlotSet(COMPLAINT_CATEGORY, None), SlotSet(COMPLAINT_DETAILS, None)]

@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, call, latest_intent
 from actions.handoff import hand_off, say_handed_off
+from actions.recommend import offer_after_question
 from actions.responses import literal
 from actions.services import Services
 from crm.sentiment import is_negative
@@ -95,6 +96,7 @@ class ActionAnswerFromKnowledge(ShopAction):
             title=answer.title,
             url=answer.url,
         )
+        await offer_after_question(dispatcher, services, tracker)
         return [SlotSet(ANSWER_ID, str(answer_id))]
 
 

@@ -27,6 +27,7 @@ from actions.orders import (
     unverified_or_unknown,
     verified_or_explain,
 )
+from actions.recommend import offer_after_order
 from actions.services import Services, get_services
 from actions.verification import (
     EMAIL,
@@ -325,6 +326,7 @@ class ActionPlaceOrder(TaskAction):
                 address=placed.order.shipping_address,
                 **order_details(placed.order),
             )
+            await offer_after_order(dispatcher, services, customer_id, sku)
         return done
 
 

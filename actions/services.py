@@ -20,6 +20,8 @@ from crm.catalogue import CatalogueService
 from crm.db import make_engine, make_session_factory
 from crm.feedback import NewsletterService, ReviewService, TicketService
 from crm.money import InvoiceService, RefundService
+from crm.recommend import Recommender
+from crm.routing import TeamRouter, load_router
 from crm.services import CustomerService, HandoffService, OrderService
 from knowledge.configured import knowledge_base
 from knowledge.embedding import (
@@ -49,6 +51,10 @@ class Services:
     newsletter: NewsletterService
     answers: AnswerLog
     knowledge: KnowledgeBase
+    recommender: Recommender
+    # Which team a handoff or complaint goes to; None: every one to `general` (tests of other
+    # things). The action server always loads one: a missing model fails its start.
+    router: TeamRouter | None = None
 
 
 _lock = threading.Lock()
@@ -56,11 +62,16 @@ _services: Services | None = None
 
 
 def build_services(settings: Settings) -> Services:
-    """Connect to the records and load the embedding model and the knowledge index.
+    """Connect to the records; load the embedding model, knowledge index and routing model.
 
     The index is live: a new build swapped in by `kb ingest` is picked up without a restart.
     """
     embedder = query_embedder(settings)
+    sessions = make_session_factory(make_engine(settings.database_url))
+    # Built now (a broken catalogue fails the start), then rebuilt in the background.
+    recommender = Recommender(sessions, embedder)
+    recommender.refresh()
+    recommender.refresh_every(settings.recommend_refresh_seconds)
     index = LiveIndex(
         settings.knowledge_index_dir,
         model_name=embedder.name,
@@ -69,10 +80,10 @@ def build_services(settings: Settings) -> Services:
     )
     return Services(
         settings=settings,
-        **records_services(
-            make_session_factory(make_engine(settings.database_url)), site_url=settings.site_url
-        ),
+        **records_services(sessions, site_url=settings.site_url),
         knowledge=knowledge_base(index, embedder, settings),
+        recommender=recommender,
+        router=load_router(settings.routing_model_dir, embedder=embedder),
     )
 
 

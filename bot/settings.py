@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     kb_rerank_depth: int = Field(default=20, ge=1, le=200)
     kb_exact_limit: int = Field(default=50_000, ge=1)
     kb_reload_seconds: float = Field(default=2.0, gt=0.0)
+    routing_model_dir: Path = Field(
+        default=ROOT / "models" / "routing",
+        description="The ticket-routing classifier (`python -m crm routing-train`).",
+    )
+    recommend_refresh_seconds: float = Field(
+        default=600.0, ge=1.0, description="How often recommendations are rebuilt from orders."
+    )
 
     max_message_chars: int = Field(default=2000, ge=1, le=65536)
     telegram_token: SecretStr = Field(

@@ -50,6 +50,13 @@ _FILLER: Final = frozenset({
     "ten", "dozen",
 })  # fmt: skip
 _IRREGULAR_PLURALS: Final = {"knives": "knife"}
+# Words of product names that customers also use in other senses ("can I...", "does the
+# warranty cover...", "garden furniture"): in a whole question they name no product on their
+# own ("watering can" still names one, by "watering").
+_EVERYDAY: Final = frozenset({
+    "can", "cover", "throw", "kit", "frame", "garden", "table", "wall", "fire", "glass",
+    "storage", "folding", "cast", "bed", "leaf", "wild", "loose", "steel", "cotton", "oak",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,37 @@ class CatalogueService:
         kept = [match for match in scored if match.score >= best * RELATIVE_CUT]
         kept.sort(key=lambda match: (-match.score, match.name))
         return kept[:limit]
+
+    def product_mentioned(self, text: str) -> ProductMatch | None:
+        """The one product a whole question is about, or None ("does the casserole suit gas?").
+
+        Unlike :meth:`find_products`, which reads a short answer to "which product?", this reads
+        any sentence, so only exact words count, and only words that belong to one product's
+        name: "casserole" names the Cast Iron Casserole, "enamel" (a kettle and a mug) names
+        none, and neither do sizes nor everyday words (:data:`_EVERYDAY`). Words of two
+        different products, or none, give None.
+        """
+        with self._sessions.begin() as session:
+            products = session.execute(
+                select(Product.sku, Product.name, Product.price_pence).order_by(Product.sku)
+            ).all()
+        owners: dict[str, set[str]] = {}
+        for sku, name, _ in products:
+            for word in words_of(name):
+                owners.setdefault(word, set()).add(sku)
+        named = {
+            sku
+            for word in words_of(text)
+            if len(word) > 2
+            and word not in _EVERYDAY
+            and not any(ch.isdigit() for ch in word)
+            and len(skus := owners.get(word, set())) == 1
+            for sku in skus
+        }
+        if len(named) != 1:
+            return None
+        [sku] = named
+        return next(ProductMatch(sku, name, price, 1.0) for s, name, price in products if s == sku)
 
     def get_product(self, sku: str) -> ProductMatch:
         """The product with ``sku`` (any case, spaces ignored); ``ProductNotFound`` otherwise."""

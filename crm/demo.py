@@ -176,6 +176,25 @@ OUT-006 | outdoor | 5900 | Hammock | Cotton rope hammock, holds up to 150 kg.
 OUT-007 | outdoor | 2750 | Insulated Flask 750ml | Keeps drinks hot for 12 hours.
 """
 
+# Products new to the shop: in the catalogue, in no demo order yet (the recommendations find
+# them by their descriptions, crm/recommend.py). Same columns as above.
+_NEW_ARRIVALS_TABLE: Final = """
+KIT-009 | kitchen | 850 | Loose Leaf Breakfast Tea | Assam and Ceylon blend, 250 g in a tin.
+GAR-008 | garden | 699 | Wild Bird Seed 2kg | No-mess seed mix for hanging feeders.
+"""
+
+# Units in stock; a product left out is not tracked (NULL: always available). Two are sold out,
+# so the demo shows recommendations skipping them.
+_STOCK: Final = {
+    "KIT-001": 12, "KIT-002": 25, "KIT-003": 40, "KIT-004": 18, "KIT-005": 30, "KIT-006": 60,
+    "KIT-007": 15, "KIT-008": 22, "KIT-009": 80, "HOM-001": 9, "HOM-002": 35, "HOM-003": 6,
+    "HOM-005": 120, "HOM-006": 0, "HOM-007": 45, "HOM-008": 7, "GAR-001": 33, "GAR-002": 28,
+    "GAR-004": 14, "GAR-005": 4, "GAR-006": 19, "GAR-008": 150, "OUT-001": 0, "OUT-002": 26,
+    "OUT-004": 70, "OUT-005": 5, "OUT-006": 8, "OUT-007": 24,
+}  # fmt: skip
+# Used up and bought again: recommendations may offer them right after they were bought.
+_CONSUMABLES: Final = frozenset({"HOM-005", "KIT-009", "GAR-008"})
+
 # One customer per line: first name | last name | email | address (parsed by parse_address)
 _CUSTOMERS_TABLE: Final = """
 Oliver | Bennett | oliver.bennett@example.com | 27 Clifton Road, Bristol, BS8 1AB
@@ -270,6 +289,8 @@ class ProductPlan:
     category: str
     price_pence: int
     description: str
+    stock: int | None = None
+    consumable: bool = False
 
 
 @dataclass(frozen=True)
@@ -391,10 +412,21 @@ def build_dataset(now: datetime) -> DemoDataset:
         raise ValueError("now must be timezone-aware")
     rng = random.Random(DEMO_SEED)  # noqa: S311 - reproducible demo content, not secrets
     products = tuple(
-        ProductPlan(sku=sku, name=name, category=category, price_pence=int(price), description=desc)
+        ProductPlan(
+            sku=sku,
+            name=name,
+            category=category,
+            price_pence=int(price),
+            description=desc,
+            stock=_STOCK.get(sku),
+            consumable=sku in _CONSUMABLES,
+        )
         for sku, category, price, name, desc in _table(_PRODUCTS_TABLE)
+        + _table(_NEW_ARRIVALS_TABLE)
     )
     prices = {product.sku: product.price_pence for product in products}
+    # New arrivals are in no generated order, and the older products' orders stay as they were.
+    ordered = sorted(row[0] for row in _table(_PRODUCTS_TABLE))
 
     customers = [
         _fixed_customer(identity, index, now) for index, identity in enumerate(DEMO_IDENTITIES)
@@ -417,7 +449,7 @@ def build_dataset(now: datetime) -> DemoDataset:
         )
 
     orders = _fixed_orders(customers, prices, now)
-    orders += _generated_orders(rng, customers[len(DEMO_IDENTITIES) :], prices, now)
+    orders += _generated_orders(rng, customers[len(DEMO_IDENTITIES) :], prices, ordered, now)
     tickets = _tickets(rng, customers, now)
     newsletter = tuple(
         NewsletterPlan(email, subscribed, now - age, "import")
@@ -625,6 +657,7 @@ def _generated_orders(
     rng: random.Random,
     customers: Sequence[CustomerPlan],
     prices: dict[str, int],
+    skus: Sequence[str],
     now: datetime,
 ) -> list[OrderPlan]:
     statuses = [status for status, count in _GENERATED_STATUSES.items() for _ in range(count)]
@@ -634,7 +667,6 @@ def _generated_orders(
     owners = list(customers) + [
         rng.choice(customers) for _ in range(len(statuses) - len(customers))
     ]
-    skus = sorted(prices)
     today = now.date()
 
     orders = []
@@ -829,6 +861,8 @@ def _seed_products(session: Session, plans: Sequence[ProductPlan], counts: Count
                 category=plan.category,
                 price_pence=plan.price_pence,
                 description=plan.description,
+                stock=plan.stock,
+                consumable=plan.consumable,
             )
         )
         counts["products"] += 1

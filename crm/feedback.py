@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm.accounts import DEFAULT_SITE_URL
 from crm.contacts import normalise_email
 from crm.errors import CRMError
-from crm.models import NewsletterSubscription, Order, Review, SupportTicket, utcnow
+from crm.models import STAFF_TEAMS, NewsletterSubscription, Order, Review, SupportTicket, utcnow
 from crm.outbox import queue_email
 from crm.services import _REFERENCE_ALPHABET, Clock, _audit, _clean_order_number
 
@@ -46,7 +46,9 @@ T = TypeVar("T")
 class InvalidTicket(CRMError, ValueError):
     """A ticket cannot be opened as asked; ``field`` names the part that is wrong."""
 
-    def __init__(self, field: Literal["category", "subject", "description"], reason: str) -> None:
+    def __init__(
+        self, field: Literal["category", "subject", "description", "team"], reason: str
+    ) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
@@ -67,6 +69,7 @@ class TicketRef:
 
     reference: str
     category: str
+    team: str = "general"
 
 
 @dataclass(frozen=True)
@@ -119,14 +122,19 @@ class TicketService:
         subject: str,
         description: str,
         actor: str = "agent",
+        team: str = "general",
     ) -> TicketRef:
-        """Open a ticket in ``category`` (one of :data:`TICKET_CATEGORIES`).
+        """Open a ticket in ``category`` (one of :data:`TICKET_CATEGORIES`) for ``team``.
 
-        Raises :class:`InvalidTicket` (a ``ValueError``) for an unknown category, an empty or
-        over-long subject (one line, up to 200 characters) or description (up to 4000).
+        ``team`` (one of ``STAFF_TEAMS``) is whose queue it goes to, from the ticket-routing
+        classifier (crm/routing.py). Raises :class:`InvalidTicket` (a ``ValueError``) for an
+        unknown category or team, an empty or over-long subject (one line, up to 200
+        characters) or description (up to 4000).
         """
         if category not in TICKET_CATEGORIES:
             raise InvalidTicket("category", "unknown ticket category")
+        if team not in STAFF_TEAMS:
+            raise InvalidTicket("team", "unknown team")
         subject = _one_line(subject)
         if not 1 <= len(subject) <= MAX_SUBJECT_LENGTH:
             raise InvalidTicket("subject", f"must be 1 to {MAX_SUBJECT_LENGTH} characters")
@@ -146,6 +154,7 @@ class TicketService:
                     description=description,
                     status="open",
                     created_at=now,
+                    team=team,
                 )
                 session.add(ticket)
                 session.flush()
@@ -160,7 +169,7 @@ class TicketService:
                     after={"status": "open", "category": category, "subject": subject},
                     conversation_id=conversation_id,
                 )
-                return TicketRef(reference=ticket.reference, category=category)
+                return TicketRef(reference=ticket.reference, category=category, team=team)
 
         return _retry_once_on_conflict(work)
 

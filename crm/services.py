@@ -41,9 +41,11 @@ from crm.errors import (
     OrderNotFound,
     OrderWouldBeEmpty,
     ProductNotFound,
+    UnknownTeam,
 )
 from crm.history import remember_conversation
 from crm.models import (
+    STAFF_TEAMS,
     Address,
     AuditLog,
     Customer,
@@ -824,18 +826,23 @@ class HandoffService:
         customer_id: int | None,
         transcript: Sequence[TranscriptLine],
         actor: str = "agent",
+        team: str = "general",
     ) -> HandoffRef:
         """Queue the conversation for staff, or return its open (waiting or claimed) request.
 
+        A new request waits in ``team``'s queue (one of ``STAFF_TEAMS``, else
+        :class:`UnknownTeam`); an open one keeps the team it has, where staff may have moved it.
         The database allows one open request per conversation; if a concurrent call wins
         the race (or a reference collides), the unit of work is retried once and then finds
         the winner's request.
         """
+        if team not in STAFF_TEAMS:
+            raise UnknownTeam()
         lines = [_checked_line(line) for line in transcript]
         for attempt in range(2):
             try:
                 return self._request_once(
-                    conversation_id, channel, reason, customer_id, lines, actor
+                    conversation_id, channel, reason, customer_id, lines, actor, team
                 )
             except IntegrityError:
                 if attempt:
@@ -850,6 +857,7 @@ class HandoffService:
         customer_id: int | None,
         transcript: list[dict[str, Any]],
         actor: str,
+        team: str,
     ) -> HandoffRef:
         with self._sessions.begin() as session:
             open_request = session.scalars(
@@ -876,6 +884,7 @@ class HandoffService:
                 status="waiting",
                 created_at=now,
                 priority=URGENT if reason in URGENT_REASONS else NORMAL,
+                team=team,
             )
             session.add(request)
             session.flush()
@@ -887,7 +896,7 @@ class HandoffService:
                 entity="handoff_request",
                 entity_id=request.reference,
                 before=None,
-                after={"status": "waiting", "channel": channel, "reason": reason},
+                after={"status": "waiting", "channel": channel, "reason": reason, "team": team},
                 conversation_id=conversation_id,
             )
             return HandoffRef(request.id, request.reference, request.created_at, request.team)

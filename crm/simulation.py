@@ -21,6 +21,23 @@ The rate is capped at 0.15 a day. Churn, engagement and dissatisfaction are neve
 records show orders, refunds, tickets (whose words carry the mood, read with VADER), reviews
 and newsletter consent, which is what the model sees.
 
+What a customer buys (each order has 1-4 lines)::
+
+    category      ~ the customer's category preferences (Dirichlet)
+    product       ~ within the category, weight = price^(-2 · price_sensitivity)
+                                                × exp(STYLE_WEIGHT · taste · style)
+    then, from the customer's second order on, each line is replaced with probability
+    COMPLEMENT_SHARE by a complement of the first item of their previous order
+    (:data:`COMPLEMENTS`: a kettle makes tea and mugs likelier next, a bird feeder bird seed,
+    a candle another candle)
+
+Style (a latent 3-vector per product, never written, unrelated to the descriptions) and taste (a
+3-vector per customer) make some products go together for some people; complements make
+"bought after" pairs. Both are what item-to-item recommendations (crm/recommend.py,
+bench/recommend.py) can learn from order history and popularity cannot. They come from their
+own random stream (``CO_PURCHASE_STREAM``), so the other draws, and so which customers buy
+when, are the same as without them; only which products (and so order totals) differ.
+
 Everything is vectorised with numpy over customers, one step per day, and rows are written with
 bulk inserts: 100,000 customers over 540 days take a couple of minutes, mostly inserting.
 """
@@ -66,6 +83,46 @@ DISSATISFACTION_DECAY: Final = 0.985
 CAMPAIGN_BOOST: Final = 2.2
 MAX_RATE: Final = 0.15
 
+CO_PURCHASE_STREAM: Final = 7  # the second seed word of the co-purchase random stream
+STYLE_DIMS: Final = 3
+STYLE_WEIGHT: Final = 1.0
+COMPLEMENT_SHARE: Final = 0.3
+# What a product makes likelier in the customer's next order (SKUs of crm/demo.py).
+COMPLEMENTS: Final = {
+    "KIT-001": ("KIT-006", "KIT-003"),
+    "KIT-002": ("KIT-003",),
+    "KIT-003": ("KIT-002",),
+    "KIT-004": ("KIT-007",),
+    "KIT-005": ("KIT-009", "OUT-004", "OUT-007"),
+    "KIT-006": ("KIT-001",),
+    "KIT-007": ("KIT-004",),
+    "KIT-008": ("KIT-009",),
+    "KIT-009": ("KIT-009", "KIT-005", "OUT-004"),
+    "HOM-001": ("HOM-002", "HOM-005"),
+    "HOM-002": ("HOM-001",),
+    "HOM-003": ("HOM-002",),
+    "HOM-004": ("HOM-008",),
+    "HOM-005": ("HOM-005", "HOM-003"),
+    "HOM-006": ("GAR-002",),
+    "HOM-007": ("HOM-005",),
+    "HOM-008": ("HOM-004",),
+    "GAR-001": ("GAR-007", "GAR-002"),
+    "GAR-002": ("GAR-001", "GAR-003"),
+    "GAR-003": ("GAR-002",),
+    "GAR-004": ("GAR-007",),
+    "GAR-005": ("GAR-001", "GAR-007"),
+    "GAR-006": ("GAR-008",),
+    "GAR-007": ("GAR-004",),
+    "GAR-008": ("GAR-008", "GAR-006"),
+    "OUT-001": ("OUT-002",),
+    "OUT-002": ("OUT-001",),
+    "OUT-003": ("OUT-007", "OUT-004"),
+    "OUT-004": ("OUT-007",),
+    "OUT-005": ("OUT-006", "OUT-002"),
+    "OUT-006": ("OUT-002",),
+    "OUT-007": ("OUT-004",),
+}
+
 # Ticket texts by mood; the customer's words are what the sentiment feature reads.
 COMPLAINTS: Final = (
     "My parcel never arrived and nobody has replied, this is awful.",
@@ -103,8 +160,37 @@ class SimulationReport:
 @dataclass
 class _Catalogue:
     ids: NDArray[np.int64]
+    skus: list[str]
     prices: NDArray[np.int64]
     category: NDArray[np.int64]  # index into PRODUCT_CATEGORIES
+
+
+@dataclass(frozen=True)
+class _CoPurchase:
+    """The hidden drivers of which products go together (see the module docstring)."""
+
+    rng: np.random.Generator
+    taste: NDArray[np.float64]  # customers x STYLE_DIMS
+    style: NDArray[np.float64]  # products x STYLE_DIMS
+    complements: NDArray[np.int64]  # products x most complements, padded with -1
+    counts: NDArray[np.int64]  # complements per product
+
+
+def _co_purchase(seed: int, customers: int, catalogue: _Catalogue) -> _CoPurchase:
+    """Tastes, styles and complements from their own stream, seeded apart from the main one."""
+    rng = np.random.default_rng([seed, CO_PURCHASE_STREAM])
+    taste = rng.normal(size=(customers, STYLE_DIMS))
+    style = rng.normal(size=(len(catalogue.ids), STYLE_DIMS)) / np.sqrt(STYLE_DIMS)
+    index = {sku: i for i, sku in enumerate(catalogue.skus)}
+    lists = [
+        [index[other] for other in COMPLEMENTS.get(sku, ()) if other in index]
+        for sku in catalogue.skus
+    ]
+    complements = np.full((len(lists), max([1, *map(len, lists)])), -1, dtype=np.int64)
+    for i, members in enumerate(lists):
+        complements[i, : len(members)] = members
+    counts = np.array([len(members) for members in lists], dtype=np.int64)
+    return _CoPurchase(rng, taste, style, complements, counts)
 
 
 def season(day_of_year: NDArray[np.float64] | float, outdoor_share: NDArray[np.float64]) -> Any:
@@ -134,6 +220,7 @@ def simulate(
     start = end - timedelta(days=days)
     catalogue = _write_catalogue(engine)
     n = customers
+    co_purchase = _co_purchase(seed, n, catalogue)
 
     # --- latent traits ----------------------------------------------------------------------
     joined_before = rng.random(n) < 0.4
@@ -237,6 +324,7 @@ def simulate(
         start=start,
         end=end,
         catalogue=catalogue,
+        co_purchase=co_purchase,
         signup_day=signup_day,
         preferences=preferences,
         price_sensitivity=price_sensitivity,
@@ -263,6 +351,7 @@ def _write_catalogue(engine: Engine) -> _Catalogue:
             "category": product.category,
             "price_pence": product.price_pence,
             "description": product.description,
+            "consumable": product.consumable,
         }
         for index, product in enumerate(products)
     ]
@@ -270,6 +359,7 @@ def _write_catalogue(engine: Engine) -> _Catalogue:
         connection.execute(insert(table), rows)
     return _Catalogue(
         ids=np.array([row["id"] for row in rows], dtype=np.int64),
+        skus=[str(row["sku"]) for row in rows],
         prices=np.array([row["price_pence"] for row in rows], dtype=np.int64),
         category=np.array(
             [PRODUCT_CATEGORIES.index(str(row["category"])) for row in rows], dtype=np.int64
@@ -280,11 +370,15 @@ def _write_catalogue(engine: Engine) -> _Catalogue:
 def _choose_items(
     rng: np.random.Generator,
     catalogue: _Catalogue,
+    co_purchase: _CoPurchase,
     preferences: NDArray[np.float64],
     price_sensitivity: NDArray[np.float64],
     customer_of: NDArray[np.int64],
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """Lines of every order: (order index, product index, quantity), one line per product."""
+    """Lines of every order: (order index, product index, quantity), one line per product.
+
+    Orders are in the order they were placed (their index), which the complements rely on.
+    """
     lines = np.minimum(1 + rng.poisson(0.7, len(customer_of)), 4)
     order_of_line = np.repeat(np.arange(len(customer_of)), lines)
     who = customer_of[order_of_line]
@@ -297,16 +391,56 @@ def _choose_items(
         mask = category == c
         members = np.flatnonzero(catalogue.category == c)
         log_price = np.log(catalogue.prices[members] / 1000.0)
-        weights = np.exp(-2.0 * price_sensitivity[who[mask]][:, None] * log_price[None, :])
+        affinity = co_purchase.taste[who[mask]] @ co_purchase.style[members].T
+        weights = np.exp(
+            -2.0 * price_sensitivity[who[mask]][:, None] * log_price[None, :]
+            + STYLE_WEIGHT * affinity
+        )
         weights /= weights.sum(axis=1, keepdims=True)
         pick = (rng.random(mask.sum())[:, None] > np.cumsum(weights, axis=1)).sum(axis=1)
         product[mask] = members[np.minimum(pick, len(members) - 1)]
+    _add_complements(co_purchase, customer_of, lines, order_of_line, product)
     quantity = 1 + (rng.random(len(who)) < 0.15).astype(np.int64)
     # Merge repeated products of one order into one line (the table's key is order + product).
     key = order_of_line * len(catalogue.ids) + product
     unique, inverse = np.unique(key, return_inverse=True)
     merged = np.bincount(inverse, weights=quantity).astype(np.int64)
     return unique // len(catalogue.ids), unique % len(catalogue.ids), merged
+
+
+def _add_complements(
+    co_purchase: _CoPurchase,
+    customer_of: NDArray[np.int64],
+    lines: NDArray[np.int64],
+    order_of_line: NDArray[np.int64],
+    product: NDArray[np.int64],
+) -> None:
+    """Replace some lines (in place) by complements of the first item of the previous order.
+
+    Orders are handled by their rank among the customer's orders, so the previous order's first
+    item is final (complements included) before the next order reads it.
+    """
+    orders = len(customer_of)
+    first_line = np.concatenate(([0], np.cumsum(lines)[:-1]))
+    by_customer = np.lexsort((np.arange(orders), customer_of))
+    same = customer_of[by_customer[1:]] == customer_of[by_customer[:-1]]
+    previous = np.full(orders, -1, dtype=np.int64)
+    previous[by_customer[1:][same]] = by_customer[:-1][same]
+    rank = np.zeros(orders, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    positions = np.arange(orders) - np.repeat(starts, np.diff(np.append(starts, orders)))
+    rank[by_customer] = positions
+    replace = co_purchase.rng.random(len(product)) < COMPLEMENT_SHARE
+    choice = co_purchase.rng.random(len(product))
+    line_rank = rank[order_of_line]
+    for r in range(1, int(rank.max(initial=0)) + 1):
+        chosen = np.flatnonzero((line_rank == r) & replace)
+        anchor = product[first_line[previous[order_of_line[chosen]]]]
+        count = co_purchase.counts[anchor]
+        has = count > 0
+        chosen, anchor, count = chosen[has], anchor[has], count[has]
+        pick = np.minimum((choice[chosen] * count).astype(np.int64), count - 1)
+        product[chosen] = co_purchase.complements[anchor, pick]
 
 
 def _write(
@@ -316,6 +450,7 @@ def _write(
     start: datetime,
     end: datetime,
     catalogue: _Catalogue,
+    co_purchase: _CoPurchase,
     signup_day: NDArray[np.int64],
     preferences: NDArray[np.float64],
     price_sensitivity: NDArray[np.float64],
@@ -345,7 +480,7 @@ def _write(
         for i in range(n)
     ]
     order_of_line, product_of_line, quantity = _choose_items(
-        rng, catalogue, preferences, price_sensitivity, customer_of
+        rng, catalogue, co_purchase, preferences, price_sensitivity, customer_of
     )
     line_pence = catalogue.prices[product_of_line] * quantity
     totals = np.bincount(order_of_line, weights=line_pence, minlength=len(customer_of))

@@ -5,6 +5,7 @@ Trackers are built the way Rasa sends them, so what is tested is what the action
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,10 @@ from bot.settings import ROOT, Settings
 from crm.db import make_engine, make_session_factory
 from crm.demo import seed
 from crm.migrate import upgrade
+from crm.recommend import Recommender
+from crm.routing import TeamRouter, read_examples, train_router
 from knowledge.configured import knowledge_base as configured_knowledge_base
+from knowledge.embedding import OnnxEmbedder
 from knowledge.index import ingest, load_index
 from knowledge.retrieve import KnowledgeBase
 
@@ -48,15 +52,43 @@ def sessions(tmp_path: Path) -> sessionmaker[Session]:
     return factory
 
 
-def install(settings: Settings, sessions: sessionmaker[Session], kb: KnowledgeBase) -> Services:
-    installed = Services(settings=settings, **records_services(sessions), knowledge=kb)
+@functools.cache
+def product_embedder() -> OnnxEmbedder:
+    """The sentence encoder the action server's recommendations use, loaded once."""
+    return OnnxEmbedder(Settings().encoder_dir)
+
+
+@pytest.fixture(scope="session")
+def router() -> TeamRouter:
+    """The logistic-regression router trained on data/routing/train.csv, once (seconds)."""
+    examples = read_examples(ROOT / "data" / "routing" / "train.csv")
+    return train_router("lr", examples, embedder=product_embedder()).router
+
+
+def install(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    kb: KnowledgeBase,
+    router: TeamRouter | None = None,
+) -> Services:
+    """Services for the actions; without a `router`, every handoff and ticket goes to general."""
+    installed = Services(
+        settings=settings,
+        **records_services(sessions),
+        knowledge=kb,
+        recommender=Recommender(sessions, product_embedder()),
+        router=router,
+    )
     use_services(installed)
     return installed
 
 
 @pytest.fixture
 def services(
-    tmp_path: Path, sessions: sessionmaker[Session], knowledge_base: KnowledgeBase
+    tmp_path: Path,
+    sessions: sessionmaker[Session],
+    knowledge_base: KnowledgeBase,
+    router: TeamRouter,
 ) -> Iterator[Services]:
     # Staff always on duty, so handoffs do not depend on when the tests run (nor on presence:
     # test_knowledge_and_handoff.py checks it).
@@ -64,6 +96,7 @@ def services(
         Settings(var_dir=tmp_path, support_hours=ALWAYS_STAFFED, staff_presence_seconds=0),
         sessions,
         knowledge_base,
+        router,
     )
     use_services(None)
 

@@ -125,12 +125,13 @@ def _ask_for_a_person() -> tuple[CollectingDispatcher, Tracker]:
 
 
 @pytest.fixture
-def staffed(tmp_path, sessions, knowledge_base) -> Iterator[Callable[..., None]]:
+def staffed(tmp_path, sessions, knowledge_base, router) -> Iterator[Callable[..., None]]:
     """Install the services with the given SUPPORT_HOURS (and STAFF_PRESENCE_SECONDS)."""
     yield lambda hours, presence=0: install(
         Settings(var_dir=tmp_path, support_hours=hours, staff_presence_seconds=presence),
         sessions,
         knowledge_base,
+        router,
     )
     use_services(None)
 
@@ -166,10 +167,21 @@ async def test_within_hours_with_nobody_at_the_console_a_ticket_is_opened(staffe
         request = session.scalars(select(HandoffRequest)).one()
     assert dispatcher.messages[0]["ticket"] == ticket.reference
     assert request.status == "waiting" and request.reference in ticket.subject
+    # "my parcel never came" is shipping's: the chat and the ticket wait for shipping.
+    assert (request.team, ticket.team) == ("shipping", "shipping")
 
 
-@pytest.mark.parametrize(("team", "role"), [("general", "agent"), ("billing", "supervisor")])
-async def test_within_hours_someone_at_the_console_takes_the_handoff(staffed, sessions, team, role):
+@pytest.mark.parametrize(
+    ("team", "role", "queue"),
+    [
+        ("shipping", "agent", "shipping"),  # the routed team is on duty
+        ("billing", "supervisor", "shipping"),  # supervisors see every queue
+        ("general", "agent", "general"),  # only generalists on duty: they take it
+    ],
+)
+async def test_within_hours_someone_at_the_console_takes_the_handoff(
+    staffed, sessions, team, role, queue
+):
     staffed(ALWAYS_STAFFED, presence=300)
     _staff_at_console(sessions, team=team, role=role, seen=timedelta(minutes=4))
     dispatcher, conversation = _ask_for_a_person()
@@ -178,6 +190,7 @@ async def test_within_hours_someone_at_the_console_takes_the_handoff(staffed, se
     with sessions() as session:
         opened = select(SupportTicket).where(SupportTicket.conversation_id == "action-test")
         assert session.scalars(opened).all() == []
+        assert session.scalars(select(HandoffRequest.team)).one() == queue
 
 
 async def test_outside_support_hours_a_handoff_also_opens_a_ticket(staffed, sessions):

@@ -250,10 +250,11 @@ def agent(
 ) -> Iterator[Agent]:
     model = ROOT / "models" / "larkspur.tar.gz"
     index = ROOT / "var" / "knowledge" / "current" / "manifest.json"
-    if not model.exists() or not index.exists():
+    routing = Settings().routing_model_dir / "manifest.json"  # the real one, as `run` loads it
+    if not model.exists() or not index.exists() or not routing.exists():
         pytest.fail(
-            "run `make setup` first: the conversation tests need the trained model "
-            "and the knowledge index"
+            "run `make setup` first: the conversation tests need the trained model, "
+            "the knowledge index and the routing model"
         )
     var = tmp_path_factory.mktemp("agent-var")
     rasa_port = free_port()

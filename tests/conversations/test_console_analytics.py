@@ -119,7 +119,9 @@ def test_the_dashboard_and_gap_list_show_real_conversations(
     assert page.locator("#top-intents rect").count() >= 3
     assert page.locator("#rates-days circle").count() >= 1
     page.locator("#top-intents summary").click()
-    expect(page.locator("#top-intents table")).to_contain_text("out_of_scope")
+    # The table shows the API's figures (other tests' intents may crowd out this test's own).
+    top = after["top_intents"][0]
+    expect(page.locator("#top-intents table")).to_contain_text(top["name"])
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "console-analytics.png"), full_page=True)
 

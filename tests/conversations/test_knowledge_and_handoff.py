@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from crm.models import HandoffRequest, KnowledgeAnswer
+from crm.models import HandoffRequest, KnowledgeAnswer, SupportTicket
 from tests.conversations.conftest import new_sender, said
 
 pytestmark = pytest.mark.conversation
@@ -65,6 +65,24 @@ def test_asking_for_a_person_records_a_handoff_with_the_transcript(agent):
     assert request.transcript[0]["text"] == "hello"
     again = agent.say(sender, "talk to a person")
     assert request.reference in again[-1]["text"]  # one request per conversation
+
+
+def test_a_complaint_about_a_parcel_and_its_handoff_land_in_shipping(agent):
+    """The routing model (models/routing) reads the complaint; "a person" alone says nothing."""
+    sender = new_sender()
+    agent.say(sender, "I want to make a complaint")
+    agent.say(sender, "delivery")
+    reply = agent.say(sender, "the parcel was thrown over my fence and the vase inside is smashed")
+    assert said(reply, "utter_complaint_logged")
+    assert said(agent.say(sender, "yes, talk to a person"), "utter_handoff_requested")
+    with agent.sessions() as session:
+        ticket = session.scalars(
+            select(SupportTicket).where(SupportTicket.conversation_id == sender)
+        ).one()
+        request = session.scalars(
+            select(HandoffRequest).where(HandoffRequest.conversation_id == sender)
+        ).one()
+    assert (ticket.team, request.team) == ("shipping", "shipping")
 
 
 def _vote(agent, sender: str) -> bool | None:

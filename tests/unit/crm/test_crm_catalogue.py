@@ -149,3 +149,26 @@ def test_get_product(catalogue: CatalogueService) -> None:
     with pytest.raises(ProductNotFound) as caught:
         catalogue.get_product("gar-999")
     assert caught.value.sku == "GAR-999"
+
+
+# --- the product a whole question is about ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "sku"),
+    [
+        ("does the casserole work on an induction hob?", "KIT-001"),
+        ("do your hammocks hold two people", "OUT-006"),  # a plural
+        ("how do I look after my bamboo chopping board?", "KIT-003"),  # two words, one product
+        ("how long does delivery to Ireland take?", None),
+        ("is the enamel dishwasher safe?", None),  # "enamel": the kettle and the camping mug
+        ("should I buy the kettle or the casserole?", None),  # two products
+        ("can I get a kettel", None),  # only exact words; "can" is not the watering can
+        ("does the warranty cover garden furniture?", None),  # everyday words
+        ("is your watering can galvanised?", "GAR-003"),
+        ("is the 24cm one heavy?", None),  # sizes name nothing
+    ],
+)
+def test_product_mentioned(catalogue: CatalogueService, question: str, sku: str | None) -> None:
+    found = catalogue.product_mentioned(question)
+    assert (found.sku if found else None) == sku

@@ -40,7 +40,7 @@ def test_seed_report_matches_the_tables(
     counts = _table_counts(sessions)
     assert counts["customers"] == seeded.customers == 41
     assert counts["addresses"] == seeded.addresses == 44
-    assert counts["products"] == seeded.products == 30
+    assert counts["products"] == seeded.products == 32
     assert counts["orders"] == seeded.orders == 80
     assert counts["order_items"] == seeded.order_items
     assert counts["order_status_events"] == seeded.status_events
@@ -67,7 +67,7 @@ def test_seed_fills_in_what_is_missing(sessions: sessionmaker[Session], seed_now
             Product(sku="KIT-001", name="Kept", category="kitchen", price_pence=1, description="")
         )
     report = seed(sessions, now=seed_now)
-    assert report.products == 29
+    assert report.products == 31
     with sessions() as session:
         kept = session.scalars(select(Product).where(Product.sku == "KIT-001")).one()
         assert kept.name == "Kept"
@@ -249,3 +249,20 @@ def test_docs_list_the_fixed_identities() -> None:
             assert f"**{order.number}** {order.status}" in row
     for example in ("8 Rue du Bac, Paris, 75007, France",):
         assert parse_address(example).country == "FR"
+
+
+def test_stock_and_consumables_are_seeded(
+    sessions: sessionmaker[Session], seeded: SeedReport
+) -> None:
+    with sessions() as session:
+        products = {product.sku: product for product in session.scalars(select(Product))}
+        ordered = set(session.scalars(select(OrderItem.product_id)))
+    assert {sku for sku, p in products.items() if p.stock == 0} == {"OUT-001", "HOM-006"}
+    assert {sku for sku, p in products.items() if p.consumable} == {
+        "HOM-005",
+        "KIT-009",
+        "GAR-008",
+    }
+    assert any(p.stock is None for p in products.values())  # not tracked: available
+    # The new arrivals are in no order yet.
+    assert not {products["KIT-009"].id, products["GAR-008"].id} & ordered

@@ -472,3 +472,47 @@ def test_concurrent_subscriptions_change_once(
     assert sorted(results, key=str) == [False] * (threads - 1) + [True]
     assert len(_rows(sessions, NewsletterSubscription)) == 1
     assert len(_outbox(sessions)) == 1
+
+
+def test_a_ticket_goes_to_the_team_it_was_routed_to(
+    tickets: TicketService, sessions: sessionmaker[Session]
+) -> None:
+    ref = tickets.open_ticket(
+        customer_id=None,
+        conversation_id="conv-3",
+        category="delivery",
+        subject="Parcel never came",
+        description="My parcel never came.",
+        team="shipping",
+    )
+    assert ref.team == "shipping"
+    [ticket] = _rows(sessions, SupportTicket)
+    assert isinstance(ticket, SupportTicket) and ticket.team == "shipping"
+
+
+def test_without_a_team_a_ticket_goes_to_general(
+    tickets: TicketService, sessions: sessionmaker[Session]
+) -> None:
+    tickets.open_ticket(
+        customer_id=None, conversation_id="c", category="other", subject="s", description="d"
+    )
+    [ticket] = _rows(sessions, SupportTicket)
+    assert isinstance(ticket, SupportTicket) and ticket.team == "general"
+
+
+def test_a_ticket_for_an_unknown_team_is_refused(
+    tickets: TicketService,
+    sessions: sessionmaker[Session],
+    audit_rows: Callable[[], list[AuditLog]],
+) -> None:
+    with pytest.raises(InvalidTicket) as caught:
+        tickets.open_ticket(
+            customer_id=None,
+            conversation_id="c",
+            category="other",
+            subject="s",
+            description="d",
+            team="Billing",
+        )
+    assert caught.value.field == "team"
+    assert _rows(sessions, SupportTicket) == [] and audit_rows() == []

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from crm.errors import UnknownTeam
 from crm.models import AuditLog, HandoffRequest
 from crm.services import HandoffService, TranscriptLine
 
@@ -212,3 +213,69 @@ def test_handoff_timestamps_are_utc(
         conversation_id="conv-1", channel="web", reason="r", customer_id=None, transcript=[]
     )
     assert _requests(sessions)[0].created_at.tzinfo == timezone.utc
+
+
+def test_a_request_waits_in_the_team_it_was_routed_to(
+    handoffs: HandoffService,
+    sessions: sessionmaker[Session],
+    audit_rows: Callable[[], list[AuditLog]],
+) -> None:
+    ref = handoffs.request_handoff(
+        conversation_id="conv-1",
+        channel="web",
+        reason="r",
+        customer_id=None,
+        transcript=TRANSCRIPT,
+        team="shipping",
+    )
+    assert ref.team == "shipping"
+    assert [row.team for row in _requests(sessions)] == ["shipping"]
+    [audit] = audit_rows()
+    assert audit.after is not None and audit.after["team"] == "shipping"
+
+
+def test_without_a_team_a_request_waits_in_general(
+    handoffs: HandoffService, sessions: sessionmaker[Session]
+) -> None:
+    handoffs.request_handoff(
+        conversation_id="conv-1", channel="web", reason="r", customer_id=None, transcript=[]
+    )
+    assert [row.team for row in _requests(sessions)] == ["general"]
+
+
+def test_an_open_request_keeps_its_team(
+    handoffs: HandoffService, sessions: sessionmaker[Session]
+) -> None:
+    first = handoffs.request_handoff(
+        conversation_id="conv-1",
+        channel="web",
+        reason="r",
+        customer_id=None,
+        transcript=[],
+        team="billing",
+    )
+    again = handoffs.request_handoff(
+        conversation_id="conv-1",
+        channel="web",
+        reason="r",
+        customer_id=None,
+        transcript=[],
+        team="technical",
+    )
+    assert (again.id, again.team) == (first.id, "billing")
+    assert [row.team for row in _requests(sessions)] == ["billing"]
+
+
+def test_an_unknown_team_is_refused(
+    handoffs: HandoffService, sessions: sessionmaker[Session]
+) -> None:
+    with pytest.raises(UnknownTeam):
+        handoffs.request_handoff(
+            conversation_id="conv-1",
+            channel="web",
+            reason="r",
+            customer_id=None,
+            transcript=[],
+            team="sales",
+        )
+    assert _requests(sessions) == []
