@@ -45,6 +45,7 @@ from crm.errors import (
     OrderNotEditable,
     OrderNotFound,
     OrderWouldBeEmpty,
+    OutOfStock,
     ProductNotFound,
 )
 from crm.services import MAX_QUANTITY, OrderView, format_money
@@ -208,16 +209,32 @@ class ValidatePlaceOrderForm(VerifiedForm):
     async def validate_order_product(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """One product from the catalogue."""
-        return await product_slot(ORDER_PRODUCT, ORDER_SKU, value, tracker, dispatcher)
+        """One product from the catalogue, not sold out."""
+        slots = await product_slot(ORDER_PRODUCT, ORDER_SKU, value, tracker, dispatcher)
+        sku = slots.get(ORDER_SKU)
+        if sku and await call(get_services().catalogue.stock, sku) == 0:
+            dispatcher.utter_message(
+                response="utter_product_out_of_stock", product=slots[ORDER_PRODUCT]
+            )
+            return {**slots, ORDER_PRODUCT: None, ORDER_SKU: None}
+        return slots
 
     async def validate_order_quantity(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """1 to 20, and somewhere to deliver them: without a saved address, nothing to confirm."""
         slots = quantity_slot(ORDER_QUANTITY, value, 1, dispatcher)
-        customer_id = verified_customer(tracker)
         sku = tracker.get_slot(ORDER_SKU)
+        if slots[ORDER_QUANTITY] is not None and sku:
+            stock = await call(get_services().catalogue.stock, str(sku))
+            if stock is not None and int(slots[ORDER_QUANTITY]) > stock:
+                dispatcher.utter_message(
+                    response="utter_product_low_stock",
+                    product=tracker.get_slot(ORDER_PRODUCT),
+                    available=stock,
+                )
+                return {ORDER_QUANTITY: None}
+        customer_id = verified_customer(tracker)
         if slots[ORDER_QUANTITY] is None or customer_id is None or not sku:
             return slots
         try:
@@ -266,6 +283,11 @@ class ActionAskConfirmPlaceOrder(ShopAction):
             # The address was removed since the quantity was checked; the answer says so.
             dispatcher.utter_message(response="utter_no_default_address")
             return []
+        except OutOfStock as short:  # sold since the quantity was checked
+            dispatcher.utter_message(
+                response="utter_order_out_of_stock", product=short.name, available=short.available
+            )
+            return []  # a yes then meets the same check when placing, and nothing is placed
         dispatcher.utter_message(
             response="utter_ask_confirm_place_order",
             quantity=quantity,
@@ -319,6 +341,10 @@ class ActionPlaceOrder(TaskAction):
             )
         except InvalidQuantity:
             dispatcher.utter_message(response="utter_invalid_quantity", low=1, high=MAX_QUANTITY)
+        except OutOfStock as short:
+            dispatcher.utter_message(
+                response="utter_order_out_of_stock", product=short.name, available=short.available
+            )
         else:
             dispatcher.utter_message(
                 response="utter_order_placed",
@@ -534,6 +560,13 @@ class ActionChangeOrder(ShopAction):
             )
         except (OrderNotFound, ProductNotFound):
             dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+        except OutOfStock as short:
+            dispatcher.utter_message(
+                response="utter_change_out_of_stock",
+                order_number=number,
+                product=short.name,
+                available=short.available,
+            )
         else:
             dispatcher.utter_message(
                 response="utter_order_items_changed",

@@ -137,6 +137,16 @@ class CatalogueService:
         [sku] = named
         return next(ProductMatch(sku, name, price, 1.0) for s, name, price in products if s == sku)
 
+    def stock(self, sku: str) -> int | None:
+        """Units of ``sku`` in stock; None when the shop does not track it (always available)."""
+        with self._sessions.begin() as session:
+            product = session.scalars(
+                select(Product).where(Product.sku == sku.strip().upper())
+            ).one_or_none()
+            if product is None:
+                raise ProductNotFound(sku)
+            return product.stock
+
     def get_product(self, sku: str) -> ProductMatch:
         """The product with ``sku`` (any case, spaces ignored); ``ProductNotFound`` otherwise."""
         wanted = sku.strip().upper()

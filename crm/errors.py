@@ -79,6 +79,20 @@ class InvalidQuantity(CRMError):
         self.high = high
 
 
+class OutOfStock(CRMError):
+    """Fewer units of the product are in stock than the order asks for (0: sold out).
+
+    Stock is the shop's own figure (``products.stock``, kept by its stock system or an import);
+    the agent reads it and never changes it. Products whose stock is not tracked never raise.
+    """
+
+    def __init__(self, sku: str, name: str, available: int) -> None:
+        super().__init__("not enough in stock")
+        self.sku = sku
+        self.name = name
+        self.available = available
+
+
 class ProductNotFound(CRMError):
     """No product has this SKU.
 

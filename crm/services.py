@@ -40,6 +40,7 @@ from crm.errors import (
     OrderNotEditable,
     OrderNotFound,
     OrderWouldBeEmpty,
+    OutOfStock,
     ProductNotFound,
     UnknownTeam,
 )
@@ -579,6 +580,7 @@ class OrderService:
         with self._sessions.begin() as session:
             address = _default_address(session, customer_id)
             products = _products_by_sku(session, wanted)
+            _check_stock(products, wanted)
             method = method_for(default_method(address.country), address.country)
             goods = sum(products[sku].price_pence * quantity for sku, quantity in wanted.items())
             delivery = method.cost_pence(goods)
@@ -602,7 +604,8 @@ class OrderService:
 
         The method is the country's default (UK Standard or EU Standard) and the total is the
         goods plus its delivery charge. Repeated SKUs are added together. Raises
-        ``InvalidQuantity``, ``OrderWouldBeEmpty`` (no items), ``ProductNotFound`` or
+        ``InvalidQuantity``, ``OrderWouldBeEmpty`` (no items), ``ProductNotFound``,
+        ``OutOfStock`` (fewer in stock than wanted; stock is read, never changed) or
         ``NoDefaultAddress``. The order, its "placed" event and the audit record commit
         together; the order is unpaid until the customer uses ``payment_url``.
         """
@@ -626,6 +629,7 @@ class OrderService:
         with self._sessions.begin() as session:
             address = _default_address(session, customer_id)
             products = _products_by_sku(session, wanted)
+            _check_stock(products, wanted)
             method = method_for(default_method(address.country), address.country)
             goods = sum(products[sku].price_pence * quantity for sku, quantity in wanted.items())
             delivery = method.cost_pence(goods)
@@ -690,7 +694,8 @@ class OrderService:
         """Set the quantity of ``sku`` in an unshipped order: 0 removes it, a new SKU adds it.
 
         Only placed and paid orders change (else ``OrderNotEditable``); the last item cannot be
-        removed (``OrderWouldBeEmpty``: cancel instead). An existing line keeps the price it was
+        removed (``OrderWouldBeEmpty``: cancel instead); units added must be in stock
+        (``OutOfStock``). An existing line keeps the price it was
         ordered at; a new line takes the current price.
 
         The total moves by the change in goods plus the change in the delivery charge that the
@@ -712,6 +717,9 @@ class OrderService:
             line = next((item for item in order.items if item.product_id == product.id), None)
             if line is not None and line.quantity == quantity:
                 return ItemChange(_order_view(session, order), 0, 0, None)
+            more = quantity - (line.quantity if line is not None else 0)
+            if more > 0:  # only the extra units must be in stock
+                _check_stock({wanted_sku: product}, {wanted_sku: more})
             before_items = _item_rows(session, order)
             if quantity == 0:
                 if line is None:
@@ -1009,6 +1017,14 @@ def _merge_items(items: Sequence[tuple[str, int]]) -> dict[str, int]:
     for quantity in merged.values():
         _check_quantity(quantity, low=MIN_QUANTITY)
     return merged
+
+
+def _check_stock(products: dict[str, Product], wanted: dict[str, int]) -> None:
+    """``OutOfStock`` for the first product with fewer units in stock than wanted."""
+    for sku, quantity in wanted.items():
+        stock = products[sku].stock
+        if stock is not None and stock < quantity:
+            raise OutOfStock(sku, products[sku].name, stock)
 
 
 def _products_by_sku(session: Session, wanted: dict[str, int]) -> dict[str, Product]:

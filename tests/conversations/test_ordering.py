@@ -168,3 +168,17 @@ def test_the_only_item_cannot_be_removed(agent):
     assert said(agent.say(sender, "take out the hammock"), "utter_ask_confirm_item_remove")
     assert said(agent.say(sender, "yes"), "utter_change_would_empty")
     assert placed_orders(agent, shopper)[0].items == {"OUT-006": 1}
+
+
+def test_a_sold_out_product_is_not_ordered_and_a_short_one_only_as_many_as_are_left(agent):
+    sender = new_sender()
+    reply = agent.say(sender, "I'd like to order the folding bistro set")  # stock 0 in the demo
+    assert said(reply, "utter_product_out_of_stock")
+    assert "Folding Bistro Set" in reply[0]["text"]
+    assert said(reply, "utter_ask_order_product")  # another product, then
+    reply = agent.say(sender, "raised bed kit")
+    assert said(reply, "utter_ask_order_quantity")
+    reply = agent.say(sender, "5")  # four are left
+    assert said(reply, "utter_product_low_stock") and "4" in reply[0]["text"]
+    assert said(reply, "utter_ask_order_quantity")
+    assert said(agent.say(sender, "4"), "utter_ask_verify_email")

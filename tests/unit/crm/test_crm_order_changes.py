@@ -18,6 +18,7 @@ from crm.errors import (
     OrderNotEditable,
     OrderNotFound,
     OrderWouldBeEmpty,
+    OutOfStock,
     ProductNotFound,
 )
 from crm.models import AuditLog, Customer, Order, OrderStatusEvent, Product, Refund
@@ -143,8 +144,8 @@ def test_place_order_to_the_eu_uses_eu_standard(
     assert placed.order.delivery_method == "EU Standard"
     assert placed.order.total_pence == 2895
     assert placed.order.shipping_address == "5 Rue de Rivoli, Paris, 75001, FR"
-    big = orders.place_order(customer_id(GRACE), [("OUT-001", 1)], actor="a", conversation_id=None)
-    assert big.order.total_pence == 14900 + 995
+    big = orders.place_order(customer_id(GRACE), [("OUT-005", 1)], actor="a", conversation_id=None)
+    assert big.order.total_pence == 12900 + 995
 
 
 def test_place_order_adds_up_repeated_skus(
@@ -500,3 +501,61 @@ def test_concurrent_removals_never_empty_the_order(
     total, refund = expected[item.name]
     assert left.total_pence == total
     assert _refunds(sessions, "100102") == [(refund, "requested", "order changed")]
+
+
+def _set_stock(sessions: sessionmaker[Session], sku: str, stock: int | None) -> None:
+    with sessions.begin() as session:
+        session.execute(update(Product).where(Product.sku == sku).values(stock=stock))
+
+
+@pytest.mark.parametrize(("stock", "wanted"), [(0, 1), (3, 4)])
+def test_an_order_for_more_than_is_in_stock_is_refused_and_nothing_is_written(
+    orders: OrderService,
+    sessions: sessionmaker[Session],
+    customer_id: Callable[[str], int],
+    stock: int,
+    wanted: int,
+) -> None:
+    _set_stock(sessions, "KIT-005", stock)
+    before = _numbers(sessions)
+    with pytest.raises(OutOfStock) as refused:
+        orders.quote_order(customer_id(ADA), [("KIT-005", wanted)])
+    assert (refused.value.name, refused.value.available) == ("Enamel Kettle", stock)
+    with pytest.raises(OutOfStock):
+        orders.place_order(
+            customer_id(ADA), [("KIT-005", wanted)], actor="agent", conversation_id=None
+        )
+    assert _numbers(sessions) == before
+    # Exactly what is left, or a product whose stock is not tracked, is fine.
+    _set_stock(sessions, "KIT-005", wanted)
+    orders.place_order(customer_id(ADA), [("KIT-005", wanted)], actor="agent", conversation_id=None)
+    _set_stock(sessions, "KIT-005", None)
+    orders.place_order(customer_id(ADA), [("KIT-005", 20)], actor="agent", conversation_id=None)
+
+
+def test_only_the_units_added_to_an_order_must_be_in_stock(
+    orders: OrderService, sessions: sessionmaker[Session], customer_id: Callable[[str], int]
+) -> None:
+    placed = orders.place_order(
+        customer_id(ADA), [("KIT-005", 2)], actor="agent", conversation_id=None
+    )
+    number = placed.order.number
+    _set_stock(sessions, "KIT-005", 1)
+    change = orders.change_item(
+        number, customer_id(ADA), sku="KIT-005", quantity=3, actor="agent", conversation_id=None
+    )
+    assert [item.quantity for item in change.order.items] == [3]  # one more: one is left
+    with pytest.raises(OutOfStock):
+        orders.change_item(
+            number, customer_id(ADA), sku="KIT-005", quantity=5, actor="a", conversation_id=None
+        )
+    _set_stock(sessions, "OUT-004", 0)
+    with pytest.raises(OutOfStock):
+        orders.change_item(
+            number, customer_id(ADA), sku="OUT-004", quantity=1, actor="a", conversation_id=None
+        )
+    # Fewer never needs stock.
+    change = orders.change_item(
+        number, customer_id(ADA), sku="KIT-005", quantity=1, actor="agent", conversation_id=None
+    )
+    assert [item.quantity for item in change.order.items] == [1]
