@@ -15,16 +15,10 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from crm.tracker_events import EVENTS
+
 Role = Literal["customer", "bot", "staff", "system"]
 
-EVENTS = sa.table(
-    "events",
-    sa.column("id", sa.Integer),
-    sa.column("sender_id", sa.String),
-    sa.column("type_name", sa.String),
-    sa.column("timestamp", sa.Float),
-    sa.column("data", sa.Text),
-)
 # What staff are told when the assistant stops or starts answering (Rasa's pause events).
 SYSTEM_EVENTS = {
     "pause": "The assistant is paused: a person is answering.",

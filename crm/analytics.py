@@ -60,18 +60,8 @@ from crm.models import HandoffRequest, KnowledgeAnswer, utcnow
 from crm.sentiment import NEGATIVE_THRESHOLD, sentiment
 from crm.staff import StaffMember
 from crm.supervision import PERIODS, Period, period_start
+from crm.tracker_events import EVENTS
 
-# The tracker store's table, as Rasa's SQLTrackerStore writes it (rasa/core/tracker_store.py).
-EVENTS: Final = sa.table(
-    "events",
-    sa.column("id", sa.Integer),
-    sa.column("sender_id", sa.String),
-    sa.column("type_name", sa.String),
-    sa.column("timestamp", sa.Float),
-    sa.column("intent_name", sa.String),
-    sa.column("action_name", sa.String),
-    sa.column("data", sa.Text),
-)
 # The agent's replies that mean "I could not help with that" (config.yml, data/rules).
 FALLBACK_ACTIONS: Final = ("action_default_fallback", "utter_out_of_scope")
 MAX_EVENTS: Final = 200_000
