@@ -35,6 +35,14 @@ MAX_QUOTE_WORDS = 60
 TOPIC_MARGIN = 0.05
 # An article's introduction shorter than this may be quoted together with the passage after it.
 SIGNPOST_WORDS = 30
+# A question this much closer to an article's title than to any of its passages asks what the
+# whole article answers, and gets its overview (chosen on the shop's questions, docs/knowledge.md).
+OVERVIEW_MARGIN = 0.12
+OVERVIEW_WORDS = 80
+# After a sentence with a colon, the short sentences that follow are the rest of the list it opens.
+LIST_ITEM_WORDS = 12
+LIST_ITEMS = 4
+LEAD_WORDS = 30
 log = logging.getLogger("knowledge")
 
 
@@ -241,14 +249,31 @@ class KnowledgeBase:
             best = preferred[0] if preferred else best
         if best.dense < self.min_score:
             return None
+        passages = _article_passages(index, best)
+        if self._asks_the_title(query, best, passages):
+            quote = overview(passages)
+        else:
+            quote = self.quote(query, best.chunk.text, _following(passages, best.chunk))
         return Answer(
             article_id=best.chunk.article_id,
             chunk_id=best.chunk.chunk_id,
             title=best.chunk.title,
             url=best.chunk.url,
-            quote=self.quote(query, best.chunk.text, _following(index, best)),
+            quote=quote,
             score=best.dense,
         )
+
+    def _asks_the_title(self, query: str, best: Hit, passages: list[Chunk]) -> bool:
+        """Whether the question is the article's own question rather than one of its sections'.
+
+        "What payment methods do you accept?" is closer to the title "Which payment methods do
+        you accept?" than to any section, and the closest section may even be "Methods we don't
+        accept": no single passage answers it, the article as a whole does.
+        """
+        if len({chunk.headings for chunk in passages}) < 2:
+            return False
+        vectors = self._embedder.encode([query, best.chunk.title])
+        return float(vectors[1] @ vectors[0]) - best.dense >= OVERVIEW_MARGIN
 
     def quote(self, query: str, passage: str, following: Chunk | None = None) -> str:
         """What the answer quotes of `passage`; `following` is given for a short introduction.
@@ -299,28 +324,80 @@ def _cosines(
     return out
 
 
-def _following(index: LoadedIndex, hit: Hit) -> Chunk | None:
-    """The passage after `hit` when `hit` is a short article introduction, else None.
+def _article_passages(index: LoadedIndex, hit: Hit) -> list[Chunk]:
+    """The article's own passages in order, when `hit` is a passage of an article, else [].
 
-    An article's own passages sit together in the index in order (its learned wordings after
-    them), so the next one is found from the start of the article's run.
+    An article's passages sit together in the index in order (its learned wordings after
+    them), so they are found from the start of the article's run.
     """
     chunk = hit.chunk
-    if chunk.kind != "article" or chunk.headings or len(chunk.text.split()) >= SIGNPOST_WORDS:
-        return None
-    if hit.position < 0:
-        return None
+    if chunk.kind != "article" or chunk.question or hit.position < 0:
+        return []
     start = hit.position
     while start > 0 and index.chunks[start - 1].article_id == chunk.article_id:
         start -= 1
-    following = start + chunk.position + 1
-    if following >= len(index.chunks):
+    passages = []
+    for after in index.chunks[start:]:
+        if after.article_id != chunk.article_id or after.question:
+            break
+        passages.append(after)
+    return passages
+
+
+def _following(passages: list[Chunk], chunk: Chunk) -> Chunk | None:
+    """The passage after `chunk` when `chunk` is a short article introduction, else None."""
+    if chunk.headings or len(chunk.text.split()) >= SIGNPOST_WORDS:
         return None
-    after = index.chunks[following]
-    same_article = after.article_id == chunk.article_id and not after.question
-    if not same_article or after.position != chunk.position + 1:
+    following = chunk.position + 1
+    if following >= len(passages) or passages[following].position != following:
         return None
-    return after
+    return passages[following]
+
+
+def overview(passages: Sequence[Chunk]) -> str:
+    """The article in brief: the lead of its introduction and of each section, in order.
+
+    A section's lead is its first statement (a heading-like question such as "Forgotten your
+    password?" is skipped) and, when it opens or starts a list ("Our support team is available:
+    Monday to Friday: 8:00-20:00."), the short items after it. Sections are added while the
+    whole stays within `OVERVIEW_WORDS`.
+    """
+    parts: list[str] = []
+    words = 0
+    seen: set[tuple[str, ...]] = set()
+    for chunk in passages:
+        if chunk.headings in seen:
+            continue
+        seen.add(chunk.headings)
+        lead = _lead(split_sentences(chunk.text))
+        if not lead:
+            continue
+        if chunk.headings:
+            heading = chunk.headings[-1]
+            lead = (
+                f"{heading} {lead}" if heading.endswith(("?", "!", ":")) else f"{heading}: {lead}"
+            )
+        size = len(lead.split())
+        if parts and words + size > OVERVIEW_WORDS:
+            break
+        parts.append(lead)
+        words += size
+    return "\n".join(parts)
+
+
+def _lead(sentences: list[str]) -> str:
+    statements = [i for i, sentence in enumerate(sentences) if not sentence.endswith("?")]
+    if not statements:
+        return sentences[0] if sentences else ""
+    first = statements[0]
+    picked = [sentences[first]]
+    if ":" in picked[0]:
+        for item in sentences[first + 1 : first + 1 + LIST_ITEMS]:
+            size = len(item.split())
+            if size > LIST_ITEM_WORDS or len(" ".join(picked).split()) + size > LEAD_WORDS:
+                break
+            picked.append(item)
+    return " ".join(picked)
 
 
 def _by_document(

@@ -52,24 +52,11 @@ ANSWERS = {
         ("it says my email is already registered when I sign up", "Forgot password"),
     ],
 }
-# The right article is found for these, but the quote is cut from the wrong section: a heading
-# such as "Methods we don't accept" or "Visiting us" is closer to the question than the section
-# that answers it. Kept, strictly expected to fail, until passage selection improves (issue 6,
-# docs/knowledge.md). (Questions answered by a one-sentence introduction that only announces
-# its article, such as "how long do refunds take to arrive?", now quote the fact after it.)
-WRONG_PASSAGE = {
-    "what payment methods do you accept?",
-    "what are your opening hours?",
-}
+# "What payment methods do you accept?" and "what are your opening hours?" are each the question of
+# a whole article, and no one section answers them (the closest is "Methods we don't accept" or
+# "Visiting us"): they are answered with the article's overview (docs/knowledge.md).
 POLICY_QUESTIONS = [
-    pytest.param(
-        message,
-        fact,
-        id=f"{intent}-{n}",
-        marks=[pytest.mark.xfail(strict=True, reason="quote from the wrong section")]
-        if message in WRONG_PASSAGE
-        else [],
-    )
+    pytest.param(message, fact, id=f"{intent}-{n}")
     for intent, asked in ANSWERS.items()
     for n, (message, fact) in enumerate(asked)
 ]

@@ -4,8 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from knowledge.chunking import Chunk
 from knowledge.index import ingest, load_index
-from knowledge.retrieve import KnowledgeBase, RetrievalSettings
+from knowledge.retrieve import OVERVIEW_WORDS, KnowledgeBase, RetrievalSettings, overview
 from tests.unit.knowledge.test_index import ARTICLES, write_article
 
 
@@ -242,3 +243,58 @@ def test_an_article_is_found_and_quoted_by_a_learned_wording(tmp_path, embedder)
     assert after.chunk_id == "late#q1" and after.article_id == "late"  # cited as the article
     assert after.quote.startswith("Tell us the order number")
     assert after.score > before.score + 0.1  # the wording is far closer than the article was
+
+
+def test_a_question_that_is_the_articles_own_gets_its_overview(tmp_path, embedder):
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    body = (
+        "You can pay with any of the following methods.\n\n"
+        "## Cards\n\nWe accept Visa and Mastercard. Cards are charged when the order ships.\n\n"
+        "## Digital wallets\n\n- PayPal: log in and approve the payment.\n"
+        "- Apple Pay: available in Safari.\n\n"
+        "## Methods we don't accept\n\nWe don't accept cash or cheques.\n"
+    )
+    write_article(sources, "pay", "Which payment methods do you accept?", body)
+    write_article(sources, "other", "Gift cards", "Gift cards are sold from 10 to 200 pounds.")
+    ingest([sources], embedder, tmp_path / "index")
+    index = load_index(tmp_path / "index", model_name=embedder.name, dimension=embedder.dimension)
+    kb = KnowledgeBase(index, embedder, min_score=0.0)
+
+    # No section answers the article's own question: its outline does, section by section.
+    answer = kb.answer("what payment methods do you accept?")
+    assert answer is not None and answer.article_id == "pay"
+    assert answer.quote == (
+        "You can pay with any of the following methods.\n"
+        "Cards: We accept Visa and Mastercard.\n"
+        "Digital wallets: PayPal: log in and approve the payment. Apple Pay: available in Safari.\n"
+        "Methods we don't accept: We don't accept cash or cheques."
+    )
+    # A question about one section is answered from that section alone.
+    answer = kb.answer("can I pay with PayPal?")
+    assert answer is not None and answer.quote.startswith("PayPal: log in")
+    assert "Visa" not in answer.quote
+
+
+def test_an_overview_keeps_within_its_length_and_skips_heading_questions():
+    sections = [
+        ((), "Forgotten your password? You can set a new one in minutes."),
+        (
+            ("Hours",),
+            "We are open: Monday: 8-20. Saturday: 9-17. Sunday: closed. "
+            "During these hours you can call us on our phone line or ask the assistant.",
+        ),
+        *[
+            ((f"Part {n}",), "A sentence of exactly nine words for the length limit.")
+            for n in range(9)
+        ],
+    ]
+    passages = [
+        Chunk(f"a#{n}", "a", "Title", "https://x/a", "t", headings, n, text)
+        for n, (headings, text) in enumerate(sections)
+    ]
+    text = overview(passages)
+    lines = text.split("\n")
+    assert lines[0] == "You can set a new one in minutes."
+    assert lines[1] == "Hours: We are open: Monday: 8-20. Saturday: 9-17. Sunday: closed."
+    assert len(text.split()) <= OVERVIEW_WORDS < len(text.split()) + len(lines[-1].split())
