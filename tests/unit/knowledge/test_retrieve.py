@@ -185,9 +185,16 @@ def test_a_faq_entry_is_found_by_another_wording_of_its_question(tmp_path, embed
     assert best_passage(["what can I give a friend as a present?"]) == "faq:1#q1"
 
 
-def test_a_signpost_introduction_is_quoted_with_the_fact_that_follows(tmp_path, embedder):
+def _with_gift_cards(tmp_path: Path, embedder) -> KnowledgeBase:
+    """A knowledge base of the articles in tmp_path/sources and a short one about gift cards."""
     sources = tmp_path / "sources"
-    sources.mkdir()
+    write_article(sources, "other", "Gift cards", "Gift cards are sold from 10 to 200 pounds.")
+    ingest([sources], embedder, tmp_path / "index")
+    index = load_index(tmp_path / "index", model_name=embedder.name, dimension=embedder.dimension)
+    return KnowledgeBase(index, embedder, min_score=0.0)
+
+
+def test_a_signpost_introduction_is_quoted_with_the_fact_that_follows(tmp_path, embedder):
     body = (
         "Here's how long refunds take and where the money goes.\n\n"
         "## Returned items\n\n"
@@ -195,11 +202,8 @@ def test_a_signpost_introduction_is_quoted_with_the_fact_that_follows(tmp_path, 
         "it. The warehouse is in Manchester.\n\n"
         "## Where the money goes\n\nRefunds go back to the card you paid with.\n"
     )
-    write_article(sources, "timing", "Refund timing", body)
-    write_article(sources, "other", "Gift cards", "Gift cards are sold from 10 to 200 pounds.")
-    ingest([sources], embedder, tmp_path / "index")
-    index = load_index(tmp_path / "index", model_name=embedder.name, dimension=embedder.dimension)
-    kb = KnowledgeBase(index, embedder, min_score=0.0)
+    write_article(tmp_path / "sources", "timing", "Refund timing", body)
+    kb = _with_gift_cards(tmp_path, embedder)
 
     answer = kb.answer("how long do refunds take?")
     assert answer is not None and answer.chunk_id == "timing#0"  # the introduction wins...
@@ -246,8 +250,6 @@ def test_an_article_is_found_and_quoted_by_a_learned_wording(tmp_path, embedder)
 
 
 def test_a_question_that_is_the_articles_own_gets_its_overview(tmp_path, embedder):
-    sources = tmp_path / "sources"
-    sources.mkdir()
     body = (
         "You can pay with any of the following methods.\n\n"
         "## Cards\n\nWe accept Visa and Mastercard. Cards are charged when the order ships.\n\n"
@@ -255,11 +257,8 @@ def test_a_question_that_is_the_articles_own_gets_its_overview(tmp_path, embedde
         "- Apple Pay: available in Safari.\n\n"
         "## Methods we don't accept\n\nWe don't accept cash or cheques.\n"
     )
-    write_article(sources, "pay", "Which payment methods do you accept?", body)
-    write_article(sources, "other", "Gift cards", "Gift cards are sold from 10 to 200 pounds.")
-    ingest([sources], embedder, tmp_path / "index")
-    index = load_index(tmp_path / "index", model_name=embedder.name, dimension=embedder.dimension)
-    kb = KnowledgeBase(index, embedder, min_score=0.0)
+    write_article(tmp_path / "sources", "pay", "Which payment methods do you accept?", body)
+    kb = _with_gift_cards(tmp_path, embedder)
 
     # No section answers the article's own question: its outline does, section by section.
     answer = kb.answer("what payment methods do you accept?")
