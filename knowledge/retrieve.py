@@ -35,7 +35,7 @@ MAX_QUOTE_WORDS = 60
 TOPIC_MARGIN = 0.05
 # An article's introduction shorter than this may be quoted together with the passage after it.
 SIGNPOST_WORDS = 30
-# A question this much closer to an article's title than to any of its passages asks what the
+# A question this much closer to an article's title than to the passage found asks what the
 # whole article answers, and gets its overview (chosen on the shop's questions, docs/knowledge.md).
 OVERVIEW_MARGIN = 0.12
 OVERVIEW_WORDS = 80
