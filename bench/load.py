@@ -153,35 +153,43 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-async def customer(client: httpx.AsyncClient, side: Side, deadline: float, run: Run) -> None:
-    """Hold conversations of the side's script, one after another, until the deadline."""
-    while time.monotonic() < deadline:
-        sender = f"bench-{uuid.uuid4().hex[:12]}"
-        for text in side.script:
-            if time.monotonic() >= deadline:
-                return
-            start = time.perf_counter()
-            try:
-                reply = await client.post(side.url, json={"sender": sender, "message": text})
-                ok = reply.status_code == 200 and bool(reply.json())
-            except httpx.HTTPError:
-                ok = False
-            run.latencies_ms.append((time.perf_counter() - start) * 1000)
-            run.messages += 1
-            run.errors += 0 if ok else 1
+async def customer(side: Side, deadline: float, run: Run) -> None:
+    """Hold conversations of the side's script, one after another, until the deadline.
+
+    Each conversation is a new customer on a connection of its own, kept for its turns, as a
+    browser's would be: the last turn asks the server to close it. (One pool shared by all
+    customers opened its connections in one burst at the start, and on some machines one Rasa
+    process accepted them all and served the whole run while the other stayed idle.)
+    """
+    async with httpx.AsyncClient(timeout=120) as client:
+        while time.monotonic() < deadline:
+            sender = f"bench-{uuid.uuid4().hex[:12]}"
+            for turn, text in enumerate(side.script, start=1):
+                if time.monotonic() >= deadline:
+                    return
+                last = {"Connection": "close"} if turn == len(side.script) else {}
+                start = time.perf_counter()
+                try:
+                    reply = await client.post(
+                        side.url, json={"sender": sender, "message": text}, headers=last
+                    )
+                    ok = reply.status_code == 200 and bool(reply.json())
+                except httpx.HTTPError:
+                    ok = False
+                run.latencies_ms.append((time.perf_counter() - start) * 1000)
+                run.messages += 1
+                run.errors += 0 if ok else 1
 
 
 async def measure(side: Side, level: int, seconds: float) -> Run:
     """`level` customers at once for `seconds`."""
     run = Run(level)
-    limits = httpx.Limits(max_connections=level, max_keepalive_connections=level)
     cpu_before = {label: cpu_seconds(pid) for label, pid in side.processes.items()}
     own_before = time.process_time()  # this process alone: the servers are its children
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        started = time.monotonic()
-        deadline = started + seconds
-        await asyncio.gather(*(customer(client, side, deadline, run) for _ in range(level)))
-        run.seconds = time.monotonic() - started
+    started = time.monotonic()
+    deadline = started + seconds
+    await asyncio.gather(*(customer(side, deadline, run) for _ in range(level)))
+    run.seconds = time.monotonic() - started
     run.rss_mb = {label: rss_mb(pid) for label, pid in side.processes.items()}
     per_message = 1000 / max(run.messages, 1)
     run.cpu_ms = {
