@@ -5,11 +5,13 @@ every event into a new tracker for each message, then counts the stored events a
 which ones to write: about a quarter of the Rasa process's time per message in the load
 benchmark (docs/benchmarks.md). This store keeps the tracker it saved last for each of the
 most recent conversations and hands it back on the next message, after one indexed query that
-proves nothing else wrote to the conversation since (the highest event id for the sender is
-still the one it saw). Another Rasa instance, a restart or an API call that appended events
-makes that check fail, and the conversation is read from the database as before; so the cache
-is safe with several Rasa instances sharing one database, provided a lock store serialises each
-conversation (which Rasa needs anyway).
+finds no event of the sender newer than the last one it saw. When another Rasa process (with
+`RASA_WORKERS` above 1 about every other message lands on the other process), a restart or an
+API call appended events since, the same query returns them, and they are applied to the kept
+tracker in order, which is what replaying the whole session would do with them; only a new
+session or an event dated before the session's start makes it read the conversation from the
+database as before. So the cache is safe with several Rasa instances sharing one database,
+provided a lock store serialises each conversation (which Rasa needs anyway).
 
 Every save still writes its new events to the database before returning: nothing lives only
 in memory. The cache never changes what a retrieval returns: a tracker is kept only while it
@@ -35,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -73,6 +75,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         self.cache_size = size
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self.hits = 0
+        self.caught_up = 0
         self.misses = 0
         created: sa.engine.Engine = self.engine
         if created.dialect.name == "sqlite" and created.url.database not in ("", None):
@@ -100,17 +103,47 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         value = connection.execute(query).scalar()
         return None if value is None else int(value)
 
+    def _newer(self, sender_id: str, last_id: int | None) -> list[Any]:
+        """The sender's stored events after `last_id` (all of them for None), oldest first."""
+        table = self.SQLEvent.__table__
+        query = sa.select(table.c.id, table.c.data).where(table.c.sender_id == sender_id)
+        if last_id is not None:
+            query = query.where(table.c.id > last_id)
+        with self.engine.connect() as connection:
+            return list(connection.execute(query.order_by(table.c.id)))
+
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
-        """The kept tracker if the database has nothing newer, else Rasa's read and replay."""
+        """The kept tracker brought up to date if it can be, else Rasa's read and replay."""
         kept = self._kept.pop(sender_id, None)
         if kept is not None and len(kept.tracker.events) == kept.stored:
-            with self.engine.connect() as connection:
-                if self._last_id(connection, sender_id) == kept.last_id:
-                    self.hits += 1
-                    self._kept[sender_id] = kept  # still the latest state; most recently used
-                    return kept.tracker
+            rows = self._newer(sender_id, kept.last_id)
+            if not rows:
+                self.hits += 1
+                self._kept[sender_id] = kept  # still the latest state; most recently used
+                return kept.tracker
+            newer = deserialise_events([json.loads(row.data) for row in rows])
+            if len(newer) == len(rows) and _continues_session(kept.tracker, newer):
+                for event in newer:  # as DialogueStateTracker.from_events replays them
+                    kept.tracker.events.append(event)
+                    event.apply_to(kept.tracker)
+                self._kept[sender_id] = _Kept(
+                    kept.tracker, len(kept.tracker.events), int(rows[-1].id)
+                )
+                self.caught_up += 1
+                return kept.tracker
         self.misses += 1
-        tracker: DialogueStateTracker | None = await super().retrieve(sender_id)
+        return self._read(sender_id)
+
+    def _read(self, sender_id: str) -> DialogueStateTracker | None:
+        """Rasa's read of the latest session, keeping the tracker with the newest id it holds."""
+        with self.session_scope() as session:
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+            read = [(row.id, row.data) for row in rows]
+        if not read or not self.domain:
+            return None
+        events = [json.loads(data) for _, data in read]
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        self._remember(tracker, int(read[-1][0]))
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -143,11 +176,31 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
     ) -> None:
         sender_id = tracker.sender_id
         self._kept.pop(sender_id, None)
-        if self.cache_size == 0 or any(isinstance(event, SessionStarted) for event in new):
+        if any(isinstance(event, SessionStarted) for event in new):
             return  # a new session: the database now reads from it on, the tracker holds more
-        self._kept[sender_id] = _Kept(tracker, len(tracker.events), last_id)
+        self._remember(tracker, last_id)
+
+    def _remember(self, tracker: DialogueStateTracker, last_id: int | None) -> None:
+        """Keep `tracker`, all of whose events are stored, as the newest is `last_id`."""
+        if self.cache_size == 0:
+            return
+        self._kept[tracker.sender_id] = _Kept(tracker, len(tracker.events), last_id)
         while len(self._kept) > self.cache_size:
             self._kept.popitem(last=False)
+
+
+def _continues_session(tracker: DialogueStateTracker, newer: Sequence[Event]) -> bool:
+    """Whether Rasa's session read would return the tracker's events followed by `newer`.
+
+    Rasa reads the events dated from the latest session start on: a new session, or an event
+    dated before the current one began, changes which events that is.
+    """
+    started = [event.timestamp for event in tracker.events if isinstance(event, SessionStarted)]
+    begun = started[-1] if started else None
+    return not any(
+        isinstance(event, SessionStarted) or (begun is not None and event.timestamp < begun)
+        for event in newer
+    )
 
 
 def _row(sender_id: str, event: Event) -> dict[str, Any]:

@@ -15,6 +15,7 @@ CHECKS = [
     "memory equals database",
     "saved to the database",
     "stale detected",
+    "caught up from another process",
     "unsaved events never handed out",
     "new session read again",
     "bounded",

@@ -81,14 +81,53 @@ async def main(dialect: str, db: str, events_db: str | None) -> None:
     ]
     print("ok saved to the database")
 
-    # Another process writes to the conversation: this one reads it again.
-    hits = store.hits
+    # Another process writes to the conversation: this one applies its events, never hands
+    # out a stale tracker.
+    hits, misses = store.hits, store.misses
     await message(restarted, sender, "from elsewhere", "100200")
     fresh = await store.retrieve(sender)
-    assert store.hits == hits, "a stale tracker was handed out"
+    assert (store.hits, store.misses) == (hits, misses), "a stale tracker was handed out"
     assert state(fresh) == state(await plain.retrieve(sender))
     assert fresh is not None and fresh.get_slot("order_number") == "100200"
     print("ok stale detected")
+
+    # Two processes taking turns on one conversation, as two Rasa workers do: each brings its
+    # kept tracker up to date from the other's events instead of reading the whole session.
+    sender = f"t-{uuid.uuid4().hex}"
+    one, two = cached(), cached()
+    for turn in range(6):
+        serving = one if turn % 2 == 0 else two
+        await message(serving, sender, f"turn {turn}", f"10030{turn}")
+        for reader in (one, two):
+            read = await reader.retrieve(sender)
+            assert state(read) == state(await plain.retrieve(sender)), (turn, reader.caught_up)
+            assert read is not None and read.get_slot("order_number") == f"10030{turn}"
+    # Each read after the other's turn catches up. The only misses: `one` finds no
+    # conversation, then reads back the turn that started the session (a save that starts a
+    # session keeps nothing); `two` reads turn 0 from the database and keeps it.
+    assert (one.caught_up, two.caught_up) == (3, 2), (one.caught_up, two.caught_up)
+    assert (one.misses, two.misses) == (2, 1), (one.misses, two.misses)
+    # The other process starts a new session, or appends an event dated before this session
+    # began: what the database reads changes, so the conversation is read again.
+    tracker = await two.retrieve(sender)
+    assert tracker is not None
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(ActionExecuted("action_listen"))
+    await two.save(tracker)
+    misses = one.misses
+    assert state(await one.retrieve(sender)) == state(await plain.retrieve(sender))
+    assert one.misses == misses + 1
+    tracker = await two.retrieve(sender)
+    assert tracker is not None
+    tracker.update(SlotSet("order_number", "100399", timestamp=1.0))
+    await two.save(tracker)
+    misses = one.misses
+    read = await one.retrieve(sender)
+    assert one.misses == misses + 1
+    assert state(read) == state(await plain.retrieve(sender))
+    assert read is not None and read.get_slot("order_number") != "100399"
+    print("ok caught up from another process")
 
     # A turn that fails after appending events and never saves leaves nothing behind.
     sender = f"f-{uuid.uuid4().hex}"
