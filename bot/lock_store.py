@@ -30,7 +30,7 @@ from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.sql import pooled_engine
+from bot.sql import create_tables, pooled_engine
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,8 @@ class SQLLockStore(LockStore):  # type: ignore[misc]
         if engine.dialect.name not in ("sqlite", "postgresql"):
             raise ValueError(f"the SQL lock store runs on SQLite or PostgreSQL, not {url!r}")
         self.engine = engine
-        _metadata.create_all(engine)
+        # Each Rasa worker makes its own lock store, and they start together.
+        create_tables(_metadata, engine)
         super().__init__()
 
     def take_ticket(self, conversation_id: str, lifetime: float = LOCK_LIFETIME) -> int:

@@ -9,9 +9,17 @@ PostgreSQL connections are checked before use, since a pool outlives server rest
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 import sqlalchemy as sa
+
+log = logging.getLogger(__name__)
+
+# Tries at creating tables that another process starting beside this one may be creating too.
+CREATE_TRIES = 20
+CREATE_PAUSE_S = 0.02
 
 
 def wal_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -34,3 +42,21 @@ def pooled_engine(url: str | sa.engine.URL) -> sa.engine.Engine:
         sa.event.listen(engine, "connect", wal_pragmas)
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def create_tables(metadata: sa.MetaData, engine: sa.engine.Engine) -> None:
+    """Create the tables that do not exist, whoever else is creating them at that moment.
+
+    `RASA_WORKERS` processes, or several Rasa instances, start together on a new database: two
+    may both find a table missing, and the second CREATE fails. A Rasa worker it happened to
+    died, and Rasa served on one core until restarted. Looking again finds what the other made.
+    """
+    for attempt in range(1, CREATE_TRIES + 1):
+        try:
+            metadata.create_all(engine)
+            return
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
+            if attempt == CREATE_TRIES:
+                raise
+            log.info("tables being created by another process; looking again")
+            time.sleep(CREATE_PAUSE_S * attempt)

@@ -21,7 +21,7 @@ import time
 
 import sqlalchemy as sa
 
-from bot.sql import pooled_engine
+from bot.sql import create_tables, pooled_engine
 
 DEFAULT_RETENTION_S = 3 * 24 * 3600  # platforms retry for a day at most
 PRUNE_EVERY = 500
@@ -49,7 +49,7 @@ class DeliveryLog:
         if not url:
             raise ValueError("the delivery log needs a database URL (LOCK_STORE_URL)")
         self.engine = pooled_engine(url)
-        _metadata.create_all(self.engine)
+        create_tables(_metadata, self.engine)
         # Channels are built before Rasa forks its workers: a pooled connection opened here
         # would be shared by every worker (a SQLite file handle across fork is unsafe), so
         # each process opens its own on first use.

@@ -41,7 +41,7 @@ import socketio
 import sqlalchemy as sa
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
-from bot.sql import pooled_engine
+from bot.sql import create_tables, pooled_engine
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class SQLPubSubManager(AsyncPubSubManager):
         if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
             raise ValueError("the widget's queue needs a SQLite file that every process opens")
         self.engine = engine
-        _metadata.create_all(engine)
+        create_tables(_metadata, engine)
         # Rasa forks its workers after building the channels: no connection may cross a fork.
         engine.dispose()
         self.poll_s = poll_s

@@ -13,6 +13,7 @@ from tests.unit.bot.rasa_side import run_in_rasa
 CHECK = Path(__file__).parent / "rasa_side" / "check_lock_store.py"
 CHECKS = [
     "processes take turns",
+    "created beside another process",
     "in order",
     "conversations independent",
     "dead ticket expires",

@@ -15,12 +15,13 @@ import uuid
 from collections import deque
 from pathlib import Path
 
+import sqlalchemy as sa
 from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LockError, LockStore
 from rasa.core.utils import number_of_sanic_workers
 from rasa.utils.endpoints import read_endpoint_config
 
-from bot.lock_store import SQLLockStore
+from bot.lock_store import SQLLockStore, _tickets
 
 TURNS = 25
 
@@ -66,7 +67,35 @@ def processes_take_turns(url: str, counter: Path) -> None:
     print("ok processes take turns")
 
 
+def created_beside_another(url: str) -> None:
+    """Two processes starting on a new database: the one whose CREATE TABLE loses still starts.
+
+    The other process's CREATE runs in the gap between this one finding no table and creating
+    it, as it did when two Rasa workers started together.
+    """
+    other = sa.create_engine(url)
+    _tickets.drop(other, checkfirst=True)
+    raced: list[bool] = []
+
+    def the_other_first(table: sa.Table, connection: object, **_: object) -> None:
+        if not raced:
+            raced.append(True)
+            with other.begin() as elsewhere:
+                table.create(elsewhere)
+
+    sa.event.listen(_tickets, "before_create", the_other_first)
+    try:
+        store = SQLLockStore(url=url)
+    finally:
+        sa.event.remove(_tickets, "before_create", the_other_first)
+    assert raced, "the race was not staged"
+    assert sa.inspect(store.engine).has_table(_tickets.name)
+    other.dispose()
+    print("ok created beside another process")
+
+
 async def main(url: str) -> None:
+    created_beside_another(url)
     store = SQLLockStore(url=url)
 
     # Messages are served in the order they arrived.
