@@ -101,6 +101,18 @@ class Side:
     url: str
     script: list[str]
     processes: dict[str, int]  # label -> pid
+    workers: tuple[int, int] | None = None  # (pid, worker processes it must keep)
+
+    def check_workers(self) -> None:
+        """Stop the benchmark if a server lost a worker process: its figures would be wrong."""
+        if self.workers is None:
+            return
+        pid, expected = self.workers
+        running = len(child_processes().get(pid, []))
+        if running != expected:
+            raise RuntimeError(
+                f"{self.name}: {running} of {expected} worker processes running; see its log"
+            )
 
 
 def free_port() -> int:
@@ -110,8 +122,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def process_tree(pid: int) -> list[int]:
-    """A process and all its descendants (Sanic workers, Rasa's forks)."""
+def child_processes() -> dict[int, list[int]]:
+    """Each running process's children, by parent pid."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -120,6 +132,12 @@ def process_tree(pid: int) -> list[int]:
             except OSError:
                 continue
             children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants (Sanic workers, Rasa's forks)."""
+    children = child_processes()
     tree, todo = [], [pid]
     while todo:
         current = todo.pop()
@@ -358,6 +376,7 @@ def main() -> None:
                     f"{stack.rasa_url}/webhooks/rest/webhook",
                     OURS,
                     {"Rasa server": rasa_pid, "action server": action_pid},
+                    workers=(rasa_pid, settings.rasa_workers),
                 )
             ]
             if args.no_stock:
@@ -384,6 +403,7 @@ def run_all(sides: list[Side], args: argparse.Namespace) -> dict[str, dict[int, 
     """Warm each side up, then interleave levels and sides over the repeats."""
     for side in sides:
         asyncio.run(measure(side, 2, 5))  # the first requests load lazy parts
+        side.check_workers()
     results: dict[str, dict[int, list[Run]]] = {
         side.name: {level: [] for level in args.levels} for side in sides
     }
@@ -391,6 +411,7 @@ def run_all(sides: list[Side], args: argparse.Namespace) -> dict[str, dict[int, 
         for level in args.levels:
             for side in sides:
                 run = asyncio.run(measure(side, level, args.seconds))
+                side.check_workers()
                 results[side.name][level].append(run)
                 print(
                     f"{side.name:>10} {level:>3} chats: {run.rate:6.1f} msg/s  "
