@@ -184,7 +184,7 @@ NLU_CONFIG ?= config.yml
 NLU_CV := $(if $(filter config.yml,$(NLU_CONFIG)),nlu-cv,nlu-cv-$(basename $(notdir $(NLU_CONFIG))))
 
 .PHONY: nlu-cv
-nlu-cv: $(RASA_VENV)/.installed $(ACT_VENV)/.installed $(ENCODER) ## NLU cross-validation per intent (docs/nlu.md; ~40 min)
+nlu-cv: $(RASA_VENV)/.installed $(ACT_VENV)/.installed $(ENCODER) ## NLU cross-validation per intent (docs/nlu.md; ~5 min)
 	$(RASA_CLI) test nlu --nlu data/nlu --config $(NLU_CONFIG) --cross-validation --folds 5 \
 		--out var/results/$(NLU_CV) --no-plot
 	$(PY) -m bench.nlu_cv --results var/results/$(NLU_CV) --folds 5 --config $(NLU_CONFIG) \
