@@ -1,10 +1,11 @@
-"""Engines for the small coordination stores (locks, deliveries, tracker cache). No Rasa imports.
+"""Engines and tables of the small coordination stores (locks, deliveries, tracker cache).
 
-SQLAlchemy 1.4, which Rasa pins, opens and closes a SQLite file's connection for every
-session, and closing the last one checkpoints the write-ahead log: these engines keep their
-connections in a pool instead, with the log on and `synchronous=NORMAL` (a commit appends to
-the log and does not wait for the disk twice; a crash of the process loses nothing).
-PostgreSQL connections are checked before use, since a pool outlives server restarts.
+No Rasa imports. SQLAlchemy 1.4, which Rasa pins, opens and closes a SQLite file's connection
+for every session, and closing the last one checkpoints the write-ahead log: these engines keep
+their connections in a pool instead, with the log on and `synchronous=NORMAL` (a commit appends
+to the log and does not wait for the disk twice; a crash of the process loses nothing).
+PostgreSQL connections are checked before use, since a pool outlives server restarts. Tables
+are created so that processes starting together on a new database do not fail each other.
 """
 
 from __future__ import annotations
