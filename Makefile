@@ -19,17 +19,17 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 # Rasa expands ${...} in endpoints.yml and credentials.yml. `make run` exports the values from
-# bot/settings.py; Rasa's offline commands (train, validate, test) only need them to be set.
+# config/settings.py; Rasa's offline commands (train, validate, test) only need them to be set.
 RASA_CLI_ENV := ACTION_SERVER_PORT=5055 TRACKER_DB=$(CURDIR)/var/rasa-cli-tracker.db TRACKER_CACHE_SIZE=0 \
 	LOCK_STORE_URL=sqlite:///$(CURDIR)/var/rasa-cli-locks.db MAX_MESSAGE_CHARS=2000
 RASA_CLI := $(RASA_CLI_ENV) $(RASA)
-# Rasa's command line with the hot-path fixes the server runs with (bot/rasa_main.py).
-RASA_CLI_FIXED := $(RASA_CLI_ENV) $(RASA_VENV)/bin/python -m bot.rasa_main
+# Rasa's command line with the hot-path fixes the server runs with (serve/rasa_main.py).
+RASA_CLI_FIXED := $(RASA_CLI_ENV) $(RASA_VENV)/bin/python -m serve.rasa_main
 
 # The sentence encoder of the NLU and of knowledge-base questions: the packaged MiniLM in ONNX
-# (knowledge/export.py). Defined first: make expands a rule's prerequisites as it reads them.
+# (encoder/export.py). Defined first: make expands a rule's prerequisites as it reads them.
 ENCODER := models/encoder/manifest.json
-NLU_CODE := bot/nlu/classifier.py bot/nlu/component.py bot/nlu/intent_model.py knowledge/encoder.py
+NLU_CODE := bot/nlu/classifier.py bot/nlu/component.py bot/nlu/intent_model.py encoder/sentence.py
 RASA_DATA := config.yml domain.yml $(sort $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml))
 
 .PHONY: help
@@ -98,8 +98,8 @@ recommend-bench: $(ACT_VENV)/.installed $(ENCODER) ## Recommendations against po
 index: $(KB) ## Build the knowledge index if its sources changed (`kb build`)
 	$(KB) build
 
-$(ENCODER): $(ACT_VENV)/.installed knowledge/export.py knowledge/encoder.py
-	$(PY) -m knowledge.export --out models/encoder
+$(ENCODER): $(ACT_VENV)/.installed encoder/export.py encoder/sentence.py
+	$(PY) -m encoder.export --out models/encoder
 
 .PHONY: encoder
 encoder: $(ENCODER) ## Export the local MiniLM to ONNX for the NLU and the knowledge base (models/encoder)
@@ -128,11 +128,11 @@ setup: venvs records index train ## Everything `run` needs, without starting ser
 
 .PHONY: run
 run: setup ## Set up, then start the action server and Rasa (Ctrl-C stops both)
-	$(PY) -m bot.run
+	$(PY) -m serve.run
 
 .PHONY: shell
 shell: $(ACT_VENV)/.installed ## Chat with the running agent in the terminal
-	@$(PY) -m bot.shell
+	@$(PY) -m serve.shell
 
 .PHONY: staff-admin
 staff-admin: records ## Create an admin of the agent console (asks for email, name and password)
@@ -140,10 +140,11 @@ staff-admin: records ## Create an admin of the agent console (asks for email, na
 		$(PY) -m crm staff add --role admin --email "$$email" --name "$$name"
 
 .PHONY: lint
-lint: $(ACT_VENV)/.installed ## ruff and mypy
+lint: $(ACT_VENV)/.installed ## ruff, mypy and the layer contracts (lint-imports)
 	$(ACT_VENV)/bin/ruff check .
 	$(ACT_VENV)/bin/ruff format --check .
-	$(ACT_VENV)/bin/mypy bot actions console knowledge crm
+	$(ACT_VENV)/bin/mypy config encoder bot actions console knowledge crm serve
+	$(ACT_VENV)/bin/lint-imports --no-cache
 
 .PHONY: validate
 validate: $(RASA_VENV)/.installed ## rasa data validate and Rasa's test stories

@@ -23,7 +23,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.queue import next_request
 from actions.services import Services, get_services
-from bot.channels.identity import SIGNED_IN_CUSTOMER
+from config.contract import SIGNED_IN_CUSTOMER
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -26,9 +26,9 @@ from actions.base import ShopAction, call, transcript, verified_customer
 from actions.orders import day
 from actions.queue import QUEUED_REQUESTS
 from actions.services import Services, get_services
+from config.support_hours import support_hours
 from crm.feedback import MAX_DESCRIPTION_LENGTH
 from crm.routing import FALLBACK_TEAM
-from crm.support_hours import support_hours
 
 log = logging.getLogger(__name__)
 SESSION_METADATA = "session_started_metadata"

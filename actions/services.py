@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.settings import Settings, get_settings
+from config.settings import Settings, get_settings
 from crm.accounts import DEFAULT_SITE_URL, AccountService
 from crm.answers import AnswerLog
 from crm.catalogue import CatalogueService
@@ -23,14 +23,14 @@ from crm.money import InvoiceService, RefundService
 from crm.recommend import Recommender
 from crm.routing import TeamRouter, load_router
 from crm.services import CustomerService, HandoffService, OrderService
-from knowledge.configured import knowledge_base
-from knowledge.embedding import (
+from encoder.embedding import (
     Embedder,
     OnnxEmbedder,
     RememberingEmbedder,
     SentenceTransformerEmbedder,
     model_name,
 )
+from knowledge.configured import knowledge_base
 from knowledge.retrieve import KnowledgeBase, LiveIndex
 
 

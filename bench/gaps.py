@@ -30,9 +30,9 @@ import numpy.typing as npt
 from sklearn.metrics import adjusted_rand_score
 
 from bench.report import write_block
-from bot.settings import get_settings
+from config.settings import get_settings
 from crm.gaps import DISTANCE_THRESHOLD, cluster
-from knowledge.embedding import OnnxEmbedder
+from encoder.embedding import OnnxEmbedder
 
 SAMPLE = Path(__file__).parent / "data" / "gap_questions.csv"
 THRESHOLDS = tuple(round(0.40 + 0.025 * n, 3) for n in range(19))  # 0.40 ... 0.85

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from bench.report import write_block
-from bot.settings import ROOT, get_settings
+from config.settings import ROOT, get_settings
+from encoder.embedding import SentenceTransformerEmbedder
 from knowledge.configured import open_knowledge_base
-from knowledge.embedding import SentenceTransformerEmbedder
 from knowledge.index import ingest
 
 QUESTIONS = ROOT / "bench" / "data" / "kb_questions.jsonl"

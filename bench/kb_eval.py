@@ -16,9 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.report import write_block
-from bot.settings import ROOT, Settings, get_settings
+from config.settings import ROOT, Settings, get_settings
+from encoder.embedding import SentenceTransformerEmbedder
 from knowledge.configured import open_knowledge_base
-from knowledge.embedding import SentenceTransformerEmbedder
 from knowledge.evaluate import (
     EvalSet,
     StageResult,

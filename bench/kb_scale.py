@@ -41,7 +41,7 @@ import numpy as np
 
 from bench.nlu import latency_report
 from bench.report import write_block
-from bot.settings import ROOT
+from config.settings import ROOT
 
 STACKFAQ = Path("/work/shared/data/stackfaq")
 SEED = 0
@@ -472,8 +472,8 @@ def context_line(
 
 def _prepare(args: argparse.Namespace, data: Path) -> list[float] | None:
     """Embed the base and the queries into `data`; measure throughput unless told not to."""
-    from bot.settings import get_settings
-    from knowledge.embedding import SentenceTransformerEmbedder
+    from config.settings import get_settings
+    from encoder.embedding import SentenceTransformerEmbedder
 
     settings = get_settings()
     embedder = SentenceTransformerEmbedder(settings.model_path)

@@ -35,11 +35,11 @@ import httpx
 from pydantic import SecretStr
 
 from bench.report import write_block
-from bot.run import RASA, START_TIMEOUT_S, Stack, http_status, stop_group
-from bot.settings import ROOT, Settings
+from config.settings import ROOT, Settings
 from crm.db import make_engine, make_session_factory
 from crm.demo import seed
 from crm.migrate import upgrade
+from serve.run import RASA, START_TIMEOUT_S, Stack, http_status, stop_group
 
 # One customer's conversation with our agent (ten turns); then a new customer starts.
 OURS = [

@@ -26,7 +26,7 @@ import numpy as np
 from bench.nlu import Example, holdout_labels, read_examples
 from bench.report import write_block
 from bot.nlu.intent_model import IntentModel
-from knowledge.encoder import SentenceEncoder
+from encoder.sentence import SentenceEncoder
 
 KEEP = (0.99, 0.97, 0.95)
 Scores = dict[str, np.ndarray]

@@ -35,11 +35,11 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 
 from bench.report import write_block
-from bot.settings import Settings
+from config.settings import Settings
 from crm.db import make_engine, make_session_factory
 from crm.models import Order, OrderItem, Product
 from crm.recommend import ItemModel, anchor_weights, just_bought
-from knowledge.embedding import OnnxEmbedder
+from encoder.embedding import OnnxEmbedder
 
 log = logging.getLogger("bench.recommend")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.report import write_block
-from bot.settings import Settings
+from config.settings import Settings
 from crm.models import STAFF_TEAMS
 from crm.routing import (
     DEFAULT_KIND,
@@ -35,7 +35,7 @@ from crm.routing import (
     scores,
     train_router,
 )
-from knowledge.embedding import OnnxEmbedder
+from encoder.embedding import OnnxEmbedder
 
 log = logging.getLogger("bench.routing")
 SEEDS = (20251125, 7, 42)

@@ -30,7 +30,7 @@ from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.sql import create_tables, pooled_engine
+from config.sql import create_tables, pooled_engine
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from bot.sql import pooled_engine
+from config.sql import pooled_engine
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Serve the agent console: `python -m console` (bot/run.py starts it with the other servers)."""
+"""Serve the agent console: `python -m console` (serve/run.py starts it with the other servers)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 import sys
 from datetime import timedelta
 
-from bot.settings import Settings, get_settings
-from bot.sql import pooled_engine
+from config.settings import Settings, get_settings
+from config.sql import pooled_engine
 from console import analytics
 from console.app import Console, create_app
 from console.relay import RasaRelay

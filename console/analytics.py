@@ -36,7 +36,7 @@ from crm.gaps import MAX_QUESTIONS, ArticleFinder, Encoder, GapReport, IndexArti
 from crm.supervision import PERIOD_LABELS, PERIODS, Period
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from config.settings import Settings
     from console.app import Console, Handler
 
 DEFAULT_PERIOD: Final[Period] = "7d"
@@ -484,13 +484,13 @@ def build(
     """The dashboard's and the gap list's services; the encoder and index load on first use."""
 
     def encoder() -> Encoder:
-        from knowledge.embedding import OnnxEmbedder, RememberingEmbedder
+        from encoder.embedding import OnnxEmbedder, RememberingEmbedder
 
         # Vectors are kept per text for the process: a question asked again is not re-embedded.
         return RememberingEmbedder(OnnxEmbedder(settings.encoder_dir), size=2 * MAX_QUESTIONS)
 
     def articles() -> ArticleFinder | None:
-        from knowledge.encoder import SentenceEncoder
+        from encoder.sentence import SentenceEncoder
         from knowledge.index import IndexUnavailable, load_index
 
         info = SentenceEncoder(settings.encoder_dir).info

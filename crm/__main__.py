@@ -50,7 +50,7 @@ log = logging.getLogger("crm")
 
 def database_url() -> str:
     """Return the records database URL from the project's settings (``DATABASE_URL``)."""
-    from bot.settings import Settings  # the CLI's entry point, not the library, reads it
+    from config.settings import Settings  # the CLI's entry point, not the library, reads it
 
     return Settings().database_url
 
@@ -105,7 +105,7 @@ def _demo_identities(url: str) -> int:
 
 def _routing_train(kind: RoutingKind, data: Path, test: Path | None, model_out: Path) -> int:
     """Train the routing model on ``data`` and save it; needs no database."""
-    from bot.settings import Settings
+    from config.settings import Settings
     from crm.routing import train_and_save
 
     settings = Settings()

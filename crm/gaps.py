@@ -7,7 +7,7 @@ definition: ``action_default_fallback`` or ``utter_out_of_scope``).
 
 The questions are normalised (one line, case and surrounding punctuation ignored) and the same
 text asked again counts again without being embedded twice; the distinct texts are embedded with
-the MiniLM (ONNX, knowledge/encoder.py) and grouped by agglomerative clustering with average
+the MiniLM (ONNX, encoder/sentence.py) and grouped by agglomerative clustering with average
 linkage on cosine distance, cut at ``DISTANCE_THRESHOLD``, measured on our labelled sample by
 `make gaps-bench` (docs/crm.md). Gaps are ranked by how often their questions were asked, then by
 the newest; each is labelled by its most central question, shows up to ``EXAMPLES`` others, its
@@ -52,7 +52,7 @@ Vectors = npt.NDArray[np.float32]
 
 
 class Encoder(Protocol):
-    """Unit-length sentence vectors (knowledge.embedding's `Embedder` fits)."""
+    """Unit-length sentence vectors (encoder.embedding's `Embedder` fits)."""
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         """A (len(texts), dimension) float32 array."""

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace, url: str) -> int:
 
 
 def _import(args: argparse.Namespace, url: str) -> int:
-    from bot.settings import Settings  # the CLI's entry point, not the library, reads it
+    from config.settings import Settings  # the CLI's entry point, not the library, reads it
 
     settings = Settings()
     if not 0 < len(args.source) <= 32:

@@ -76,7 +76,7 @@ _REASONS: Final[tuple[Reason, Reason, Reason]] = (
 
 
 class TextEmbedder(Protocol):
-    """What the recommender needs of an embedding model (knowledge.embedding's embedders)."""
+    """What the recommender needs of an embedding model (encoder.embedding's embedders)."""
 
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Unit vectors, one row per text."""

@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 from crm.models import STAFF_TEAMS, utcnow
 
 if TYPE_CHECKING:
-    from knowledge.embedding import Embedder
+    from encoder.embedding import Embedder
 
 Kind = Literal["lr", "finetune"]
 KINDS: Final[tuple[Kind, ...]] = ("lr", "finetune")
@@ -579,7 +579,7 @@ def _load_logistic(
     if embedder is None:
         if encoder_dir is None:
             raise RoutingModelError("an lr routing model needs the sentence encoder")
-        from knowledge.embedding import OnnxEmbedder
+        from encoder.embedding import OnnxEmbedder
 
         embedder = OnnxEmbedder(encoder_dir)
     if embedder.name != manifest["encoder"]:
@@ -610,7 +610,7 @@ def train_and_save(
     examples = read_examples(data)
     embedder = None
     if kind == "lr":
-        from knowledge.embedding import OnnxEmbedder
+        from encoder.embedding import OnnxEmbedder
 
         embedder = OnnxEmbedder(encoder_dir)
     trained = train_router(kind, examples, embedder=embedder, base_model=base_model, seed=seed)

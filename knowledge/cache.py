@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.embedding import Embedder, Vectors
+from encoder.embedding import Embedder, Vectors
 
 BATCH = 256
 _PARAMS_PER_QUERY = 900  # below SQLite's default limit on bound parameters

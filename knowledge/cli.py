@@ -21,9 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.settings import Settings, get_settings
+from config.settings import Settings, get_settings
+from encoder.embedding import SentenceTransformerEmbedder, model_name
 from knowledge.configured import open_knowledge_base
-from knowledge.embedding import SentenceTransformerEmbedder, model_name
 from knowledge.evaluate import EvalSet, evaluate, load_beir, load_questions
 from knowledge.index import (
     IndexUnavailable,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.settings import Settings
-from knowledge.embedding import Embedder
+from config.settings import Settings
+from encoder.embedding import Embedder
 from knowledge.index import LoadedIndex, load_index
 from knowledge.retrieve import (
     CrossEncoderReranker,

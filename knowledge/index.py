@@ -35,9 +35,9 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
+from encoder.embedding import Embedder, Vectors
 from knowledge.cache import EmbeddingCache, Progress, embed_cached, text_key
 from knowledge.chunking import Chunk, chunk_document
-from knowledge.embedding import Embedder, Vectors
 from knowledge.lexical import LexicalIndex, LexicalIndexError
 from knowledge.sources import Document, SourceError, read_paths
 from knowledge.vectors import (

@@ -22,8 +22,8 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from encoder.embedding import Embedder
 from knowledge.chunking import Chunk, split_sentences
-from knowledge.embedding import Embedder
 from knowledge.index import IndexUnavailable, LoadedIndex, current_target, load_index
 from knowledge.lexical import top_positive
 from knowledge.vectors import search as vector_search

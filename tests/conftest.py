@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
-from knowledge.embedding import SentenceTransformerEmbedder
+from encoder.embedding import SentenceTransformerEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get(
@@ -27,7 +27,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 @pytest.fixture(scope="session")
 def embedder() -> SentenceTransformerEmbedder:
     """The packaged all-MiniLM-L6-v2: small enough to load once for the whole run."""
-    from bot.settings import Settings
+    from config.settings import Settings
 
     return SentenceTransformerEmbedder(Settings().model_path)
 

@@ -21,7 +21,7 @@ import time
 
 import sqlalchemy as sa
 
-from bot.sql import create_tables, pooled_engine
+from config.sql import create_tables, pooled_engine
 
 DEFAULT_RETENTION_S = 3 * 24 * 3600  # platforms retry for a day at most
 PRUNE_EVERY = 500

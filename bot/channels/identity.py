@@ -10,8 +10,8 @@ on its server with a secret it shares with us (`WIDGET_IDENTITY_SECRET`), in one
 
 Anything else (absent, malformed, forged, expired, another algorithm) yields None: the shopper
 is then verified in the conversation like anyone else. Only the widget channel reads these, and
-it passes the result to the actions as message metadata under `SIGNED_IN_CUSTOMER`, a key no
-channel copies from a client.
+it passes the result to the actions as message metadata under `SIGNED_IN_CUSTOMER`
+(config/contract.py), a key no channel copies from a client.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import re
 import time
 from typing import Any, TypeGuard
 
-SIGNED_IN_CUSTOMER = "signed_in_customer_id"
 CLOCK_SKEW_S = 60
 _CUSTOMER_ID = re.compile(r"^[1-9][0-9]{0,17}$")
 

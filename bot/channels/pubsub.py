@@ -41,7 +41,7 @@ import socketio
 import sqlalchemy as sa
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
-from bot.sql import create_tables, pooled_engine
+from config.sql import create_tables, pooled_engine
 
 log = logging.getLogger(__name__)
 

@@ -45,10 +45,11 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.deliveries import DeliveryLog
-from bot.channels.identity import SIGNED_IN_CUSTOMER, verified_customer
+from bot.channels.identity import verified_customer
 from bot.channels.platform import OnNewMessage
 from bot.channels.pubsub import client_manager, start_listening, stop_listening
 from bot.guard import max_body_bytes, neutralise
+from config.contract import SIGNED_IN_CUSTOMER
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The Rasa intent classifier of `config.yml`: `bot.nlu.intent_model` inside the Rasa graph.
 
 It replaces DIET: one logistic regression over TF-IDF word and character n-grams and the MiniLM
-sentence embedding (run through ONNX, `knowledge/encoder.py`) trains in seconds instead of
+sentence embedding (run through ONNX, `encoder/sentence.py`) trains in seconds instead of
 minutes and understands more of what customers say (docs/nlu.md has both measurements).
 Entities still come from the regular expressions and lookup tables; two requests in one message
 are labels of their own (`track_order+get_invoice`), ranked like any other intent.

@@ -7,7 +7,7 @@ from typing import Any
 
 from rasa.shared.exceptions import InvalidConfigException
 
-from knowledge.encoder import MANIFEST_FILE, EncoderMissing, SentenceEncoder
+from encoder.sentence import MANIFEST_FILE, EncoderMissing, SentenceEncoder
 
 
 class UsesEncoder:

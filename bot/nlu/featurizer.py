@@ -3,7 +3,7 @@
 Word and character n-grams tell DIET which words a message uses; the sentence embedding tells it
 what the message is about, which is what separates a product question from an order, or the
 weather from a delivery date, when the words are new. Runs in the Rasa venv; the encoder itself
-(`knowledge/encoder.py`) has no Rasa imports.
+(`encoder/sentence.py`) has no Rasa imports.
 """
 
 from __future__ import annotations

@@ -18,14 +18,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.services import Services, records_services, use_services
-from bot.settings import ROOT, Settings
+from config.settings import ROOT, Settings
 from crm.db import make_engine, make_session_factory
 from crm.demo import seed
 from crm.migrate import upgrade
 from crm.recommend import Recommender
 from crm.routing import TeamRouter, read_examples, train_router
+from encoder.embedding import OnnxEmbedder
 from knowledge.configured import knowledge_base as configured_knowledge_base
-from knowledge.embedding import OnnxEmbedder
 from knowledge.index import ingest, load_index
 from knowledge.retrieve import KnowledgeBase
 

@@ -11,10 +11,10 @@ from actions.handoff import ActionRequestHandoff, ActionSessionStart
 from actions.knowledge import ActionAnswerFromKnowledge, ActionRecordAnswerFeedback
 from actions.orders import day
 from actions.services import use_services
-from bot.settings import Settings
+from config.settings import Settings
+from config.support_hours import DAYS
 from crm.models import HandoffRequest, KnowledgeAnswer, SupportTicket
 from crm.staff import StaffService
-from crm.support_hours import DAYS
 from tests.actions.conftest import (
     ALWAYS_STAFFED,
     DOMAIN,

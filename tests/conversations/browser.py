@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import Browser, Page, expect
 
-from bot.settings import ROOT
+from config.settings import ROOT
 
 if TYPE_CHECKING:
     from tests.conversations.conftest import Agent

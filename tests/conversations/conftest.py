@@ -23,13 +23,13 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.run import Stack
-from bot.settings import ROOT, Settings
+from config.settings import ROOT, Settings
 from crm.db import make_engine, make_session_factory
 from crm.demo import seed
 from crm.migrate import upgrade
 from crm.models import Address, Customer, Order, Product
 from crm.services import OrderService
+from serve.run import Stack
 from tests.conversations.browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.conversations.standins import PlatformAPI, platform_api
 

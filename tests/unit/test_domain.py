@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.action_server import make_executor
 from crm.models import STAFF_TEAMS
+from serve.action_server import make_executor
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.run import process_env
-from bot.settings import Settings
+from config.settings import Settings
+from serve.run import process_env
 from tests.unit.bot.rasa_side import run_in_rasa
 
 CHECK = Path(__file__).parent / "rasa_side" / "check_lock_store.py"

@@ -29,8 +29,8 @@ from bot.channels.pubsub import (
     start_listening,
     stop_listening,
 )
-from bot.run import RASA_PYTHON, process_env
-from bot.settings import ROOT, Settings
+from config.settings import ROOT, Settings
+from serve.run import RASA_PYTHON, process_env
 from tests.conftest import postgres_url_in
 
 REDIS_URL = "redis://localhost:6379/0"

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
-from bot.settings import Settings
+from config.settings import Settings
 from console.analytics import analytics_json, charts, lines, stacked_bars, summary
 from console.app import SESSION_COOKIE, Console, create_app, pages
 from console.relay import RasaRelay
@@ -35,7 +35,7 @@ from crm.panel import PanelRefunds
 from crm.scores import CustomerScores, LikelyBuyers
 from crm.staff import StaffService
 from crm.supervision import PERIOD_LABELS, Supervision
-from knowledge.embedding import OnnxEmbedder
+from encoder.embedding import OnnxEmbedder
 from tests.unit.crm.test_crm_analytics import DAY_A, NOW, SUE, answer, handoff, tracker_store
 
 PASSWORD = "a long enough password"

@@ -10,7 +10,7 @@ from typing import get_args
 
 import pytest
 
-from bot.sql import pooled_engine
+from config.sql import pooled_engine
 from console.panel import REFUND_REFUSALS, mood_trend, refund_refusal
 from console.transcripts import TranscriptSource
 from crm.errors import OrderNotFound, RefundNotAllowed

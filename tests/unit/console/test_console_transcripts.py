@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sql import pooled_engine
+from config.sql import pooled_engine
 from console.transcripts import TranscriptSource
 from tests.unit.bot.rasa_side import run_in_rasa
 

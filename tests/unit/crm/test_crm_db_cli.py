@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.settings import ROOT
+from config.settings import ROOT
 from crm.__main__ import database_url, main
 from crm.answers import AnswerLog
 from crm.db import make_engine, make_session_factory

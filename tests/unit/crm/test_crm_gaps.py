@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.settings import ROOT, Settings
+from config.settings import ROOT, Settings
 from crm.errors import SupervisorsOnly
 from crm.gaps import Gap, IndexArticles, KnowledgeGaps, Unanswered, cluster, gaps_of, normalise
-from knowledge.embedding import OnnxEmbedder
+from encoder.embedding import OnnxEmbedder
 from knowledge.index import ingest, load_index
 from tests.unit.crm.test_crm_analytics import DAY_A, DAY_B, NOW, PRIYA, SUE, answer, tracker_store
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.settings import ROOT, Settings
+from config.settings import ROOT, Settings
 from crm.models import STAFF_TEAMS
 from crm.routing import (
     FALLBACK_TEAM,
@@ -27,7 +27,7 @@ from crm.routing import (
     scores,
     train_router,
 )
-from knowledge.embedding import OnnxEmbedder
+from encoder.embedding import OnnxEmbedder
 
 TRAIN = ROOT / "data" / "routing" / "train.csv"
 TEST = ROOT / "data" / "routing" / "test.csv"

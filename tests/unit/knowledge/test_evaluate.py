@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from config.settings import Settings
 from knowledge.cli import main
 from knowledge.configured import open_knowledge_base
 from knowledge.evaluate import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
-from bot.run import RASA_PYTHON, process_env
-from bot.settings import ROOT, Settings
+from config.settings import ROOT, Settings
+from serve.run import RASA_PYTHON, process_env
 
 
 def run_in_rasa(*args: str, env: dict[str, str] | None = None) -> str:

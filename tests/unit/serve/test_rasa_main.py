@@ -1,4 +1,4 @@
-"""The fixes `bot.rasa_main` applies to Rasa, checked inside the Rasa venv where they run."""
+"""The fixes `serve.rasa_main` applies to Rasa, checked inside the Rasa venv where they run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ CHECK = textwrap.dedent(
     import jsonschema.validators
     from jsonschema import ValidationError
     from rasa.core.actions.action import RemoteAction
-    from bot.rasa_main import apply_fixes
+    from serve.rasa_main import apply_fixes
 
     checks = []
     original = jsonschema.validators.Draft202012Validator.check_schema.__func__
@@ -48,7 +48,7 @@ EVENT_TYPES = textwrap.dedent(
     """
     import rasa.shared.utils.common
     from rasa.shared.core.events import Event, SlotSet, UserUttered
-    from bot.rasa_main import apply_fixes
+    from serve.rasa_main import apply_fixes
 
     original = Event.resolve_by_type
     classes = rasa.shared.utils.common.all_subclasses(Event)
@@ -75,7 +75,7 @@ RULES = textwrap.dedent(
     """
     import json
     from rasa.core.policies.rule_policy import RulePolicy
-    from bot.rasa_main import apply_fixes
+    from serve.rasa_main import apply_fixes
 
     original = RulePolicy._get_possible_keys
     apply_fixes("train")

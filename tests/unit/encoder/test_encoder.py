@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 
 from actions.services import query_embedder
-from bot.settings import Settings
-from knowledge.embedding import (
+from config.settings import Settings
+from encoder.embedding import (
     Embedder,
     OnnxEmbedder,
     RememberingEmbedder,
     SentenceTransformerEmbedder,
     Vectors,
 )
-from knowledge.encoder import MANIFEST_FILE, MODEL_FILE, EncoderMissing, SentenceEncoder
-from knowledge.export import export
+from encoder.export import export
+from encoder.sentence import MANIFEST_FILE, MODEL_FILE, EncoderMissing, SentenceEncoder
 
 TEXTS = [
     "where is my order 100102 and can I have the invoice?",

@@ -1,4 +1,4 @@
-"""Support hours (crm/support_hours.py): who is on duty when, across days and clock changes."""
+"""Support hours (config/support_hours.py): who is on duty when, across days and clock changes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crm.support_hours import SupportHours
+from config.support_hours import SupportHours
 
 LONDON = "Europe/London"
 SHOP = SupportHours.parse("Mon-Fri 08:00-20:00, Sat 09:00-17:00", LONDON)

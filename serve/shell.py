@@ -10,7 +10,7 @@ import uuid
 
 import httpx
 
-from bot.settings import get_settings
+from config.settings import get_settings
 
 
 def main() -> int:

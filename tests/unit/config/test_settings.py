@@ -3,7 +3,7 @@ import stat
 import pytest
 from pydantic import ValidationError
 
-from bot.settings import Settings
+from config.settings import Settings
 
 
 def test_defaults_put_state_under_var(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""Rasa's command line, with fixes to its hot path: `python -m bot.rasa_main run ...`.
+"""Rasa's command line, with fixes to its hot path: `python -m serve.rasa_main run ...`.
 
 Each fix removes work Rasa 3.6 repeats on every message without changing what it computes
 (profiles and measurements in docs/benchmarks.md):
@@ -19,7 +19,7 @@ Each fix removes work Rasa 3.6 repeats on every message without changing what it
   that serve or test a trained model (`run`, `shell`, `test`).
 
 Fixes are applied when `main` runs, never on import, and each refuses to start on a Rasa whose
-code has moved. `bot.run.Stack` starts the Rasa server through this module, and `make validate`
+code has moved. `serve.run.Stack` starts the Rasa server through this module, and `make validate`
 runs Rasa's test stories through it; training uses Rasa's own command.
 """
 
@@ -138,7 +138,7 @@ def apply_fixes(command: str | None = None) -> None:
     ):
         if not hasattr(owner, name):
             raise RuntimeError(
-                f"this Rasa has no {owner.__name__}.{name}: the fixes in bot/rasa_main.py "
+                f"this Rasa has no {owner.__name__}.{name}: the fixes in serve/rasa_main.py "
                 "were written for Rasa 3.6 and must be reviewed"
             )
     RemoteAction._validate_action_result = _validate_action_result

@@ -22,14 +22,14 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from bot.channels.identity import sign_customer
-from bot.settings import Settings, get_settings
+from config.settings import Settings, get_settings
 from crm.db import make_engine, make_session_factory
 from crm.demo import DEMO_IDENTITIES
 from crm.models import Customer, Product
 
 log = logging.getLogger(__name__)
 
-PAGE = Path(__file__).resolve().parent / "widget" / "shop.html"
+PAGE = Path(__file__).resolve().parent / "shop.html"
 _HOST = re.compile(r"^[A-Za-z0-9.:-]{1,253}$")
 
 

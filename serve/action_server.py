@@ -27,9 +27,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.services import build_services, use_services
-from bot.settings import Settings, get_settings
+from config.settings import Settings, get_settings
 
-log = logging.getLogger("bot.action_server")
+log = logging.getLogger("serve.action_server")
 
 # A tracker with its domain is tens of kB; a few MB leaves room for long conversations.
 MAX_REQUEST_BYTES = 8 * 1024 * 1024

@@ -1,4 +1,4 @@
-"""The demo shop page (bot/demo_shop.py): what it passes to the widget, and nothing injected."""
+"""The demo shop page (serve/demo_shop.py): what it passes to the widget, and nothing injected."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.channels.identity import verified_customer
-from bot.demo_shop import Shop, script_json
-from bot.settings import Settings
+from config.settings import Settings
 from crm.db import make_engine, make_session_factory
 from crm.demo import seed
 from crm.migrate import upgrade
+from serve.demo_shop import Shop, script_json
 
 
 @pytest.fixture(scope="module")

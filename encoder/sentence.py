@@ -1,6 +1,6 @@
 """A sentence encoder that needs only ONNX Runtime and a tokenizer file, no torch.
 
-The packaged MiniLM is exported once to ONNX (`make encoder`, `knowledge.export`). Mean pooling
+The packaged MiniLM is exported once to ONNX (`make encoder`, `encoder.export`). Mean pooling
 over the tokens and L2 normalisation reproduce sentence-transformers' `all-MiniLM-L6-v2` output
 (cosine with it above 0.9999, checked by the export). Two users: the NLU in Rasa's venv
 (Python 3.10, TensorFlow), which cannot take the CPU build of torch, and the action server's

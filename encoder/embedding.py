@@ -83,7 +83,7 @@ class OnnxEmbedder:
     """The MiniLM exported to ONNX (`make encoder`): the same vectors, no torch in the process."""
 
     def __init__(self, directory: Path) -> None:
-        from knowledge.encoder import SentenceEncoder
+        from encoder.sentence import SentenceEncoder
 
         self._encoder = SentenceEncoder(directory, threads=1)
 

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.support_hours import support_hours
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -169,8 +171,6 @@ class Settings(BaseSettings):
             self.tracker_db = self.var_dir / "tracker.db"
         if self.knowledge_index_dir == Path():
             self.knowledge_index_dir = self.var_dir / "knowledge"
-        from crm.support_hours import support_hours  # stdlib only; checked at start
-
         support_hours(self.support_hours, self.support_timezone)
         if self.kb_mode == "rerank" and self.kb_reranker_path is None:
             raise ValueError("KB_MODE=rerank needs KB_RERANKER_PATH (a local cross-encoder)")
