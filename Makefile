@@ -65,7 +65,7 @@ venvs: $(RASA_VENV)/.installed $(ACT_VENV)/.installed $(KB) ## Create both virtu
 # Purchase propensity (docs/crm.md). Without a model, `records` trains one on a small
 # simulation (a few seconds); `make propensity` replaces it with the 100,000-customer one.
 PROPENSITY_MODEL := models/propensity/manifest.json
-$(PROPENSITY_MODEL): $(ACT_VENV)/.installed crm/simulation.py crm/propensity.py
+$(PROPENSITY_MODEL): $(ACT_VENV)/.installed crm/tools/simulation.py crm/insights/propensity.py
 	$(PY) -m crm simulate --customers 5000 --out var/simulation-small.db --replace
 	$(PY) -m crm propensity-train --data var/simulation-small.db --model-out models/propensity
 
@@ -104,8 +104,8 @@ $(ENCODER): $(ACT_VENV)/.installed encoder/export.py encoder/sentence.py
 .PHONY: encoder
 encoder: $(ENCODER) ## Export the local MiniLM to ONNX for the NLU and the knowledge base (models/encoder)
 
-# The kind that won `make routing-bench` (crm/routing.py DEFAULT_KIND).
-$(ROUTING_MODEL): $(ACT_VENV)/.installed $(ENCODER) crm/routing.py data/routing/train.csv data/routing/test.csv
+# The kind that won `make routing-bench` (crm/insights/routing.py DEFAULT_KIND).
+$(ROUTING_MODEL): $(ACT_VENV)/.installed $(ENCODER) crm/insights/routing.py data/routing/train.csv data/routing/test.csv
 	$(PY) -m crm routing-train --data data/routing/train.csv --test data/routing/test.csv \
 		--model-out models/routing
 

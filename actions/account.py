@@ -31,8 +31,8 @@ from actions.base import (
 from actions.orders import day, verified_or_explain
 from actions.services import Services, get_services
 from actions.verification import EMAIL, FAILURES, POSTCODE, VerifiedForm, find_email
-from crm.accounts import EmailTaken, OrdersInFlight
-from crm.contacts import InvalidContact, normalise_email, normalise_name, normalise_phone
+from crm.records.accounts import EmailTaken, OrdersInFlight
+from crm.records.contacts import InvalidContact, normalise_email, normalise_name, normalise_phone
 
 RESET_EMAIL = "reset_email"
 SIGNUP_NAME = "signup_name"

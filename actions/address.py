@@ -30,8 +30,8 @@ from actions.verification import (
     VerifiedForm,
     VerifiedOrderForm,
 )
-from crm.addresses import InvalidAddress, parse_address
-from crm.services import AddressChangeNotAllowed, OrderNotFound
+from crm.records.addresses import InvalidAddress, parse_address
+from crm.records.errors import AddressChangeNotAllowed, OrderNotFound
 
 NEW_ADDRESS = "new_address"
 CONFIRM_ADDRESS = "confirm_address_change"

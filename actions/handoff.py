@@ -27,8 +27,8 @@ from actions.orders import day
 from actions.queue import QUEUED_REQUESTS
 from actions.services import Services, get_services
 from config.support_hours import support_hours
-from crm.feedback import MAX_DESCRIPTION_LENGTH
-from crm.routing import FALLBACK_TEAM
+from crm.insights.routing import FALLBACK_TEAM
+from crm.records.feedback import MAX_DESCRIPTION_LENGTH
 
 log = logging.getLogger(__name__)
 SESSION_METADATA = "session_started_metadata"

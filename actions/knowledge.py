@@ -3,8 +3,8 @@
 When the agent cannot answer a second time in a row, or cannot answer a customer who is clearly
 upset, it hands the conversation to a person instead of offering one again.
 
-Every question is logged with what was answered (crm/answers.py); the answer offers "was this
-helpful?" buttons, and the customer's vote is stored against that answer.
+Every question is logged with what was answered (crm/records/answers.py); the answer offers "was
+this helpful?" buttons, and the customer's vote is stored against that answer.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from actions.handoff import hand_off, say_handed_off
 from actions.recommend import offer_after_question
 from actions.responses import literal
 from actions.services import Services
-from crm.sentiment import is_negative
+from crm.insights.sentiment import is_negative
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def failure_handoff_reason(tracker: Tracker, question: str) -> str | None:
     """Why a person should take over now that the agent cannot answer, or None.
 
     Two failures in a row (the agent's previous reply was already "I don't know" or "I didn't
-    understand"), or a question that reads clearly negative (crm/sentiment.py): an upset
+    understand"), or a question that reads clearly negative (crm/insights/sentiment.py): an upset
     customer is not asked to rephrase. Sentiment alone, while the agent is helping, hands
     nothing off.
     """

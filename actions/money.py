@@ -29,9 +29,9 @@ from actions.verification import (
     VerifiedForm,
     VerifiedOrderForm,
 )
-from crm.delivery import uk_date
-from crm.errors import InvoiceNotFound, RefundNotAllowed
-from crm.services import format_money
+from crm.records.delivery import uk_date
+from crm.records.errors import InvoiceNotFound, RefundNotAllowed
+from crm.records.views import format_money
 
 INVOICE_PERIOD = "invoice_period"
 INVOICE_AMOUNT = "invoice_amount"

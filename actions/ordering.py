@@ -3,7 +3,7 @@
 `place_order` takes a product chosen by name to an unpaid order; `change_order` adds, removes
 or re-counts an item of an order that has not shipped.
 
-Products are found by the words the customer uses (:mod:`crm.catalogue`); when several fit,
+Products are found by the words the customer uses (:mod:`crm.records.catalogue`); when several fit,
 the customer picks one from buttons (`product_choices`), by name or by its position. Prices,
 totals and the delivery charge come from the records, and are shown before the customer
 confirms.
@@ -37,8 +37,8 @@ from actions.verification import (
     VerifiedForm,
     VerifiedOrderForm,
 )
-from crm.catalogue import ProductMatch
-from crm.errors import (
+from crm.records.catalogue import ProductMatch
+from crm.records.errors import (
     InvalidQuantity,
     ItemNotInOrder,
     NoDefaultAddress,
@@ -48,7 +48,8 @@ from crm.errors import (
     OutOfStock,
     ProductNotFound,
 )
-from crm.services import MAX_QUANTITY, OrderView, format_money
+from crm.records.orders import MAX_QUANTITY
+from crm.records.views import OrderView, format_money
 
 PRODUCT_CHOICES = "product_choices"
 ORDER_PRODUCT = "order_product"

@@ -28,7 +28,8 @@ from actions.verification import (
     ORDER_STATUS,
     VerifiedOrderForm,
 )
-from crm.services import OrderNotCancellable, OrderNotFound, OrderView
+from crm.records.errors import OrderNotCancellable, OrderNotFound
+from crm.records.views import OrderView
 
 CONFIRM_CANCEL = "confirm_cancel"
 OPEN_STATES = ("placed", "paid")

@@ -3,7 +3,7 @@
 "What would you recommend?", "something like the enamel kettle", a "you might also like"
 after an order is placed, and products that go with the one a help-centre answer was about.
 
-The products come from :class:`crm.recommend.Recommender` (co-purchases blended with
+The products come from :class:`crm.insights.recommend.Recommender` (co-purchases blended with
 description similarity; never out of stock, never the product asked about, never a
 non-consumable the customer just bought). A verified customer's history shapes them; anyone
 else gets what goes with the named product, or what is popular. They are offered as buttons
@@ -21,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, call, latest_intent, verified_customer
 from actions.services import Services
-from crm.recommend import CHAT_LIMIT, Recommendation
+from crm.insights.recommend import CHAT_LIMIT, Recommendation
 
 log = logging.getLogger(__name__)
 

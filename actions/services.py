@@ -14,15 +14,17 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings, get_settings
-from crm.accounts import DEFAULT_SITE_URL, AccountService
-from crm.answers import AnswerLog
-from crm.catalogue import CatalogueService
-from crm.db import make_engine, make_session_factory
-from crm.feedback import NewsletterService, ReviewService, TicketService
-from crm.money import InvoiceService, RefundService
-from crm.recommend import Recommender
-from crm.routing import TeamRouter, load_router
-from crm.services import CustomerService, HandoffService, OrderService
+from crm.desk.handoff_requests import HandoffService
+from crm.insights.recommend import Recommender
+from crm.insights.routing import TeamRouter, load_router
+from crm.records.accounts import DEFAULT_SITE_URL, AccountService
+from crm.records.answers import AnswerLog
+from crm.records.catalogue import CatalogueService
+from crm.records.customers import CustomerService
+from crm.records.db import make_engine, make_session_factory
+from crm.records.feedback import NewsletterService, ReviewService, TicketService
+from crm.records.money import InvoiceService, RefundService
+from crm.records.orders import OrderService
 from encoder.embedding import (
     Embedder,
     OnnxEmbedder,

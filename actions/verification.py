@@ -4,7 +4,7 @@ A customer proves who they are with the email on their account and the postcode 
 their addresses. Success is remembered in the conversation (custom-mapped slots that only this
 action server can set) until `VERIFICATION_TTL_MINUTES` pass; three failures end the attempt
 and the skill offers a person instead. The records keep which conversations a customer verified
-in (crm/history.py), so staff see the customer's past conversations in the console.
+in (crm/records/history.py), so staff see the customer's past conversations in the console.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from actions.base import (
     verified_customer,
 )
 from actions.services import get_services
-from crm.services import OrderNotFound
+from crm.records.errors import OrderNotFound
 
 ORDER_NUMBER = "order_number"
 ORDER_STATUS = "order_status"

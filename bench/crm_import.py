@@ -2,7 +2,7 @@
 
     python -m bench.crm_import [--sizes 10000 100000] [--repeats 3] [--write docs/crm.md]
 
-For each size, ``crm.messy`` generates the files once (seed 0); each repeat then imports them
+For each size, ``crm.tools.messy`` generates the files once (seed 0); each repeat then imports them
 into a new, migrated SQLite database in a child process, so the peak RSS is that import's
 alone. The time covers reading, cleaning, matching and writing (not migrating). Rows/s counts
 customer and order rows read.
@@ -27,9 +27,9 @@ from bench.report import write_block
 
 def _one(customers: Path, orders: Path, database: Path) -> None:
     """Child process: migrate, import, print seconds and peak RSS as JSON."""
-    from crm.db import make_engine, make_session_factory
-    from crm.importer import ImportOptions, import_files
-    from crm.migrate import upgrade
+    from crm.records.db import make_engine, make_session_factory
+    from crm.records.migrate import upgrade
+    from crm.tools.importer import ImportOptions, import_files
 
     url = f"sqlite:///{database}"
     upgrade(url)
@@ -45,7 +45,7 @@ def _one(customers: Path, orders: Path, database: Path) -> None:
 
 def measure(size: int, repeats: int, folder: Path) -> dict[str, float]:
     """Generate ``size`` people once; import them ``repeats`` times; return the figures."""
-    from crm.messy import generate, write
+    from crm.tools.messy import generate, write
 
     data = generate(size, seed=0)
     customers, orders = write(data, folder / str(size))

@@ -1,15 +1,17 @@
 """How well the gap list groups questions by meaning, on a labelled sample, into docs/crm.md.
 
 `make gaps-bench` embeds bench/data/gap_questions.csv (customer questions the help centre does
-not answer, each labelled with its topic) with the ONNX MiniLM, clusters them as crm/gaps.py does
-at a sweep of distance thresholds, and writes a table between the ``gaps`` markers:
+not answer, each labelled with its topic) with the ONNX MiniLM, clusters them as
+crm/insights/gaps.py does at a sweep of distance thresholds, and writes a table between the ``gaps``
+markers:
 
 * **purity**: each cluster counts its most common topic; the share of questions so counted
   (1.0 when no cluster mixes topics; trivially 1.0 with one cluster per question);
 * **inverse purity**: each topic counts its largest cluster; the share so counted (1.0 when no
   topic is split; trivially 1.0 with a single cluster);
 * **F**: their harmonic mean, which neither trivial answer wins; the threshold with the best F
-  is the one crm/gaps.py uses (ties: the larger threshold, fewer clusters for staff to read);
+  is the one crm/insights/gaps.py uses (ties: the larger threshold, fewer clusters for staff to
+  read);
 * **ARI**: the adjusted Rand index (0 for chance, 1 for the labelled grouping);
 * time to cluster, median and spread of repeated runs, on this sample and on bigger ones made
   of jittered copies of it (clustering is quadratic).
@@ -31,7 +33,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from bench.report import write_block
 from config.settings import get_settings
-from crm.gaps import DISTANCE_THRESHOLD, cluster
+from crm.insights.gaps import DISTANCE_THRESHOLD, cluster
 from encoder.embedding import OnnxEmbedder
 
 SAMPLE = Path(__file__).parent / "data" / "gap_questions.csv"
@@ -172,7 +174,7 @@ def main() -> int:
         )
     lines += [
         "",
-        f"Best F at threshold {best[0]:.3f}; crm/gaps.py uses DISTANCE_THRESHOLD = "
+        f"Best F at threshold {best[0]:.3f}; crm/insights/gaps.py uses DISTANCE_THRESHOLD = "
         f"{DISTANCE_THRESHOLD:.3f}.",
         "",
         f"Time ({args.repeats} runs each, median and range, 2 CPU cores):",

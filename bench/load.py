@@ -36,9 +36,9 @@ from pydantic import SecretStr
 
 from bench.report import write_block
 from config.settings import ROOT, Settings
-from crm.db import make_engine, make_session_factory
-from crm.demo import seed
-from crm.migrate import upgrade
+from crm.records.db import make_engine, make_session_factory
+from crm.records.migrate import upgrade
+from crm.tools.demo import seed
 from serve.run import RASA, START_TIMEOUT_S, Stack, http_status, stop_group
 
 # One customer's conversation with our agent (ten turns); then a new customer starts.

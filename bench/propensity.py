@@ -1,7 +1,7 @@
 """Purchase-propensity models compared on the customer simulation, into docs/crm.md.
 
 `make propensity` runs ``python -m crm simulate`` (100,000 customers) and then this, which
-trains the three models on the latest leakage-free split (crm/propensity.py), saves the
+trains the three models on the latest leakage-free split (crm/insights/propensity.py), saves the
 LightGBM model for `crm score` and writes the table between the ``propensity`` markers.
 """
 
@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from bench.report import write_block
-from crm.propensity_cli import DEFAULT_MODEL_DIR, train
+from crm.tools.propensity_cli import DEFAULT_MODEL_DIR, train
 
 
 def main() -> int:

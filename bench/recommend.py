@@ -1,13 +1,13 @@
 """Recommendations measured offline on the customer simulation, into docs/crm.md.
 
 `make recommend-bench` simulates three shops (``python -m crm simulate``, three seeds) and runs
-this. For each, on a time split of the order history: the models (crm/recommend.py) are built
-from the orders before a cut-off, and each customer who bought before it and orders within
-:data:`WINDOW_DAYS` after it gets a top 10 from what they bought before (recency-weighted, as in
-the chat); a hit is a product of their *next* order in the top K. The chat's filters apply to
-every method: products bought in the last JUST_BOUGHT_DAYS are not offered unless consumable, and
-such products are not counted as targets either (no method may offer them). Customers with no
-history before the cut-off get the popular products from every method, so they are left out.
+this. For each, on a time split of the order history: the models (crm/insights/recommend.py) are
+built from the orders before a cut-off, and each customer who bought before it and orders within
+:data:`WINDOW_DAYS` after it gets a top 10 from what they bought before (recency-weighted, as in the
+chat); a hit is a product of their *next* order in the top K. The chat's filters apply to every
+method: products bought in the last JUST_BOUGHT_DAYS are not offered unless consumable, and such
+products are not counted as targets either (no method may offer them). Customers with no history
+before the cut-off get the popular products from every method, so they are left out.
 
 Compared: popularity (most customers bought it), co-purchase only (item-item cosine with
 shrinkage), description only (MiniLM embeddings of name and description), and the blend. The
@@ -36,9 +36,9 @@ from sqlalchemy import select
 
 from bench.report import write_block
 from config.settings import Settings
-from crm.db import make_engine, make_session_factory
-from crm.models import Order, OrderItem, Product
-from crm.recommend import ItemModel, anchor_weights, just_bought
+from crm.insights.recommend import ItemModel, anchor_weights, just_bought
+from crm.records.db import make_engine, make_session_factory
+from crm.records.models import Order, OrderItem, Product
 from encoder.embedding import OnnxEmbedder
 
 log = logging.getLogger("bench.recommend")

@@ -1,11 +1,11 @@
 """Ticket routing: logistic regression on MiniLM vectors against fine-tuned MiniLM (docs/crm.md).
 
-`make routing-bench` trains both kinds (crm/routing.py) on data/routing/train.csv with several
-seeds, in one run, and tests each on data/routing/test.csv: accuracy, macro-F1, each team's
-F1, training time, and the latency of routing one message (p50/p95 over the test messages,
-one at a time, as the action server does). Medians over the seeds, with the spread (min-max).
-The table goes between the ``routing`` markers of --write; `--model-out` saves the winner's
-router of the first seed (the CLI, ``python -m crm routing-train``, is what `make setup` runs).
+`make routing-bench` trains both kinds (crm/insights/routing.py) on data/routing/train.csv with
+several seeds, in one run, and tests each on data/routing/test.csv: accuracy, macro-F1, each team's
+F1, training time, and the latency of routing one message (p50/p95 over the test messages, one at a
+time, as the action server does). Medians over the seeds, with the spread (min-max). The table goes
+between the ``routing`` markers of --write; `--model-out` saves the winner's router of the first
+seed (the CLI, ``python -m crm routing-train``, is what `make setup` runs).
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import numpy as np
 
 from bench.report import write_block
 from config.settings import Settings
-from crm.models import STAFF_TEAMS
-from crm.routing import (
+from crm.insights.routing import (
     DEFAULT_KIND,
     KINDS,
     Example,
@@ -35,6 +34,7 @@ from crm.routing import (
     scores,
     train_router,
 )
+from crm.records.models import STAFF_TEAMS
 from encoder.embedding import OnnxEmbedder
 
 log = logging.getLogger("bench.routing")
@@ -146,7 +146,9 @@ def table(runs: Sequence[Run], train: int, test: int) -> str:
     kind, why = winner(runs)
     lines += ["", f"Winner: **{kind}**: {why}."]
     if kind != DEFAULT_KIND:
-        lines.append(f"(crm/routing.py's DEFAULT_KIND is still {DEFAULT_KIND}: change it.)")
+        lines.append(
+            f"(crm/insights/routing.py's DEFAULT_KIND is still {DEFAULT_KIND}: change it.)"
+        )
     return "\n".join(lines)
 
 

@@ -6,7 +6,7 @@ The data are 150 customer messages written for this project in the shop's domain
 angry, frustrated or complaining; 70 neutral: tasks, questions, answers to the agent's
 questions; 30 positive), labelled by hand. For each threshold on VADER's compound score, a
 message at or below it is called negative; the table gives precision, recall and F1 of that call,
-and the threshold with the best F1 is the one `crm.sentiment` uses.
+and the threshold with the best F1 is the one `crm.insights.sentiment` uses.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from bench.report import write_block
-from crm.sentiment import NEGATIVE_THRESHOLD, sentiment
+from crm.insights.sentiment import NEGATIVE_THRESHOLD, sentiment
 
 DATA = Path(__file__).parent / "data" / "support_sentiment.csv"
 THRESHOLDS = (-0.05, -0.1, -0.2, -0.3, -0.4, -0.5, -0.6)

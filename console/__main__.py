@@ -13,14 +13,14 @@ from console import analytics
 from console.app import Console, create_app
 from console.relay import RasaRelay
 from console.transcripts import TranscriptSource
-from crm.canned import CannedResponses
-from crm.db import make_engine, make_session_factory
-from crm.handoffs import HandoffDesk
-from crm.money import RefundService
-from crm.panel import PanelRefunds
-from crm.scores import CustomerScores, LikelyBuyers
-from crm.staff import StaffService
-from crm.supervision import Supervision
+from crm.desk.canned import CannedResponses
+from crm.desk.handoffs import HandoffDesk
+from crm.desk.panel import PanelRefunds
+from crm.desk.staff import StaffService
+from crm.desk.supervision import Supervision
+from crm.insights.scores import CustomerScores, LikelyBuyers
+from crm.records.db import make_engine, make_session_factory
+from crm.records.money import RefundService
 
 log = logging.getLogger("console")
 

@@ -1,8 +1,9 @@
 """The supervisors' dashboard (what customers ask, how the agent did) and the knowledge-gap list.
 
-`/supervisor/analytics` draws crm/analytics.py's figures as charts and `/supervisor/gaps` lists
-crm/gaps.py's ranked gaps; `/api/supervisor/analytics` and `/api/supervisor/gaps` serve the same
-as JSON. Only supervisors and admins get them (`guarded`, and the records layer checks again).
+`/supervisor/analytics` draws crm/insights/analytics.py's figures as charts and `/supervisor/gaps`
+lists crm/insights/gaps.py's ranked gaps; `/api/supervisor/analytics` and `/api/supervisor/gaps`
+serve the same as JSON. Only supervisors and admins get them (`guarded`, and the records layer
+checks again).
 
 Charts are inline SVG drawn here, on the server: no script library, nothing fetched from
 elsewhere, nothing the console's Content-Security-Policy would have to allow (colours are SVG
@@ -29,11 +30,18 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm.analytics import Analytics, AnalyticsReport
-from crm.delivery import UK_TIME
-from crm.errors import SupervisorsOnly
-from crm.gaps import MAX_QUESTIONS, ArticleFinder, Encoder, GapReport, IndexArticles, KnowledgeGaps
-from crm.supervision import PERIOD_LABELS, PERIODS, Period
+from crm.desk.supervision import PERIOD_LABELS, PERIODS, Period
+from crm.insights.analytics import Analytics, AnalyticsReport
+from crm.insights.gaps import (
+    MAX_QUESTIONS,
+    ArticleFinder,
+    Encoder,
+    GapReport,
+    IndexArticles,
+    KnowledgeGaps,
+)
+from crm.records.delivery import UK_TIME
+from crm.records.errors import SupervisorsOnly
 
 if TYPE_CHECKING:
     from config.settings import Settings

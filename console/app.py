@@ -2,7 +2,7 @@
 
 Every page and API call goes through `guarded`, which checks the session cookie, the member's
 role and, for anything that changes state, the CSRF token; what a member may see inside a role
-is decided by the records layer (crm/handoffs.py). Pages are rendered by Jinja2 with
+is decided by the records layer (crm/desk/handoffs.py). Pages are rendered by Jinja2 with
 autoescaping and the browser script writes customer text with `textContent`, so whatever a
 customer types reaches staff screens as text. Live updates are server-sent events: the server
 polls the records and the tracker store once a second per open page.
@@ -33,9 +33,22 @@ from console.fields import field as _field
 from console.fields import form as _form
 from console.relay import RasaRelay, RelayFailed
 from console.transcripts import TranscriptSource
-from crm.analytics import Analytics
-from crm.canned import MAX_TEXT_CHARS, MAX_TITLE_CHARS, CannedResponses, fill
-from crm.errors import (
+from crm.desk.canned import MAX_TEXT_CHARS, MAX_TITLE_CHARS, CannedResponses, fill
+from crm.desk.handoffs import (
+    CLOSE_OUTCOMES,
+    MAX_NOTE_CHARS,
+    HandoffDesk,
+    QueueEntry,
+    checked_outcome,
+    could_take,
+)
+from crm.desk.panel import PanelRefunds
+from crm.desk.staff import StaffMember, StaffService
+from crm.desk.supervision import Supervision
+from crm.insights.analytics import Analytics
+from crm.insights.gaps import KnowledgeGaps
+from crm.insights.scores import CustomerScores, LikelyBuyers
+from crm.records.errors import (
     CannedResponseError,
     CannedResponseNotFound,
     HandoffClosed,
@@ -53,20 +66,7 @@ from crm.errors import (
     TooManyAttempts,
     UnknownTeam,
 )
-from crm.gaps import KnowledgeGaps
-from crm.handoffs import (
-    CLOSE_OUTCOMES,
-    MAX_NOTE_CHARS,
-    HandoffDesk,
-    QueueEntry,
-    checked_outcome,
-    could_take,
-)
-from crm.models import STAFF_ROLES, STAFF_TEAMS, utcnow
-from crm.panel import PanelRefunds
-from crm.scores import CustomerScores, LikelyBuyers
-from crm.staff import StaffMember, StaffService
-from crm.supervision import Supervision
+from crm.records.models import STAFF_ROLES, STAFF_TEAMS, utcnow
 
 log = logging.getLogger("console")
 
@@ -85,7 +85,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
-# What staff are told when the records refuse a step (crm/handoffs.py).
+# What staff are told when the records refuse a step (crm/desk/handoffs.py).
 REFUSALS: dict[type[HandoffError], tuple[int, str]] = {
     HandoffNotFound: (404, "No such conversation in your queues."),
     HandoffTaken: (409, "Someone else has taken this conversation."),

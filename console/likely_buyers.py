@@ -1,9 +1,9 @@
 """The supervisor page of the customers most likely to buy, and its CSV export.
 
-`/supervisor/likely-buyers` lists scored customers (crm/scores.py) most likely first, filtered
-by the query string: ``min`` (percent), ``ordered`` and ``newsletter`` (``yes``/``no``, empty for
-either) and ``q`` (words found in the name or email). ``?format=csv`` downloads the same rows.
-Spreadsheets run cells that start with ``=``, ``+``, ``-`` or ``@`` as formulas, and customers
+`/supervisor/likely-buyers` lists scored customers (crm/insights/scores.py) most likely first,
+filtered by the query string: ``min`` (percent), ``ordered`` and ``newsletter`` (``yes``/``no``,
+empty for either) and ``q`` (words found in the name or email). ``?format=csv`` downloads the same
+rows. Spreadsheets run cells that start with ``=``, ``+``, ``-`` or ``@`` as formulas, and customers
 choose their own names, so such cells are prefixed with a quote (OWASP's CSV injection advice).
 """
 
@@ -20,9 +20,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.response import text as text_response
 
-from crm.delivery import UK_TIME
-from crm.errors import SupervisorsOnly
-from crm.scores import BuyerFilter, LikelyBuyer, ScoreReason
+from crm.insights.scores import BuyerFilter, LikelyBuyer, ScoreReason
+from crm.records.delivery import UK_TIME
+from crm.records.errors import SupervisorsOnly
 
 if TYPE_CHECKING:
     from console.app import Console, Handler

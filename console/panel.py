@@ -1,12 +1,12 @@
 """The customer panel's history and the refunds staff issue from it.
 
-The past conversations come from the records (crm/history.py, through the desk's
+The past conversations come from the records (crm/records/history.py, through the desk's
 `customer_panel`); the mood of each is computed here, because only the console reads the
-tracker store: the mean VADER score (crm/sentiment.py) of the customer's own messages, and the
-share of them at or below the threshold that counts as negative. Reading transcripts and scoring
+tracker store: the mean VADER score (crm/insights/sentiment.py) of the customer's own messages, and
+the share of them at or below the threshold that counts as negative. Reading transcripts and scoring
 are blocking, so both run off the event loop.
 
-A refund from the panel is `crm.panel.PanelRefunds.issue`, which checks that the member holds
+A refund from the panel is `crm.desk.panel.PanelRefunds.issue`, which checks that the member holds
 the conversation and that the order is the verified customer's, then calls the assistant's own
 `RefundService.request_refund` with the actor `staff:<id>`. Its refusals are told to staff from
 one table, `refund_refusal`.
@@ -27,11 +27,11 @@ from sanic.response import HTTPResponse
 
 from console.fields import field as _field
 from console.transcripts import TranscriptSource
-from crm.errors import CRMError, HandoffError, OrderNotFound, RefundNotAllowed
-from crm.handoffs import CustomerPanel
-from crm.history import PastConversation
-from crm.sentiment import NEGATIVE_THRESHOLD, sentiment
-from crm.staff import StaffMember
+from crm.desk.handoffs import CustomerPanel
+from crm.desk.staff import StaffMember
+from crm.insights.sentiment import NEGATIVE_THRESHOLD, sentiment
+from crm.records.errors import CRMError, HandoffError, OrderNotFound, RefundNotAllowed
+from crm.records.history import PastConversation
 
 if TYPE_CHECKING:
     from console.app import Console, Handler

@@ -1,6 +1,6 @@
 """The supervisor view: the queues now and how the team did today, this week, this month.
 
-The figures and their definitions are crm/supervision.py's; this module serves them as a page
+The figures and their definitions are crm/desk/supervision.py's; this module serves them as a page
 (`/supervisor`) and as JSON (`/api/supervisor?period=7d`), which the page's script polls to
 keep its figures current. Only supervisors and admins get either: `guarded` checks the role,
 and the records layer checks it again.
@@ -16,9 +16,9 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from crm.delivery import UK_TIME
-from crm.errors import SupervisorsOnly
-from crm.supervision import PERIOD_LABELS, PERIODS, Period, StaffFigures, SupervisorReport
+from crm.desk.supervision import PERIOD_LABELS, PERIODS, Period, StaffFigures, SupervisorReport
+from crm.records.delivery import UK_TIME
+from crm.records.errors import SupervisorsOnly
 
 if TYPE_CHECKING:
     from console.app import Console, Handler

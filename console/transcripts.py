@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from crm.tracker_events import EVENTS
+from config.tracker_events import EVENTS
 
 Role = Literal["customer", "bot", "staff", "system"]
 

@@ -7,13 +7,14 @@ accounts to standard output, because showing them is its whole purpose. ``answer
 how knowledge answers were voted on and the questions the agent could not answer.
 
 ``simulate``, ``propensity-train`` and ``score`` are the purchase-propensity commands
-(crm/propensity_cli.py).
+(crm/tools/propensity_cli.py).
 
 ``import`` loads customers and orders from another system's CSV files, and ``messy`` writes
-such files for tests (crm/import_cli.py, docs/crm.md).
+such files for tests (crm/tools/import_cli.py, docs/crm.md).
 
 ``routing-train [--kind lr|finetune] [--data CSV] [--test CSV] [--model-out DIR]`` trains the
-ticket-routing classifier (crm/routing.py; the default kind is the benchmark's winner, docs/crm.md).
+ticket-routing classifier (crm/insights/routing.py; the default kind is the benchmark's winner,
+docs/crm.md).
 
 ``staff add | list`` manage the agent console's accounts. ``staff add`` is how the first
 admin comes to exist, since there is no default password. The password is read from the
@@ -33,17 +34,17 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
-from crm import import_cli, propensity_cli
-from crm.answers import AnswerLog
-from crm.db import make_engine, make_session_factory
-from crm.demo import identity_statuses, seed
-from crm.errors import StaffError
-from crm.migrate import upgrade
-from crm.models import STAFF_ROLES, STAFF_TEAMS
-from crm.routing import DEFAULT_KIND as DEFAULT_ROUTING_KIND
-from crm.routing import KINDS as ROUTING_KINDS
-from crm.routing import Kind as RoutingKind
-from crm.staff import StaffService
+from crm.desk.staff import StaffService
+from crm.insights.routing import DEFAULT_KIND as DEFAULT_ROUTING_KIND
+from crm.insights.routing import KINDS as ROUTING_KINDS
+from crm.insights.routing import Kind as RoutingKind
+from crm.records.answers import AnswerLog
+from crm.records.db import make_engine, make_session_factory
+from crm.records.errors import StaffError
+from crm.records.migrate import upgrade
+from crm.records.models import STAFF_ROLES, STAFF_TEAMS
+from crm.tools import import_cli, propensity_cli
+from crm.tools.demo import identity_statuses, seed
 
 log = logging.getLogger("crm")
 
@@ -106,7 +107,7 @@ def _demo_identities(url: str) -> int:
 def _routing_train(kind: RoutingKind, data: Path, test: Path | None, model_out: Path) -> int:
     """Train the routing model on ``data`` and save it; needs no database."""
     from config.settings import Settings
-    from crm.routing import train_and_save
+    from crm.insights.routing import train_and_save
 
     settings = Settings()
     router = train_and_save(
@@ -250,7 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     propensity_cli.add_commands(commands)
     import_cli.add_commands(commands)
     routing = commands.add_parser(
-        "routing-train", help="train the ticket-routing classifier and save it (crm/routing.py)"
+        "routing-train",
+        help="train the ticket-routing classifier and save it (crm/insights/routing.py)",
     )
     routing.add_argument("--kind", choices=ROUTING_KINDS, default=DEFAULT_ROUTING_KIND)
     routing.add_argument("--data", type=Path, default=Path("data/routing/train.csv"))

@@ -23,9 +23,9 @@ from sqlalchemy import select
 
 from bot.channels.identity import sign_customer
 from config.settings import Settings, get_settings
-from crm.db import make_engine, make_session_factory
-from crm.demo import DEMO_IDENTITIES
-from crm.models import Customer, Product
+from crm.records.db import make_engine, make_session_factory
+from crm.records.models import Customer, Product
+from crm.tools.demo import DEMO_IDENTITIES
 
 log = logging.getLogger(__name__)
 

@@ -49,7 +49,8 @@ from sanic.response import HTTPResponse
 log = logging.getLogger(__name__)
 
 KINDS = ("join", "message", "leave", "close", "transfer")
-# The teams a conversation can be passed to (crm.models.STAFF_TEAMS; Rasa's side has no crm).
+# The teams a conversation can be passed to (crm.records.models.STAFF_TEAMS; Rasa's side has no
+# crm).
 TEAMS = ("general", "billing", "shipping", "technical", "account")
 CLOSED_INTENT = "EXTERNAL_staff_closed"  # starts the satisfaction survey (data/rules/)
 MAX_TEXT = 4000

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.services import Services, records_services, use_services
 from config.settings import ROOT, Settings
-from crm.db import make_engine, make_session_factory
-from crm.demo import seed
-from crm.migrate import upgrade
-from crm.recommend import Recommender
-from crm.routing import TeamRouter, read_examples, train_router
+from crm.insights.recommend import Recommender
+from crm.insights.routing import TeamRouter, read_examples, train_router
+from crm.records.db import make_engine, make_session_factory
+from crm.records.migrate import upgrade
+from crm.tools.demo import seed
 from encoder.embedding import OnnxEmbedder
 from knowledge.configured import knowledge_base as configured_knowledge_base
 from knowledge.index import ingest, load_index

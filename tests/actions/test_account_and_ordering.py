@@ -21,7 +21,7 @@ from actions.ordering import (
     chosen_from,
     quantity_in,
 )
-from crm.models import Address, Customer, Order
+from crm.records.models import Address, Customer, Order
 from tests.actions.conftest import DOMAIN, responses, slot_events, tracker, verified
 
 ALAN = 3  # one delivered order: nothing stops his account's deletion

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from actions.account import ActionRequestPasswordReset, ActionSwitchAccount
 from actions.feedback import ValidateNewsletterForm, ValidateReviewForm, category_of
 from actions.money import ActionRequestRefund, ValidateRefundForm
-from crm.models import OutboxMessage
+from crm.records.models import OutboxMessage
 from tests.actions.conftest import DOMAIN, responses, slot_events, tracker, verified
 
 

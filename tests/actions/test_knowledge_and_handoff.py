@@ -13,8 +13,8 @@ from actions.orders import day
 from actions.services import use_services
 from config.settings import Settings
 from config.support_hours import DAYS
-from crm.models import HandoffRequest, KnowledgeAnswer, SupportTicket
-from crm.staff import StaffService
+from crm.desk.staff import StaffService
+from crm.records.models import HandoffRequest, KnowledgeAnswer, SupportTicket
 from tests.actions.conftest import (
     ALWAYS_STAFFED,
     DOMAIN,

@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from actions.address import ActionChangeShippingAddress, ValidateChangeAddressForm
 from actions.orders import ActionCancelOrder, ActionTrackOrder, ValidateCancelOrderForm
-from crm.db import make_engine, make_session_factory
-from crm.models import AuditLog, Order
+from crm.records.db import make_engine, make_session_factory
+from crm.records.models import AuditLog, Order
 from tests.actions.conftest import DOMAIN, install, responses, slot_events, tracker, verified
 
 

@@ -11,9 +11,9 @@ from actions.knowledge import ActionAnswerFromKnowledge
 from actions.ordering import ActionPlaceOrder
 from actions.recommend import ORDER_REQUEST, ActionRecommend
 from actions.services import use_services
-from crm.db import make_engine, make_session_factory
-from crm.models import Order, Product
-from crm.recommend import Recommender
+from crm.insights.recommend import Recommender
+from crm.records.db import make_engine, make_session_factory
+from crm.records.models import Order, Product
 from tests.actions.conftest import (
     ADA,
     DOMAIN,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from actions.feedback import ActionOpenComplaint
 from actions.handoff import ActionRequestHandoff
 from config.settings import Settings
-from crm.models import HandoffRequest, SupportTicket
+from crm.records.models import HandoffRequest, SupportTicket
 from tests.actions.conftest import DOMAIN, install, responses, tracker, verified
 
 

@@ -7,7 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.satisfaction import ActionRecordCsat, ValidateCsatForm, rating_in
-from crm.models import HandoffRequest
+from crm.records.models import HandoffRequest
 from tests.actions.conftest import DOMAIN, responses, slot_events, tracker
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.orders import ValidateCancelOrderForm
 from actions.services import Services
-from crm.models import CustomerConversation
+from crm.records.models import CustomerConversation
 from tests.actions.conftest import ADA, DOMAIN, responses, slot_events, tracker
 
 

@@ -24,11 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import ROOT, Settings
-from crm.db import make_engine, make_session_factory
-from crm.demo import seed
-from crm.migrate import upgrade
-from crm.models import Address, Customer, Order, Product
-from crm.services import OrderService
+from crm.records.db import make_engine, make_session_factory
+from crm.records.migrate import upgrade
+from crm.records.models import Address, Customer, Order, Product
+from crm.records.orders import OrderService
+from crm.tools.demo import seed
 from serve.run import Stack
 from tests.conversations.browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.conversations.standins import PlatformAPI, platform_api

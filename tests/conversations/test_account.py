@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from crm.models import OutboxMessage
+from crm.records.models import OutboxMessage
 from tests.conversations.conftest import new_sender, said
 
 pytestmark = pytest.mark.conversation

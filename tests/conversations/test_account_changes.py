@@ -5,7 +5,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from crm.models import Address, AuditLog, Customer, OutboxMessage
+from crm.records.models import Address, AuditLog, Customer, OutboxMessage
 from tests.conversations.conftest import new_customer, new_sender, said, verify
 
 pytestmark = pytest.mark.conversation

@@ -22,7 +22,9 @@ from argon2 import PasswordHasher
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from crm.models import (
+from crm.desk.handoff_requests import HandoffService
+from crm.desk.staff import StaffService
+from crm.records.models import (
     AuditLog,
     Customer,
     CustomerConversation,
@@ -33,8 +35,7 @@ from crm.models import (
     StaffUser,
     utcnow,
 )
-from crm.services import HandoffService, format_money
-from crm.staff import StaffService
+from crm.records.views import format_money
 from tests.conversations import test_telegram as telegram
 from tests.conversations import test_twilio as twilio
 from tests.conversations.browser import REPLY_TIMEOUT_MS, SCREENSHOTS, shop

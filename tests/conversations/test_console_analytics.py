@@ -17,7 +17,7 @@ import pytest
 from argon2 import PasswordHasher
 from playwright.sync_api import Browser, Page, expect
 
-from crm.staff import StaffService
+from crm.desk.staff import StaffService
 from tests.conversations.browser import SCREENSHOTS
 from tests.conversations.conftest import Agent, new_sender, said
 

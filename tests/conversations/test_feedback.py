@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from crm.models import NewsletterSubscription, Review, SupportTicket
+from crm.records.models import NewsletterSubscription, Review, SupportTicket
 from tests.conversations.conftest import new_sender, said
 
 pytestmark = pytest.mark.conversation

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from crm.models import HandoffRequest, KnowledgeAnswer, SupportTicket
+from crm.records.models import HandoffRequest, KnowledgeAnswer, SupportTicket
 from tests.conversations.conftest import new_sender, said
 
 pytestmark = pytest.mark.conversation

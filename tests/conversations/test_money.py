@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from crm.models import Order, Refund
+from crm.records.models import Order, Refund
 from tests.conversations.conftest import new_customer, new_sender, said, verify
 
 pytestmark = pytest.mark.conversation

@@ -9,7 +9,7 @@ form asks its question again.
 import pytest
 from sqlalchemy import select
 
-from crm.models import HandoffRequest
+from crm.records.models import HandoffRequest
 from tests.conversations.conftest import new_customer, new_sender, placed_orders, said, verify
 
 pytestmark = pytest.mark.conversation

@@ -16,10 +16,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import select, text
 
 from console.transcripts import TranscriptSource
-from crm.db import make_engine
-from crm.handoffs import HandoffDesk
-from crm.models import HandoffRequest
-from crm.staff import StaffMember, StaffService
+from crm.desk.handoffs import HandoffDesk
+from crm.desk.staff import StaffMember, StaffService
+from crm.records.db import make_engine
+from crm.records.models import HandoffRequest
 from tests.conversations import test_telegram as telegram
 from tests.conversations.conftest import Agent, said
 from tests.conversations.standins import PlatformAPI

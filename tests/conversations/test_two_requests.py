@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from crm.models import Address, AuditLog, Customer, Order
+from crm.records.models import Address, AuditLog, Customer, Order
 from tests.conversations.conftest import (
     new_customer,
     new_sender,

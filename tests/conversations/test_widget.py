@@ -23,7 +23,7 @@ from playwright.sync_api import (
 from sqlalchemy import select
 
 from bot.channels.identity import sign_customer
-from crm.models import Customer
+from crm.records.models import Customer
 from tests.conversations.browser import SCREENSHOTS, Chat, shop
 from tests.conversations.conftest import WIDGET_SECRET, Agent, said, said_in_order
 from tests.tokens import make_jwt

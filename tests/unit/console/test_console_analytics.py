@@ -24,19 +24,19 @@ from console.analytics import analytics_json, charts, lines, stacked_bars, summa
 from console.app import SESSION_COOKIE, Console, create_app, pages
 from console.relay import RasaRelay
 from console.transcripts import TranscriptSource
-from crm.analytics import Analytics
-from crm.canned import CannedResponses
-from crm.db import make_engine, make_session_factory
-from crm.gaps import KnowledgeGaps
-from crm.handoffs import HandoffDesk
-from crm.migrate import upgrade
-from crm.money import RefundService
-from crm.panel import PanelRefunds
-from crm.scores import CustomerScores, LikelyBuyers
-from crm.staff import StaffService
-from crm.supervision import PERIOD_LABELS, Supervision
+from crm.desk.canned import CannedResponses
+from crm.desk.handoffs import HandoffDesk
+from crm.desk.panel import PanelRefunds
+from crm.desk.staff import StaffService
+from crm.desk.supervision import PERIOD_LABELS, Supervision
+from crm.insights.analytics import Analytics
+from crm.insights.gaps import KnowledgeGaps
+from crm.insights.scores import CustomerScores, LikelyBuyers
+from crm.records.db import make_engine, make_session_factory
+from crm.records.migrate import upgrade
+from crm.records.money import RefundService
 from encoder.embedding import OnnxEmbedder
-from tests.unit.crm.test_crm_analytics import DAY_A, NOW, SUE, answer, handoff, tracker_store
+from tests.unit.crm.insights.test_analytics import DAY_A, NOW, SUE, answer, handoff, tracker_store
 
 PASSWORD = "a long enough password"
 APPS = itertools.count()

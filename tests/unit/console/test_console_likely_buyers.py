@@ -12,9 +12,9 @@ import pytest
 
 from console.app import pages
 from console.likely_buyers import BadFilter, parse_filter, safe_cell, to_csv
-from crm.delivery import UK_TIME
-from crm.scores import BuyerFilter, CustomerPropensity, LikelyBuyer, ScoreReason
-from crm.staff import StaffMember
+from crm.desk.staff import StaffMember
+from crm.insights.scores import BuyerFilter, CustomerPropensity, LikelyBuyer, ScoreReason
+from crm.records.delivery import UK_TIME
 
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc)
 SUE = StaffMember(1, "sue@larkspur.test", "Sue", "supervisor", "general")

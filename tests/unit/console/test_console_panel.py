@@ -13,10 +13,10 @@ import pytest
 from config.sql import pooled_engine
 from console.panel import REFUND_REFUSALS, mood_trend, refund_refusal
 from console.transcripts import TranscriptSource
-from crm.errors import OrderNotFound, RefundNotAllowed
-from crm.history import PastConversation
-from crm.money import RefundReason
-from crm.sentiment import NEGATIVE_THRESHOLD, sentiment
+from crm.insights.sentiment import NEGATIVE_THRESHOLD, sentiment
+from crm.records.errors import OrderNotFound, RefundNotAllowed
+from crm.records.history import PastConversation
+from crm.records.money import RefundReason
 from tests.unit.bot.rasa_side import run_in_rasa
 
 WRITER = Path(__file__).parents[1] / "bot" / "rasa_side" / "write_customer_messages.py"

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 from console.app import pages
 from console.supervision import display, duration, report_json
-from crm.staff import StaffMember
-from crm.supervision import PERIOD_LABELS, StaffFigures, SupervisorReport, TeamQueue
+from crm.desk.staff import StaffMember
+from crm.desk.supervision import PERIOD_LABELS, StaffFigures, SupervisorReport, TeamQueue
 
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc)
 SUE = StaffMember(1, "sue@larkspur.test", "Sue", "supervisor", "general")

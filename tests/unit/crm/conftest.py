@@ -19,10 +19,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm.db import make_engine, make_session_factory
-from crm.demo import SeedReport, seed
-from crm.migrate import upgrade
-from crm.models import AuditLog, Customer
+from crm.records.db import make_engine, make_session_factory
+from crm.records.migrate import upgrade
+from crm.records.models import AuditLog, Customer
+from crm.tools.demo import SeedReport, seed
 from tests.conftest import postgres_url_in
 
 # Demo data is seeded "now" = SEED_NOW; services are given CLOCK_NOW, a little later.

@@ -10,9 +10,9 @@ import pytest
 
 from bot.channels.identity import verified_customer
 from config.settings import Settings
-from crm.db import make_engine, make_session_factory
-from crm.demo import seed
-from crm.migrate import upgrade
+from crm.records.db import make_engine, make_session_factory
+from crm.records.migrate import upgrade
+from crm.tools.demo import seed
 from serve.demo_shop import Shop, script_json
 
 

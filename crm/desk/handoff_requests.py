@@ -1,0 +1,228 @@
+"""The customer's side of handoffs: a conversation queued for a person, presence, ratings.
+
+The staff side (claiming, replying, transferring, closing) is crm/desk/handoffs.py.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypedDict
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm.records.audit import Clock, audit
+from crm.records.errors import (
+    UnknownTeam,
+)
+from crm.records.models import (
+    STAFF_TEAMS,
+    HandoffRequest,
+    StaffSession,
+    StaffUser,
+    utcnow,
+)
+from crm.records.numbers import REFERENCE_ALPHABET
+
+
+@dataclass(frozen=True)
+class HandoffRef:
+    """A queued handoff; ``reference`` (e.g. ``HO-7F3K2Q``) can be read out to the customer."""
+
+    id: int
+    reference: str
+    created_at: datetime
+    team: str = "general"
+
+
+class TranscriptLine(TypedDict):
+    """One turn of a conversation, as handed to staff with a handoff request."""
+
+    role: Literal["customer", "agent", "staff"]
+    text: str
+    at: str  # ISO 8601 timestamp
+
+
+class HandoffService:
+    """Queue conversations for a person to take over."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Clock = utcnow,
+        new_reference: Callable[[], str] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._new_reference = new_reference or _random_reference
+
+    def request_handoff(
+        self,
+        *,
+        conversation_id: str,
+        channel: str,
+        reason: str,
+        customer_id: int | None,
+        transcript: Sequence[TranscriptLine],
+        actor: str = "agent",
+        team: str = "general",
+    ) -> HandoffRef:
+        """Queue the conversation for staff, or return its open (waiting or claimed) request.
+
+        A new request waits in ``team``'s queue (one of ``STAFF_TEAMS``, else
+        :class:`UnknownTeam`); an open one keeps the team it has, where staff may have moved it.
+        The database allows one open request per conversation; if a concurrent call wins
+        the race (or a reference collides), the unit of work is retried once and then finds
+        the winner's request.
+        """
+        if team not in STAFF_TEAMS:
+            raise UnknownTeam()
+        lines = [_checked_line(line) for line in transcript]
+        for attempt in range(2):
+            try:
+                return self._request_once(
+                    conversation_id, channel, reason, customer_id, lines, actor, team
+                )
+            except IntegrityError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _request_once(
+        self,
+        conversation_id: str,
+        channel: str,
+        reason: str,
+        customer_id: int | None,
+        transcript: list[dict[str, Any]],
+        actor: str,
+        team: str,
+    ) -> HandoffRef:
+        with self._sessions.begin() as session:
+            open_request = session.scalars(
+                select(HandoffRequest).where(
+                    HandoffRequest.conversation_id == conversation_id,
+                    HandoffRequest.status.in_(("waiting", "claimed")),
+                )
+            ).one_or_none()
+            if open_request is not None:
+                return HandoffRef(
+                    open_request.id,
+                    open_request.reference,
+                    open_request.created_at,
+                    open_request.team,
+                )
+            now = self._clock()
+            request = HandoffRequest(
+                reference=self._new_reference(),
+                conversation_id=conversation_id,
+                channel=channel,
+                customer_id=customer_id,
+                reason=reason,
+                transcript=transcript,
+                status="waiting",
+                created_at=now,
+                priority=URGENT if reason in URGENT_REASONS else NORMAL,
+                team=team,
+            )
+            session.add(request)
+            session.flush()
+            audit(
+                session,
+                at=now,
+                actor=actor,
+                action="handoff.request",
+                entity="handoff_request",
+                entity_id=request.reference,
+                before=None,
+                after={"status": "waiting", "channel": channel, "reason": reason, "team": team},
+                conversation_id=conversation_id,
+            )
+            return HandoffRef(request.id, request.reference, request.created_at, request.team)
+
+    def staff_online(self, team: str, within: timedelta) -> int:
+        """How many members who could take a conversation of `team` had the console open lately.
+
+        Presence is a live console page (crm/desk/staff.py refreshes the session's `last_seen_at`);
+        a team's agents count, and supervisors and admins, who see every queue.
+        """
+        now = self._clock()
+        with self._sessions() as session:
+            count = session.scalar(
+                select(func.count(func.distinct(StaffUser.id)))
+                .join(StaffSession, StaffSession.user_id == StaffUser.id)
+                .where(
+                    StaffUser.active.is_(True),
+                    or_(StaffUser.team == team, StaffUser.role.in_(("supervisor", "admin"))),
+                    StaffSession.revoked_at.is_(None),
+                    StaffSession.expires_at > now,
+                    StaffSession.last_seen_at >= now - within,
+                )
+            )
+        return int(count or 0)
+
+    def held_by_person(self, conversation_id: str) -> bool:
+        """Whether a staff member holds the conversation now (a claimed handoff)."""
+        with self._sessions() as session:
+            found = session.scalar(
+                select(HandoffRequest.id).where(
+                    HandoffRequest.conversation_id == conversation_id,
+                    HandoffRequest.status == "claimed",
+                )
+            )
+        return found is not None
+
+    def record_csat(self, conversation_id: str, score: int) -> str | None:
+        """Store the customer's rating (1 to 5) on the newest handoff a person handled.
+
+        Only a handoff nobody has rated yet takes it, so a second answer does not overwrite the
+        first; returns the rated handoff's reference, or None when there is none to rate.
+        """
+        if not 1 <= score <= 5:
+            raise ValueError(f"a rating is 1 to 5, not {score}")
+        with self._sessions.begin() as session:
+            request = session.scalars(
+                select(HandoffRequest)
+                .where(
+                    HandoffRequest.conversation_id == conversation_id,
+                    HandoffRequest.claimed_at.is_not(None),
+                    HandoffRequest.csat_score.is_(None),
+                )
+                .order_by(HandoffRequest.id.desc())
+                .limit(1)
+                .with_for_update()
+            ).first()
+            if request is None:
+                return None
+            request.csat_score, request.csat_at = score, self._clock()
+            return request.reference
+
+
+URGENT, NORMAL = 1, 2
+
+
+# An upset customer waits at the head of the queue.
+URGENT_REASONS = frozenset({"negative_sentiment", "complaint"})
+
+
+def _random_reference() -> str:
+    """Return a reference like ``HO-7F3K2Q``: short enough to read out, hard to guess."""
+    return "HO-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def _checked_line(line: TranscriptLine) -> dict[str, Any]:
+    """Validate a transcript line at runtime: TypedDicts are not checked by Python."""
+    if line.get("role") not in ("customer", "agent", "staff"):
+        raise ValueError("transcript role must be customer, agent or staff")
+    if not isinstance(line.get("text"), str) or not isinstance(line.get("at"), str):
+        raise ValueError("transcript lines need text and at (ISO 8601) strings")
+    try:
+        datetime.fromisoformat(line["at"])
+    except ValueError:
+        raise ValueError("transcript 'at' must be an ISO 8601 timestamp") from None
+    return {"role": line["role"], "text": line["text"], "at": line["at"]}
