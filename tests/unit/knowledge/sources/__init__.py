@@ -1,0 +1,1 @@
+"""Tests of the source readers (knowledge/sources/), one file per module."""
