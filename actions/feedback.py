@@ -11,9 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, ShopFormValidation, call, transcript, verified_customer
-from actions.handoff import ROUTING_WINDOW, route_team
 from actions.services import Services, get_services
 from actions.verification import ORDER_NUMBER, find_email
+from crm.desk.handoff_policy import ROUTING_WINDOW
 
 COMPLAINT_CATEGORY = "complaint_category"
 COMPLAINT_DETAILS = "complaint_details"
@@ -87,6 +87,7 @@ class ActionOpenComplaint(ShopAction):
         said = [line["text"] for line in transcript(tracker) if line["role"] == "customer"]
         # The details are usually the last message already; as a slot they may not be.
         words = [text for text in said[-ROUTING_WINDOW:] if text != details] + [details]
+        team = await call(services.handoff_policy.team, tracker.sender_id, words)
         ticket = await call(
             services.tickets.open_ticket,
             customer_id=verified_customer(tracker),
@@ -94,7 +95,7 @@ class ActionOpenComplaint(ShopAction):
             category=str(tracker.get_slot(COMPLAINT_CATEGORY) or "other"),
             subject=details[:80],
             description=details,
-            team=await route_team(services, tracker.sender_id, words),
+            team=team,
         )
         dispatcher.utter_message(response="utter_complaint_logged", reference=ticket.reference)
         return [SlotSet(COMPLAINT_CATEGORY, None), SlotSet(COMPLAINT_DETAILS, None)]

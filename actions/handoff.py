@@ -8,8 +8,6 @@ is also called by the knowledge skill when the agent keeps failing a customer
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import (
@@ -26,116 +24,26 @@ from actions.base import ShopAction, call, transcript, verified_customer
 from actions.orders import day
 from actions.queue import QUEUED_REQUESTS
 from actions.services import Services, get_services
-from config.support_hours import support_hours
-from crm.insights.routing import FALLBACK_TEAM
-from crm.records.feedback import MAX_DESCRIPTION_LENGTH
+from crm.desk.handoff_policy import Handoff
 
 log = logging.getLogger(__name__)
 SESSION_METADATA = "session_started_metadata"
-# The customer's last few messages decide the team: enough to see past "a person, please",
-# few enough that an old topic of a long chat does not.
-ROUTING_WINDOW = 5
-
-
-@dataclass(frozen=True)
-class Handoff:
-    """A conversation queued for a person; `ticket` when nobody is on duty to take it now."""
-
-    reference: str
-    ticket: str | None
-    opens: datetime | None
 
 
 async def hand_off(services: Services, tracker: Tracker, reason: str) -> Handoff:
     """Queue the conversation for a person, with the transcript and the verified customer.
 
-    Outside support hours, or within them when nobody has the agent console open (presence,
-    `STAFF_PRESENCE_SECONDS`), the request still waits in the queue, and a ticket is opened too,
-    so the case is worked on even if nobody picks the conversation up.
+    Where it goes and whether a ticket is opened is the desk's decision, in one unit of work
+    (crm/desk/handoff_policy.py).
     """
-    settings = services.settings
-    customer_id = verified_customer(tracker)
-    lines = transcript(tracker)
-    said = [line["text"] for line in lines if line["role"] == "customer"]
-    now = datetime.now(UTC)
-    hours = support_hours(settings.support_hours, settings.support_timezone)
-    team = await route_team(services, tracker.sender_id, said)
-    if hours.is_open(now) and team != FALLBACK_TEAM and await _overflows(services, team):
-        log.info("nobody of %s on duty: %s waits in %s", team, tracker.sender_id, FALLBACK_TEAM)
-        team = FALLBACK_TEAM
-    request = await call(
-        services.handoffs.request_handoff,
+    return await call(
+        services.handoff_policy.hand_off,
         conversation_id=tracker.sender_id,
         channel=tracker.get_latest_input_channel() or "unknown",
         reason=reason,
-        actor="bot",
-        customer_id=customer_id,
-        transcript=lines,
-        team=team,
+        customer_id=verified_customer(tracker),
+        transcript=transcript(tracker),
     )
-    if hours.is_open(now):
-        if await _someone_on_duty(services, request.team):
-            return Handoff(request.reference, None, None)
-        opens = None  # within hours, but nobody is at the console
-    else:
-        opens = hours.next_opening(now)
-    ticket = await call(
-        services.tickets.open_ticket,
-        customer_id=customer_id,
-        conversation_id=tracker.sender_id,
-        category="service",
-        subject=f"Handoff {request.reference}, nobody on duty ({reason})",
-        description="\n".join(said[-10:])[-MAX_DESCRIPTION_LENGTH:] or reason,
-        actor="bot",
-        team=request.team,
-    )
-    return Handoff(request.reference, ticket.reference, opens)
-
-
-async def route_team(services: Services, conversation_id: str, said: list[str]) -> str:
-    """The team for the customer's words (newest last), by the routing model, off the loop.
-
-    A handoff must happen even if routing fails, so a failure sends it to `general` and is
-    logged. The log names the team and confidence, never the customer's words.
-    """
-    router = services.router
-    if router is None:
-        return FALLBACK_TEAM
-    try:
-        routing = await call(router.route_conversation, said[-ROUTING_WINDOW:])
-    except Exception:
-        log.exception("could not route %s; it goes to %s", conversation_id, FALLBACK_TEAM)
-        return FALLBACK_TEAM
-    log.info(
-        "routed %s to %s (%s model: %s at %.2f, threshold %.2f)",
-        conversation_id,
-        routing.team,
-        router.kind,
-        routing.predicted,
-        routing.confidence,
-        router.threshold,
-    )
-    return routing.team
-
-
-async def _overflows(services: Services, team: str) -> bool:
-    """Whether a chat for `team` should wait in the general queue instead.
-
-    Agents see their own team's queue only, so a small shop with generalists on duty and no
-    specialist would otherwise turn a routed chat into a ticket while someone could take it.
-    """
-    return not await _someone_on_duty(services, team) and await _someone_on_duty(
-        services, FALLBACK_TEAM
-    )
-
-
-async def _someone_on_duty(services: Services, team: str) -> bool:
-    """Whether a person who could take the conversation has the agent console open."""
-    seconds = services.settings.staff_presence_seconds
-    if seconds == 0:
-        return True
-    online = await call(services.handoffs.staff_online, team, timedelta(seconds=seconds))
-    return online > 0
 
 
 def say_handed_off(

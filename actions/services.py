@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings, get_settings
+from config.support_hours import support_hours
+from crm.desk.handoff_policy import HandoffPolicy
 from crm.desk.handoff_requests import HandoffService
 from crm.insights.recommend import Recommender
 from crm.insights.routing import TeamRouter, load_router
@@ -54,9 +57,10 @@ class Services:
     answers: AnswerLog
     knowledge: KnowledgeBase
     recommender: Recommender
-    # Which team a handoff or complaint goes to; None: every one to `general` (tests of other
-    # things). The action server always loads one: a missing model fails its start.
-    router: TeamRouter | None = None
+    # Where handoffs go, with tickets when nobody is on duty; its router decides the team of a
+    # handoff or complaint (none: every one to `general`, for tests of other things). The
+    # action server always loads one: a missing model fails its start.
+    handoff_policy: HandoffPolicy
 
 
 _lock = threading.Lock()
@@ -85,7 +89,9 @@ def build_services(settings: Settings) -> Services:
         **records_services(sessions, site_url=settings.site_url),
         knowledge=knowledge_base(index, embedder, settings),
         recommender=recommender,
-        router=load_router(settings.routing_model_dir, embedder=embedder),
+        handoff_policy=handoff_policy(
+            settings, sessions, load_router(settings.routing_model_dir, embedder=embedder)
+        ),
     )
 
 
@@ -127,6 +133,19 @@ def records_services(
         "newsletter": NewsletterService(sessions, site_url=site_url),
         "answers": AnswerLog(sessions),
     }
+
+
+def handoff_policy(
+    settings: Settings, sessions: sessionmaker[Session], router: TeamRouter | None
+) -> HandoffPolicy:
+    """The desk's handoff decisions with the settings' support hours and staff presence."""
+    seconds = settings.staff_presence_seconds
+    return HandoffPolicy(
+        sessions,
+        hours=support_hours(settings.support_hours, settings.support_timezone),
+        presence=timedelta(seconds=seconds) if seconds else None,
+        route=router.team_for if router is not None else None,
+    )
 
 
 def get_services() -> Services:

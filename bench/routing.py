@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.report import write_block
+from config.contract import STAFF_TEAMS
 from config.settings import Settings
 from crm.insights.routing import (
     DEFAULT_KIND,
@@ -34,7 +35,6 @@ from crm.insights.routing import (
     scores,
     train_router,
 )
-from crm.records.models import STAFF_TEAMS
 from encoder.embedding import OnnxEmbedder
 
 log = logging.getLogger("bench.routing")

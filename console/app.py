@@ -28,6 +28,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from config.contract import STAFF_TEAMS
 from console import analytics, likely_buyers, panel, supervision
 from console.fields import field as _field
 from console.fields import form as _form
@@ -66,7 +67,7 @@ from crm.records.errors import (
     TooManyAttempts,
     UnknownTeam,
 )
-from crm.records.models import STAFF_ROLES, STAFF_TEAMS, utcnow
+from crm.records.models import STAFF_ROLES, utcnow
 
 log = logging.getLogger("console")
 

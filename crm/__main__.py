@@ -34,6 +34,7 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
+from config.contract import STAFF_TEAMS
 from crm.desk.staff import StaffService
 from crm.insights.routing import DEFAULT_KIND as DEFAULT_ROUTING_KIND
 from crm.insights.routing import KINDS as ROUTING_KINDS
@@ -42,7 +43,7 @@ from crm.records.answers import AnswerLog
 from crm.records.db import make_engine, make_session_factory
 from crm.records.errors import StaffError
 from crm.records.migrate import upgrade
-from crm.records.models import STAFF_ROLES, STAFF_TEAMS
+from crm.records.models import STAFF_ROLES
 from crm.tools import import_cli, propensity_cli
 from crm.tools.demo import identity_statuses, seed
 

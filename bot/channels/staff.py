@@ -46,12 +46,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from config.contract import STAFF_TEAMS
+
 log = logging.getLogger(__name__)
 
 KINDS = ("join", "message", "leave", "close", "transfer")
-# The teams a conversation can be passed to (crm.records.models.STAFF_TEAMS; Rasa's side has no
-# crm).
-TEAMS = ("general", "billing", "shipping", "technical", "account")
 CLOSED_INTENT = "EXTERNAL_staff_closed"  # starts the satisfaction survey (data/rules/)
 MAX_TEXT = 4000
 MAX_NAME = 100
@@ -97,7 +96,7 @@ class StaffRelayInput(InputChannel):
                 and isinstance(text, str)
                 and len(text) <= MAX_TEXT
                 and (kind != "message" or text.strip())
-                and (kind != "transfer" or text in TEAMS)
+                and (kind != "transfer" or text in STAFF_TEAMS)
             ):
                 return response.json({"error": "invalid"}, status=400)
             try:

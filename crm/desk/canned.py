@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.contract import STAFF_TEAMS
 from crm.desk.staff import StaffMember
 from crm.records.audit import audit
 from crm.records.errors import (
@@ -28,7 +29,7 @@ from crm.records.errors import (
     CannedResponseNotFound,
     InvalidCannedResponse,
 )
-from crm.records.models import STAFF_TEAMS, CannedResponse, utcnow
+from crm.records.models import CannedResponse, utcnow
 
 MAX_TITLE_CHARS = 80
 MAX_TEXT_CHARS = 2000

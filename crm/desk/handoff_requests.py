@@ -5,28 +5,22 @@ The staff side (claiming, replying, transferring, closing) is crm/desk/handoffs.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypedDict
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.contract import STAFF_TEAMS
 from crm.records.audit import Clock, audit
+from crm.records.db import retry_once_on_conflict
 from crm.records.errors import (
     UnknownTeam,
 )
-from crm.records.models import (
-    STAFF_TEAMS,
-    HandoffRequest,
-    StaffSession,
-    StaffUser,
-    utcnow,
-)
-from crm.records.numbers import REFERENCE_ALPHABET
+from crm.records.models import HandoffRequest, StaffSession, StaffUser, utcnow
+from crm.records.numbers import random_reference
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ class HandoffService:
     ) -> None:
         self._sessions = sessions
         self._clock = clock
-        self._new_reference = new_reference or _random_reference
+        self._new_reference = new_reference or (lambda: random_reference("HO-"))
 
     def request_handoff(
         self,
@@ -83,67 +77,23 @@ class HandoffService:
         if team not in STAFF_TEAMS:
             raise UnknownTeam()
         lines = [_checked_line(line) for line in transcript]
-        for attempt in range(2):
-            try:
-                return self._request_once(
-                    conversation_id, channel, reason, customer_id, lines, actor, team
-                )
-            except IntegrityError:
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _request_once(
-        self,
-        conversation_id: str,
-        channel: str,
-        reason: str,
-        customer_id: int | None,
-        transcript: list[dict[str, Any]],
-        actor: str,
-        team: str,
-    ) -> HandoffRef:
-        with self._sessions.begin() as session:
-            open_request = session.scalars(
-                select(HandoffRequest).where(
-                    HandoffRequest.conversation_id == conversation_id,
-                    HandoffRequest.status.in_(("waiting", "claimed")),
+        def work() -> HandoffRef:
+            with self._sessions.begin() as session:
+                return queue_request(
+                    session,
+                    now=self._clock(),
+                    new_reference=self._new_reference,
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    reason=reason,
+                    customer_id=customer_id,
+                    transcript=lines,
+                    actor=actor,
+                    team=team,
                 )
-            ).one_or_none()
-            if open_request is not None:
-                return HandoffRef(
-                    open_request.id,
-                    open_request.reference,
-                    open_request.created_at,
-                    open_request.team,
-                )
-            now = self._clock()
-            request = HandoffRequest(
-                reference=self._new_reference(),
-                conversation_id=conversation_id,
-                channel=channel,
-                customer_id=customer_id,
-                reason=reason,
-                transcript=transcript,
-                status="waiting",
-                created_at=now,
-                priority=URGENT if reason in URGENT_REASONS else NORMAL,
-                team=team,
-            )
-            session.add(request)
-            session.flush()
-            audit(
-                session,
-                at=now,
-                actor=actor,
-                action="handoff.request",
-                entity="handoff_request",
-                entity_id=request.reference,
-                before=None,
-                after={"status": "waiting", "channel": channel, "reason": reason, "team": team},
-                conversation_id=conversation_id,
-            )
-            return HandoffRef(request.id, request.reference, request.created_at, request.team)
+
+        return retry_once_on_conflict(work)
 
     def staff_online(self, team: str, within: timedelta) -> int:
         """How many members who could take a conversation of `team` had the console open lately.
@@ -151,20 +101,8 @@ class HandoffService:
         Presence is a live console page (crm/desk/staff.py refreshes the session's `last_seen_at`);
         a team's agents count, and supervisors and admins, who see every queue.
         """
-        now = self._clock()
         with self._sessions() as session:
-            count = session.scalar(
-                select(func.count(func.distinct(StaffUser.id)))
-                .join(StaffSession, StaffSession.user_id == StaffUser.id)
-                .where(
-                    StaffUser.active.is_(True),
-                    or_(StaffUser.team == team, StaffUser.role.in_(("supervisor", "admin"))),
-                    StaffSession.revoked_at.is_(None),
-                    StaffSession.expires_at > now,
-                    StaffSession.last_seen_at >= now - within,
-                )
-            )
-        return int(count or 0)
+            return staff_online_in(session, team, now=self._clock(), within=within)
 
     def held_by_person(self, conversation_id: str) -> bool:
         """Whether a staff member holds the conversation now (a claimed handoff)."""
@@ -203,16 +141,83 @@ class HandoffService:
             return request.reference
 
 
+def queue_request(
+    session: Session,
+    *,
+    now: datetime,
+    new_reference: Callable[[], str],
+    conversation_id: str,
+    channel: str,
+    reason: str,
+    customer_id: int | None,
+    transcript: list[dict[str, Any]],
+    actor: str,
+    team: str,
+) -> HandoffRef:
+    """Queue the conversation in the caller's unit of work, or return its open request.
+
+    Shared by `HandoffService.request_handoff` and the handoff policy (handoff_policy.py), which
+    decides the ticket in the same transaction. `transcript` is already checked.
+    """
+    open_request = session.scalars(
+        select(HandoffRequest).where(
+            HandoffRequest.conversation_id == conversation_id,
+            HandoffRequest.status.in_(("waiting", "claimed")),
+        )
+    ).one_or_none()
+    if open_request is not None:
+        return HandoffRef(
+            open_request.id, open_request.reference, open_request.created_at, open_request.team
+        )
+    request = HandoffRequest(
+        reference=new_reference(),
+        conversation_id=conversation_id,
+        channel=channel,
+        customer_id=customer_id,
+        reason=reason,
+        transcript=transcript,
+        status="waiting",
+        created_at=now,
+        priority=URGENT if reason in URGENT_REASONS else NORMAL,
+        team=team,
+    )
+    session.add(request)
+    session.flush()
+    audit(
+        session,
+        at=now,
+        actor=actor,
+        action="handoff.request",
+        entity="handoff_request",
+        entity_id=request.reference,
+        before=None,
+        after={"status": "waiting", "channel": channel, "reason": reason, "team": team},
+        conversation_id=conversation_id,
+    )
+    return HandoffRef(request.id, request.reference, request.created_at, request.team)
+
+
+def staff_online_in(session: Session, team: str, *, now: datetime, within: timedelta) -> int:
+    """Members who could take `team`'s conversations with a console page open since `within`."""
+    count = session.scalar(
+        select(func.count(func.distinct(StaffUser.id)))
+        .join(StaffSession, StaffSession.user_id == StaffUser.id)
+        .where(
+            StaffUser.active.is_(True),
+            or_(StaffUser.team == team, StaffUser.role.in_(("supervisor", "admin"))),
+            StaffSession.revoked_at.is_(None),
+            StaffSession.expires_at > now,
+            StaffSession.last_seen_at >= now - within,
+        )
+    )
+    return int(count or 0)
+
+
 URGENT, NORMAL = 1, 2
 
 
 # An upset customer waits at the head of the queue.
 URGENT_REASONS = frozenset({"negative_sentiment", "complaint"})
-
-
-def _random_reference() -> str:
-    """Return a reference like ``HO-7F3K2Q``: short enough to read out, hard to guess."""
-    return "HO-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
 
 
 def _checked_line(line: TranscriptLine) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Row, Select, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.contract import STAFF_TEAMS
 from crm.desk.staff import StaffMember
 from crm.records.audit import audit
 from crm.records.errors import (
@@ -33,7 +34,6 @@ from crm.records.errors import (
 )
 from crm.records.history import PastConversation, past_conversations
 from crm.records.models import (
-    STAFF_TEAMS,
     Customer,
     HandoffNote,
     HandoffRequest,

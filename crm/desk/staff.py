@@ -37,13 +37,13 @@ from sqlalchemy import ColumnElement, Integer, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.contract import STAFF_TEAMS
 from crm.records.audit import audit
 from crm.records.contacts import InvalidContact
 from crm.records.contacts import normalise_email as validated_email
 from crm.records.errors import InvalidCredentials, InvalidStaffDetails, StaffExists, TooManyAttempts
 from crm.records.models import (
     STAFF_ROLES,
-    STAFF_TEAMS,
     StaffLoginAttempt,
     StaffSession,
     StaffUser,

@@ -34,10 +34,11 @@ from typing import Final, Literal, get_args
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.contract import STAFF_TEAMS
 from crm.desk.staff import StaffMember
 from crm.records.delivery import UK_TIME, uk_date
 from crm.records.errors import SupervisorsOnly
-from crm.records.models import STAFF_TEAMS, HandoffRequest, StaffUser, utcnow
+from crm.records.models import HandoffRequest, StaffUser, utcnow
 
 Period = Literal["today", "7d", "30d"]
 PERIODS: Final[tuple[Period, ...]] = get_args(Period)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
 import os
 import random
 import shutil
@@ -36,16 +37,19 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from crm.records.models import STAFF_TEAMS, utcnow
+from config.contract import GENERAL_TEAM, STAFF_TEAMS
+from crm.records.models import utcnow
 
 if TYPE_CHECKING:
     from encoder.embedding import Embedder
+
+log = logging.getLogger(__name__)
 
 Kind = Literal["lr", "finetune"]
 KINDS: Final[tuple[Kind, ...]] = ("lr", "finetune")
 # The kind `python -m crm routing-train` trains by default: the measured winner (docs/crm.md).
 DEFAULT_KIND: Final[Kind] = "lr"
-FALLBACK_TEAM: Final = "general"
+FALLBACK_TEAM: Final = GENERAL_TEAM
 MANIFEST_FILE: Final = "manifest.json"
 WEIGHTS_FILE: Final = "weights.npz"
 ENCODER_DIR: Final = "encoder"
@@ -412,6 +416,22 @@ class TeamRouter:
         if not texts:
             return []
         return decide(self.model.probabilities(texts), self.model.teams, self.threshold)
+
+    def team_for(self, said: Sequence[str]) -> str:
+        """The team of `route_conversation`, logged with the model's confidence.
+
+        The log never holds the customer's words.
+        """
+        routing = self.route_conversation(said)
+        log.info(
+            "routed to %s (%s model: %s at %.2f, threshold %.2f)",
+            routing.team,
+            self.kind,
+            routing.predicted,
+            routing.confidence,
+            self.threshold,
+        )
+        return routing.team
 
     def route_conversation(self, said: Sequence[str]) -> Routing:
         """The team of a conversation from the customer's recent messages, oldest first.

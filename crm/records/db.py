@@ -15,12 +15,16 @@ SQLite needs two adjustments to behave like the PostgreSQL we run in production:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> Engine:
@@ -59,3 +63,14 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     before the session closes; nothing should lazily reload afterwards.
     """
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def retry_once_on_conflict(work: Callable[[], T]) -> T:
+    """Run a unit of work; run it again once if a unique constraint refused it.
+
+    The second run sees the row a concurrent call committed (or draws a new reference).
+    """
+    try:
+        return work()
+    except IntegrityError:
+        return work()

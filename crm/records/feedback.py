@@ -7,28 +7,22 @@ when the conversation has verified one, and ``None`` otherwise.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, Literal, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.contract import STAFF_TEAMS
 from crm.records.accounts import DEFAULT_SITE_URL
 from crm.records.audit import Clock, audit
 from crm.records.contacts import normalise_email
+from crm.records.db import retry_once_on_conflict
 from crm.records.errors import CRMError
-from crm.records.models import (
-    STAFF_TEAMS,
-    NewsletterSubscription,
-    Order,
-    Review,
-    SupportTicket,
-    utcnow,
-)
-from crm.records.numbers import REFERENCE_ALPHABET, clean_order_number
+from crm.records.models import NewsletterSubscription, Order, Review, SupportTicket, utcnow
+from crm.records.numbers import clean_order_number, random_reference
 from crm.records.outbox import queue_email
 
 __all__ = [
@@ -87,24 +81,77 @@ class ReviewRef:
     reference: str
 
 
-def _random_reference(prefix: str) -> str:
-    """Return e.g. ``TK-7F3K2Q``: six characters that cannot be misread (no 0/O, 1/I)."""
-    return prefix + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
-
-
-def _retry_once_on_conflict(work: Callable[[], T]) -> T:
-    """Run a unit of work; run it again once if a unique constraint refused it.
-
-    The second run sees the row a concurrent call committed (or draws a new reference).
-    """
-    try:
-        return work()
-    except IntegrityError:
-        return work()
-
-
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def new_ticket_reference() -> str:
+    """A support ticket's reference, e.g. ``TK-7F3K2Q``."""
+    return random_reference("TK-")
+
+
+def checked_ticket(category: str, team: str, subject: str, description: str) -> tuple[str, str]:
+    """The ticket's subject on one line and its description trimmed; `InvalidTicket` if unusable.
+
+    The category must be one of :data:`TICKET_CATEGORIES` and the team one of ``STAFF_TEAMS``;
+    the subject 1 to 200 characters, the description 1 to 4000.
+    """
+    if category not in TICKET_CATEGORIES:
+        raise InvalidTicket("category", "unknown ticket category")
+    if team not in STAFF_TEAMS:
+        raise InvalidTicket("team", "unknown team")
+    subject = _one_line(subject)
+    if not 1 <= len(subject) <= MAX_SUBJECT_LENGTH:
+        raise InvalidTicket("subject", f"must be 1 to {MAX_SUBJECT_LENGTH} characters")
+    description = description.strip()
+    if not 1 <= len(description) <= MAX_DESCRIPTION_LENGTH:
+        raise InvalidTicket("description", f"must be 1 to {MAX_DESCRIPTION_LENGTH} characters")
+    return subject, description
+
+
+def add_ticket(
+    session: Session,
+    *,
+    now: datetime,
+    reference: str,
+    customer_id: int | None,
+    conversation_id: str,
+    category: str,
+    subject: str,
+    description: str,
+    actor: str,
+    team: str,
+) -> TicketRef:
+    """Open a checked ticket (`checked_ticket`) in the caller's unit of work, with its audit row.
+
+    Shared by `TicketService.open_ticket` and the handoff policy, which opens a ticket in the
+    transaction that queues the handoff.
+    """
+    ticket = SupportTicket(
+        reference=reference,
+        customer_id=customer_id,
+        conversation_id=conversation_id,
+        category=category,
+        subject=subject,
+        description=description,
+        status="open",
+        created_at=now,
+        team=team,
+    )
+    session.add(ticket)
+    session.flush()
+    audit(
+        session,
+        at=now,
+        actor=actor,
+        action="ticket.open",
+        entity="support_ticket",
+        entity_id=ticket.reference,
+        before=None,
+        after={"status": "open", "category": category, "subject": subject},
+        conversation_id=conversation_id,
+    )
+    return TicketRef(reference=ticket.reference, category=category, team=team)
 
 
 class TicketService:
@@ -119,7 +166,7 @@ class TicketService:
     ) -> None:
         self._sessions = sessions
         self._clock = clock
-        self._new_reference = new_reference or (lambda: _random_reference("TK-"))
+        self._new_reference = new_reference or new_ticket_reference
 
     def open_ticket(
         self,
@@ -139,47 +186,24 @@ class TicketService:
         for an unknown category or team, an empty or over-long subject (one line, up to 200
         characters) or description (up to 4000).
         """
-        if category not in TICKET_CATEGORIES:
-            raise InvalidTicket("category", "unknown ticket category")
-        if team not in STAFF_TEAMS:
-            raise InvalidTicket("team", "unknown team")
-        subject = _one_line(subject)
-        if not 1 <= len(subject) <= MAX_SUBJECT_LENGTH:
-            raise InvalidTicket("subject", f"must be 1 to {MAX_SUBJECT_LENGTH} characters")
-        description = description.strip()
-        if not 1 <= len(description) <= MAX_DESCRIPTION_LENGTH:
-            raise InvalidTicket("description", f"must be 1 to {MAX_DESCRIPTION_LENGTH} characters")
+        subject, description = checked_ticket(category, team, subject, description)
 
         def work() -> TicketRef:
             with self._sessions.begin() as session:
-                now = self._clock()
-                ticket = SupportTicket(
+                return add_ticket(
+                    session,
+                    now=self._clock(),
                     reference=self._new_reference(),
                     customer_id=customer_id,
                     conversation_id=conversation_id,
                     category=category,
                     subject=subject,
                     description=description,
-                    status="open",
-                    created_at=now,
+                    actor=actor,
                     team=team,
                 )
-                session.add(ticket)
-                session.flush()
-                audit(
-                    session,
-                    at=now,
-                    actor=actor,
-                    action="ticket.open",
-                    entity="support_ticket",
-                    entity_id=ticket.reference,
-                    before=None,
-                    after={"status": "open", "category": category, "subject": subject},
-                    conversation_id=conversation_id,
-                )
-                return TicketRef(reference=ticket.reference, category=category, team=team)
 
-        return _retry_once_on_conflict(work)
+        return retry_once_on_conflict(work)
 
 
 class ReviewService:
@@ -194,7 +218,7 @@ class ReviewService:
     ) -> None:
         self._sessions = sessions
         self._clock = clock
-        self._new_reference = new_reference or (lambda: _random_reference("RV-"))
+        self._new_reference = new_reference or (lambda: random_reference("RV-"))
 
     def record_review(
         self,
@@ -260,7 +284,7 @@ class ReviewService:
                 )
                 return ReviewRef(reference=review.reference)
 
-        return _retry_once_on_conflict(work)
+        return retry_once_on_conflict(work)
 
 
 def _owned_order(session: Session, number: str | None, customer_id: int | None) -> str | None:
@@ -381,7 +405,7 @@ class NewsletterService:
                 )
                 return True
 
-        return _retry_once_on_conflict(work)
+        return retry_once_on_conflict(work)
 
 
 def _confirmation_body(site_url: str) -> str:

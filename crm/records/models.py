@@ -53,6 +53,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from config.contract import STAFF_TEAMS
 from crm.records.errors import AuditLogIsAppendOnly
 
 NAMING_CONVENTION = {
@@ -78,7 +79,6 @@ OUTBOX_KINDS = (
 )
 TOKEN_PURPOSES = ("activation", "password_reset")
 STAFF_ROLES = ("agent", "supervisor", "admin")
-STAFF_TEAMS = ("general", "billing", "shipping", "technical", "account")
 HANDOFF_OUTCOMES = ("handed_back", "resolved", "not_resolved")
 OPEN_HANDOFF = "status IN ('waiting', 'claimed')"
 PRODUCT_CATEGORIES = ("home", "kitchen", "garden", "outdoor")

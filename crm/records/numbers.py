@@ -20,3 +20,8 @@ def clean_order_number(number: str) -> str | None:
 def random_order_number() -> str:
     """A random order number from 100000 to 999999 (never a leading zero)."""
     return str(100000 + secrets.randbelow(900000))
+
+
+def random_reference(prefix: str) -> str:
+    """Return e.g. ``HO-7F3K2Q``: short enough to read out, hard to guess, never misread."""
+    return prefix + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))

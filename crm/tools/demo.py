@@ -40,9 +40,9 @@ from crm.records.models import (
     SupportTicket,
     utcnow,
 )
+from crm.records.numbers import REFERENCE_ALPHABET
 
 DEMO_SEED: Final = 20240611
-_REFERENCE_ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 # --- fixed identities ---------------------------------------------------------------------
@@ -786,7 +786,7 @@ def _tickets(
     )
     tickets = []
     for category, subject, status in subjects:
-        reference = "TK-" + "".join(rng.choices(_REFERENCE_ALPHABET, k=6))
+        reference = "TK-" + "".join(rng.choices(REFERENCE_ALPHABET, k=6))
         customer = rng.choice(customers[len(DEMO_IDENTITIES) :])
         tickets.append(
             TicketPlan(

@@ -17,7 +17,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.services import Services, records_services, use_services
+from actions.services import Services, handoff_policy, records_services, use_services
 from config.settings import ROOT, Settings
 from crm.insights.recommend import Recommender
 from crm.insights.routing import TeamRouter, read_examples, train_router
@@ -77,7 +77,7 @@ def install(
         **records_services(sessions),
         knowledge=kb,
         recommender=Recommender(sessions, product_embedder()),
-        router=router,
+        handoff_policy=handoff_policy(settings, sessions, router),
     )
     use_services(installed)
     return installed

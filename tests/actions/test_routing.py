@@ -37,7 +37,7 @@ async def test_a_handoff_after_a_double_charge_lands_in_billing(services, sessio
         intent="contact_human_agent",
         events=_said("I was charged twice for my order"),
     )
-    with caplog.at_level(logging.INFO, logger="actions.handoff"):
+    with caplog.at_level(logging.INFO, logger="crm"):
         await ActionRequestHandoff().run(dispatcher, conversation, DOMAIN)
     assert responses(dispatcher) == ["utter_handoff_requested"]
     [request] = _requests(sessions)
@@ -72,12 +72,12 @@ async def test_an_open_handoff_keeps_its_team(services, sessions):
     assert [r.team for r in _requests(sessions)] == ["shipping"]
 
 
-async def test_with_nobody_on_duty_the_ticket_goes_to_the_handoffs_team(services, sessions):
+async def test_with_nobody_on_duty_the_ticket_goes_to_the_handoffs_team(services, sessions, router):
     install(
         Settings(var_dir=services.settings.var_dir, support_hours=""),
         sessions,
         services.knowledge,
-        services.router,
+        router,
     )  # the `services` fixture uninstalls it afterwards
     conversation = tracker(
         text="a human please",

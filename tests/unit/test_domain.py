@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from crm.records.models import STAFF_TEAMS
+from config.contract import STAFF_TEAMS
 from serve.action_server import make_executor
 
 ROOT = Path(__file__).resolve().parents[2]

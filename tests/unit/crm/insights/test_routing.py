@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from config.contract import STAFF_TEAMS
 from config.settings import ROOT, Settings
 from crm.insights.routing import (
     FALLBACK_TEAM,
@@ -26,7 +27,6 @@ from crm.insights.routing import (
     scores,
     train_router,
 )
-from crm.records.models import STAFF_TEAMS
 from encoder.embedding import OnnxEmbedder
 
 TRAIN = ROOT / "data" / "routing" / "train.csv"
