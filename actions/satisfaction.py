@@ -2,7 +2,7 @@
 
 The staff relay (bot/channels/staff.py) triggers `EXTERNAL_staff_closed` when a person closes a
 conversation in the agent console; a rule starts `csat_form`, which asks `utter_ask_csat_score`.
-Declining ("no thanks") or asking something else is handled by rules (data/rules/handoff.yml,
+Declining ("no thanks") or asking something else is handled by rules (data/rules/satisfaction.yml,
 interruptions.yml); the rating is never required.
 """
 
