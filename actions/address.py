@@ -15,7 +15,6 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, TaskAction, call, verified_customer, yes_or_no
 from actions.orders import (
-    OPEN_STATES,
     end_of_task,
     order_details,
     unverified_or_unknown,
@@ -32,6 +31,7 @@ from actions.verification import (
 )
 from crm.records.addresses import InvalidAddress, parse_address
 from crm.records.errors import AddressChangeNotAllowed, OrderNotFound
+from crm.records.views import is_changeable
 
 NEW_ADDRESS = "new_address"
 CONFIRM_ADDRESS = "confirm_address_change"
@@ -59,7 +59,7 @@ class ValidateChangeAddressForm(VerifiedOrderForm):
 
     def task_slots(self, tracker: Tracker) -> list[str]:
         """Ask for an address only when the order has not shipped yet."""
-        if tracker.get_slot(ORDER_STATUS) in OPEN_STATES:
+        if is_changeable(tracker.get_slot(ORDER_STATUS)):
             return [NEW_ADDRESS, CONFIRM_ADDRESS]
         return []
 
@@ -94,7 +94,7 @@ class ActionChangeShippingAddress(ShopAction):
             return done
         number = str(tracker.get_slot(ORDER_NUMBER))
         status = str(tracker.get_slot(ORDER_STATUS))
-        if status not in OPEN_STATES:
+        if not is_changeable(status):
             dispatcher.utter_message(
                 response=f"utter_address_change_not_possible_{status}", order_number=number
             )

@@ -21,7 +21,6 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, TaskAction, call, latest_intent, verified_customer, yes_or_no
 from actions.orders import (
-    OPEN_STATES,
     end_of_task,
     order_details,
     unverified_or_unknown,
@@ -49,7 +48,7 @@ from crm.records.errors import (
     ProductNotFound,
 )
 from crm.records.orders import MAX_QUANTITY
-from crm.records.views import OrderView, format_money
+from crm.records.views import OrderView, format_money, is_changeable
 
 PRODUCT_CHOICES = "product_choices"
 ORDER_PRODUCT = "order_product"
@@ -369,7 +368,7 @@ class ValidateChangeOrderForm(VerifiedOrderForm):
 
     def task_slots(self, tracker: Tracker) -> list[str]:
         """Ask about items only while the order has not shipped."""
-        if tracker.get_slot(ORDER_STATUS) in OPEN_STATES:
+        if is_changeable(tracker.get_slot(ORDER_STATUS)):
             return [CHANGE_PRODUCT, CHANGE_QUANTITY, CONFIRM_CHANGE]
         return []
 
@@ -526,7 +525,7 @@ class ActionChangeOrder(ShopAction):
             return done
         number = str(tracker.get_slot(ORDER_NUMBER))
         status = str(tracker.get_slot(ORDER_STATUS))
-        if status not in OPEN_STATES:
+        if not is_changeable(status):
             dispatcher.utter_message(
                 response=f"utter_change_not_possible_{status}", order_number=number
             )

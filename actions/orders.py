@@ -29,10 +29,9 @@ from actions.verification import (
     VerifiedOrderForm,
 )
 from crm.records.errors import OrderNotCancellable, OrderNotFound
-from crm.records.views import OrderView
+from crm.records.views import OrderView, is_changeable
 
 CONFIRM_CANCEL = "confirm_cancel"
-OPEN_STATES = ("placed", "paid")
 
 
 def day(value: date | datetime | None) -> str:
@@ -154,7 +153,7 @@ class ValidateCancelOrderForm(VerifiedOrderForm):
 
     def task_slots(self, tracker: Tracker) -> list[str]:
         """Ask for confirmation only when the order can still be cancelled."""
-        return [CONFIRM_CANCEL] if tracker.get_slot(ORDER_STATUS) in OPEN_STATES else []
+        return [CONFIRM_CANCEL] if is_changeable(tracker.get_slot(ORDER_STATUS)) else []
 
     async def validate_confirm_cancel(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -180,7 +179,7 @@ class ActionCancelOrder(ShopAction):
             return end_of_task(CONFIRM_CANCEL)
         number = str(tracker.get_slot(ORDER_NUMBER))
         status = str(tracker.get_slot(ORDER_STATUS))
-        if status not in OPEN_STATES:
+        if not is_changeable(status):
             dispatcher.utter_message(
                 response=f"utter_cancel_not_possible_{status}", order_number=number
             )
