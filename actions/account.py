@@ -28,9 +28,16 @@ from actions.base import (
     verified_customer,
     yes_or_no,
 )
-from actions.orders import day, verified_or_explain
+from actions.responses import day
 from actions.services import Services, get_services
-from actions.verification import EMAIL, FAILURES, POSTCODE, VerifiedForm, find_email
+from actions.verification import (
+    EMAIL,
+    FAILURES,
+    POSTCODE,
+    VerifiedForm,
+    find_email,
+    verified_or_explain,
+)
 from crm.records.accounts import EmailTaken, OrdersInFlight
 from crm.records.contacts import InvalidContact, normalise_email, normalise_name, normalise_phone
 

@@ -14,12 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, TaskAction, call, verified_customer, yes_or_no
-from actions.orders import (
-    end_of_task,
-    order_details,
-    unverified_or_unknown,
-    verified_or_explain,
-)
+from actions.order_helpers import end_of_task, order_details, unverified_or_unknown
 from actions.services import Services
 from actions.verification import (
     EMAIL,
@@ -28,6 +23,7 @@ from actions.verification import (
     POSTCODE,
     VerifiedForm,
     VerifiedOrderForm,
+    verified_or_explain,
 )
 from crm.records.addresses import InvalidAddress, parse_address
 from crm.records.errors import AddressChangeNotAllowed, OrderNotFound

@@ -1,4 +1,4 @@
-"""Money skills: invoices, refunds, cancellation fees and delivery estimates for an order.
+"""Money skills: invoices, refunds and cancellation fees for an order.
 
 The policy questions of the same areas (payment methods, the refund policy) are answered by the
 knowledge base; these skills answer from the customer's own records.
@@ -16,18 +16,14 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, call, verified_customer
 from actions.entities import parse_amount, parse_period
-from actions.orders import (
-    OrderAnswer,
-    day,
-    end_of_task,
-    unverified_or_unknown,
-    verified_or_explain,
-)
+from actions.order_helpers import OrderAnswer, end_of_task, unverified_or_unknown
+from actions.responses import day
 from actions.services import Services, get_services
 from actions.verification import (
     ORDER_NUMBER,
     VerifiedForm,
     VerifiedOrderForm,
+    verified_or_explain,
 )
 from crm.records.delivery import uk_date
 from crm.records.errors import InvoiceNotFound, RefundNotAllowed
@@ -287,7 +283,7 @@ class ActionTrackRefund(ShopAction):
         return end_of_task()
 
 
-# --- cancellation fee and delivery period for a named order --------------------------------
+# --- cancellation fee for a named order ---------------------------------------------------
 
 
 class ValidateCancellationFeeForm(VerifiedOrderForm):
@@ -319,34 +315,4 @@ class ActionCancellationFee(OrderAnswer):
             status=quote.status,
             return_cost=format_money(quote.return_cost_pence or 0),
             return_deadline=day(quote.return_deadline) or "30 days after delivery",
-        )
-
-
-class ValidateDeliveryPeriodForm(VerifiedOrderForm):
-    """Order number and verification for `delivery_period` about one order."""
-
-    def name(self) -> str:
-        """Validation action of `delivery_period_form`."""
-        return "validate_delivery_period_form"
-
-
-class ActionDeliveryPeriod(OrderAnswer):
-    """When this order should arrive: the carrier's estimate, or the shop's delivery rules."""
-
-    def name(self) -> str:
-        """Runs when `delivery_period_form` completes."""
-        return "action_delivery_period"
-
-    async def answer(
-        self, dispatcher: CollectingDispatcher, services: Services, number: str, customer_id: int
-    ) -> None:
-        """Answer with the delivery window of the order."""
-        estimate = await call(services.orders.delivery_estimate, number, customer_id)
-        dispatcher.utter_message(
-            response=f"utter_delivery_estimate_{estimate.basis}",
-            order_number=number,
-            method=estimate.method,
-            earliest=day(estimate.earliest),
-            latest=day(estimate.latest),
-            delivered_on=day(estimate.delivered_on),
         )

@@ -20,12 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, TaskAction, call, latest_intent, verified_customer, yes_or_no
-from actions.orders import (
-    end_of_task,
-    order_details,
-    unverified_or_unknown,
-    verified_or_explain,
-)
+from actions.order_helpers import end_of_task, order_details, unverified_or_unknown
 from actions.recommend import offer_after_order
 from actions.services import Services, get_services
 from actions.verification import (
@@ -35,6 +30,7 @@ from actions.verification import (
     POSTCODE,
     VerifiedForm,
     VerifiedOrderForm,
+    verified_or_explain,
 )
 from crm.records.catalogue import ProductMatch
 from crm.records.errors import (
