@@ -83,13 +83,13 @@ class ValidatePasswordResetForm(ShopFormValidation):
         return {RESET_EMAIL: email}
 
 
-class ActionRequestPasswordReset(ShopAction):
+class ActionRequestPasswordReset(TaskAction):
     """`recover_password`: a reset link goes to the outbox if the account exists.
 
     The answer is the same either way, so the chat never tells whether an email has an account.
     """
 
-    ends_request = True
+    forgets = (RESET_EMAIL,)
 
     def name(self) -> str:
         """Runs when `password_reset_form` completes."""
@@ -110,11 +110,7 @@ class ActionRequestPasswordReset(ShopAction):
             dispatcher.utter_message(response="utter_invalid_email")
         else:
             dispatcher.utter_message(response="utter_password_reset_sent")
-        return [SlotSet(RESET_EMAIL, None)]
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Forget the address."""
-        return [SlotSet(RESET_EMAIL, None)]
+        return self.forget()
 
 
 class ActionSwitchAccount(ShopAction):

@@ -13,8 +13,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopAction, TaskAction, call, verified_customer, yes_or_no
-from actions.order_helpers import end_of_task, order_details, unverified_or_unknown
+from actions.base import TaskAction, call, verified_customer, yes_or_no
+from actions.order_helpers import ORDER_SLOTS, OrderTask, order_details, unverified_or_unknown
 from actions.services import Services
 from actions.verification import (
     EMAIL,
@@ -72,10 +72,10 @@ class ValidateChangeAddressForm(VerifiedOrderForm):
         return yes_or_no(CONFIRM_ADDRESS, value)
 
 
-class ActionChangeShippingAddress(ShopAction):
+class ActionChangeShippingAddress(OrderTask):
     """Update the order's delivery address once the customer confirmed it."""
 
-    ends_request = True
+    forgets = (*ORDER_SLOTS, NEW_ADDRESS, CONFIRM_ADDRESS)
 
     def name(self) -> str:
         """Runs when `change_address_form` completes."""
@@ -85,7 +85,7 @@ class ActionChangeShippingAddress(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Change, keep, or explain why not."""
-        done = end_of_task(NEW_ADDRESS, CONFIRM_ADDRESS)
+        done = self.forget()
         if unverified_or_unknown(dispatcher, tracker):
             return done
         number = str(tracker.get_slot(ORDER_NUMBER))
@@ -123,10 +123,6 @@ class ActionChangeShippingAddress(ShopAction):
                 **order_details(order),
             )
         return done
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Start the next request fresh."""
-        return end_of_task(NEW_ADDRESS, CONFIRM_ADDRESS)
 
 
 class ValidateSaveAddressForm(VerifiedForm):

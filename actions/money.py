@@ -14,9 +14,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopAction, call, verified_customer
+from actions.base import call, verified_customer
 from actions.entities import parse_amount, parse_period
-from actions.order_helpers import OrderAnswer, end_of_task, unverified_or_unknown
+from actions.order_helpers import ORDER_SLOTS, OrderAnswer, OrderTask, unverified_or_unknown
 from actions.responses import day
 from actions.services import Services, get_services
 from actions.verification import (
@@ -52,10 +52,10 @@ def _joined(value: Any) -> str:
     return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-class ActionListInvoices(ShopAction):
+class ActionListInvoices(OrderTask):
     """`check_invoice`: the customer's invoices, newest first, with download links."""
 
-    ends_request = True
+    forgets = (*ORDER_SLOTS, INVOICE_PERIOD, INVOICE_AMOUNT)
 
     def name(self) -> str:
         """Runs when `invoice_list_form` completes."""
@@ -106,11 +106,7 @@ class ActionListInvoices(ShopAction):
                     invoice_lines=lines,
                     **values,
                 )
-        return end_of_task(INVOICE_PERIOD, INVOICE_AMOUNT)
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Start the next request fresh."""
-        return end_of_task(INVOICE_PERIOD, INVOICE_AMOUNT)
+        return self.forget()
 
 
 class ValidateInvoiceForm(VerifiedOrderForm):
@@ -184,10 +180,10 @@ class ValidateRefundForm(VerifiedOrderForm):
         return {CONFIRM_REFUND: value if isinstance(value, bool) else None}
 
 
-class ActionRequestRefund(ShopAction):
+class ActionRequestRefund(OrderTask):
     """`get_refund`: create a refund for an eligible order after confirmation."""
 
-    ends_request = True
+    forgets = (*ORDER_SLOTS, REFUND_ELIGIBLE, REFUND_REASON, CONFIRM_REFUND)
 
     def name(self) -> str:
         """Runs when `refund_form` completes."""
@@ -197,7 +193,7 @@ class ActionRequestRefund(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Request it, keep it, or explain why not."""
-        done = end_of_task(REFUND_ELIGIBLE, REFUND_REASON, CONFIRM_REFUND)
+        done = self.forget()
         if unverified_or_unknown(dispatcher, tracker):
             return done
         customer_id = verified_customer(tracker)
@@ -237,10 +233,6 @@ class ActionRequestRefund(ShopAction):
                 )
         return done
 
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Start the next request fresh."""
-        return end_of_task(REFUND_ELIGIBLE, REFUND_REASON, CONFIRM_REFUND)
-
 
 class ValidateRefundStatusForm(VerifiedForm):
     """Verification only: the answer covers every refund, or the named order's."""
@@ -250,10 +242,8 @@ class ValidateRefundStatusForm(VerifiedForm):
         return "validate_refund_status_form"
 
 
-class ActionTrackRefund(ShopAction):
+class ActionTrackRefund(OrderTask):
     """`track_refund`: each refund's state and dates."""
-
-    ends_request = True
 
     def name(self) -> str:
         """Runs when `refund_status_form` completes."""
@@ -280,7 +270,11 @@ class ActionTrackRefund(ShopAction):
                     completed_on=day(refund.completed_on),
                     expected_by=day(refund.expected_by) or "within 5 working days",
                 )
-        return end_of_task()
+        return self.forget()
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """A failure forgets nothing, unlike the other tasks: the order named stays."""
+        return []
 
 
 # --- cancellation fee for a named order ---------------------------------------------------

@@ -3,8 +3,8 @@
 Tracking, cancelling, re-addressing, changing items, invoices, refunds, cancellation fees and
 delivery estimates all start from a `VerifiedOrderForm` (actions/verification.py) that found
 the order; the action that runs when it completes checks that outcome here, and forgets the
-order with the rest of the task (`end_of_task`). Whether an order can still change is the
-records' rule (`is_changeable` in crm/records/views.py).
+order with the rest of the task (`OrderTask`). Whether an order can still change is the records'
+rule (`is_changeable` in crm/records/views.py).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import ShopAction, verified_customer
+from actions.base import TaskAction, verified_customer
 from actions.responses import day
 from actions.services import Services
 from actions.verification import (
@@ -27,6 +27,9 @@ from actions.verification import (
 )
 from crm.records.errors import OrderNotFound
 from crm.records.views import OrderView
+
+# The slots a task about one order fills before its own: forgotten first when it ends.
+ORDER_SLOTS: tuple[str, ...] = (ORDER_NUMBER, ORDER_STATUS)
 
 
 def order_details(order: OrderView) -> dict[str, Any]:
@@ -47,13 +50,6 @@ def order_details(order: OrderView) -> dict[str, Any]:
     }
 
 
-def end_of_task(*slots: str) -> list[EventType]:
-    """Forget the task's slots so the next request starts fresh; verification is kept."""
-    return [SlotSet(slot, None) for slot in (ORDER_NUMBER, ORDER_STATUS, *slots)] + [
-        SlotSet(LOOKUP_FAILURES, 0)
-    ]
-
-
 def unverified_or_unknown(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     """Answer when the form ended without a verified customer or a known order."""
     if verified_or_explain(dispatcher, tracker) is None:
@@ -64,14 +60,23 @@ def unverified_or_unknown(dispatcher: CollectingDispatcher, tracker: Tracker) ->
     return False
 
 
-class OrderAnswer(ShopAction, ABC):
+class OrderTask(TaskAction, ABC):
+    """The action that ends a task whose form asks for an order number (or may, as invoices do).
+
+    Its `forgets` start with `ORDER_SLOTS`, and the count of unknown order numbers goes back to
+    0, so the next request asks for its own order.
+    """
+
+    forgets = ORDER_SLOTS
+    counters = (LOOKUP_FAILURES,)
+
+
+class OrderAnswer(OrderTask, ABC):
     """Answers a question about one order of the verified customer, then ends the task.
 
     The form has verified the customer and found the order; `answer` says what the records
     say about it. An order that vanished in between gets the not-found answer.
     """
-
-    ends_request = True
 
     @abstractmethod
     async def answer(
@@ -91,8 +96,4 @@ class OrderAnswer(ShopAction, ABC):
                 await self.answer(dispatcher, services, number, customer_id)
             except OrderNotFound:
                 dispatcher.utter_message(response="utter_order_not_found", order_number=number)
-        return end_of_task()
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Start the next request fresh."""
-        return end_of_task()
+        return self.forget()

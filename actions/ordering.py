@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, TaskAction, call, latest_intent, verified_customer, yes_or_no
-from actions.order_helpers import end_of_task, order_details, unverified_or_unknown
+from actions.order_helpers import ORDER_SLOTS, OrderTask, order_details, unverified_or_unknown
 from actions.recommend import offer_after_order
 from actions.services import Services, get_services
 from actions.verification import (
@@ -503,10 +503,10 @@ def item_lines(order: OrderView) -> str:
     return "\n".join(f"• {item.quantity} × {item.name}" for item in order.items)
 
 
-class ActionChangeOrder(ShopAction):
+class ActionChangeOrder(OrderTask):
     """`change_order`: set an item's quantity, recompute the total, settle the difference."""
 
-    ends_request = True
+    forgets = (*ORDER_SLOTS, *CHANGE_SLOTS)
 
     def name(self) -> str:
         """Runs when `change_order_form` completes."""
@@ -516,7 +516,7 @@ class ActionChangeOrder(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Change, keep, or explain why not."""
-        done = end_of_task(*CHANGE_SLOTS)
+        done = self.forget()
         if unverified_or_unknown(dispatcher, tracker):
             return done
         number = str(tracker.get_slot(ORDER_NUMBER))
@@ -581,7 +581,3 @@ class ActionChangeOrder(ShopAction):
                     payment_url=change.payment_url,
                 )
         return done
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Start the next request fresh."""
-        return end_of_task(*CHANGE_SLOTS)

@@ -9,8 +9,14 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopAction, call, verified_customer
-from actions.order_helpers import OrderAnswer, end_of_task, order_details, unverified_or_unknown
+from actions.base import call, verified_customer
+from actions.order_helpers import (
+    ORDER_SLOTS,
+    OrderAnswer,
+    OrderTask,
+    order_details,
+    unverified_or_unknown,
+)
 from actions.services import Services
 from actions.verification import ORDER_NUMBER, ORDER_STATUS, VerifiedOrderForm
 from crm.records.errors import OrderNotCancellable, OrderNotFound
@@ -62,10 +68,10 @@ class ValidateCancelOrderForm(VerifiedOrderForm):
         return {CONFIRM_CANCEL: value if isinstance(value, bool) else None}
 
 
-class ActionCancelOrder(ShopAction):
+class ActionCancelOrder(OrderTask):
     """Cancel an unshipped order after confirmation; shipped orders get the returns route."""
 
-    ends_request = True
+    forgets = (*ORDER_SLOTS, CONFIRM_CANCEL)
 
     def name(self) -> str:
         """Runs when `cancel_order_form` completes."""
@@ -76,7 +82,7 @@ class ActionCancelOrder(ShopAction):
     ) -> list[EventType]:
         """Cancel, keep, or explain why not."""
         if unverified_or_unknown(dispatcher, tracker):
-            return end_of_task(CONFIRM_CANCEL)
+            return self.forget()
         number = str(tracker.get_slot(ORDER_NUMBER))
         status = str(tracker.get_slot(ORDER_STATUS))
         if not is_changeable(status):
@@ -105,8 +111,4 @@ class ActionCancelOrder(ShopAction):
                 dispatcher.utter_message(response="utter_order_not_found", order_number=number)
             else:
                 dispatcher.utter_message(response="utter_order_cancelled", **order_details(order))
-        return end_of_task(CONFIRM_CANCEL)
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Start the next request fresh."""
-        return end_of_task(CONFIRM_CANCEL)
+        return self.forget()

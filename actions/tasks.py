@@ -1,16 +1,17 @@
 """A task stopped midway: `action_reset_task`.
 
 Each skill's rules run it when the customer says "stop" or asks for a person while a form is
-asking its questions. It forgets whatever the task had filled; who the customer is stays.
+asking its questions. It forgets whatever the task had filled, the way a finished task forgets
+its own slots (`forget_task` and `TaskAction` in actions/base.py); who the customer is stays.
 """
 
 from __future__ import annotations
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import CUSTOMER_ID, CUSTOMER_NAME, VERIFIED_UNTIL, ShopAction
+from actions.base import CUSTOMER_ID, CUSTOMER_NAME, VERIFIED_UNTIL, ShopAction, forget_task
 from actions.services import Services
 from actions.verification import FAILURES, LOOKUP_FAILURES
 
@@ -39,9 +40,9 @@ class ActionResetTask(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Clear every slot a task may have filled; verification stays."""
-        events: list[EventType] = [
-            SlotSet(slot, None)
+        filled = [
+            slot
             for slot, value in tracker.slots.items()
             if slot not in self.KEEP and value is not None and slot != LOOKUP_FAILURES
         ]
-        return [*events, SlotSet(LOOKUP_FAILURES, 0)]
+        return forget_task(filled, (LOOKUP_FAILURES,))
