@@ -28,9 +28,16 @@ from actions.base import (
     verified_customer,
     yes_or_no,
 )
-from actions.orders import day, verified_or_explain
+from actions.responses import day
 from actions.services import Services, get_services
-from actions.verification import EMAIL, FAILURES, POSTCODE, VerifiedForm, find_email
+from actions.verification import (
+    EMAIL,
+    FAILURES,
+    POSTCODE,
+    VerifiedForm,
+    find_email,
+    verified_or_explain,
+)
 from crm.records.accounts import EmailTaken, OrdersInFlight
 from crm.records.contacts import InvalidContact, normalise_email, normalise_name, normalise_phone
 
@@ -76,13 +83,13 @@ class ValidatePasswordResetForm(ShopFormValidation):
         return {RESET_EMAIL: email}
 
 
-class ActionRequestPasswordReset(ShopAction):
+class ActionRequestPasswordReset(TaskAction):
     """`recover_password`: a reset link goes to the outbox if the account exists.
 
     The answer is the same either way, so the chat never tells whether an email has an account.
     """
 
-    ends_request = True
+    forgets = (RESET_EMAIL,)
 
     def name(self) -> str:
         """Runs when `password_reset_form` completes."""
@@ -103,11 +110,7 @@ class ActionRequestPasswordReset(ShopAction):
             dispatcher.utter_message(response="utter_invalid_email")
         else:
             dispatcher.utter_message(response="utter_password_reset_sent")
-        return [SlotSet(RESET_EMAIL, None)]
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Forget the address."""
-        return [SlotSet(RESET_EMAIL, None)]
+        return self.forget()
 
 
 class ActionSwitchAccount(ShopAction):

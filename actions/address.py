@@ -13,14 +13,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopAction, TaskAction, call, verified_customer, yes_or_no
-from actions.orders import (
-    OPEN_STATES,
-    end_of_task,
-    order_details,
-    unverified_or_unknown,
-    verified_or_explain,
-)
+from actions.base import TaskAction, call, verified_customer, yes_or_no
+from actions.order_helpers import ORDER_SLOTS, OrderTask, order_details, unverified_or_unknown
 from actions.services import Services
 from actions.verification import (
     EMAIL,
@@ -29,9 +23,11 @@ from actions.verification import (
     POSTCODE,
     VerifiedForm,
     VerifiedOrderForm,
+    verified_or_explain,
 )
 from crm.records.addresses import InvalidAddress, parse_address
 from crm.records.errors import AddressChangeNotAllowed, OrderNotFound
+from crm.records.views import is_changeable
 
 NEW_ADDRESS = "new_address"
 CONFIRM_ADDRESS = "confirm_address_change"
@@ -59,7 +55,7 @@ class ValidateChangeAddressForm(VerifiedOrderForm):
 
     def task_slots(self, tracker: Tracker) -> list[str]:
         """Ask for an address only when the order has not shipped yet."""
-        if tracker.get_slot(ORDER_STATUS) in OPEN_STATES:
+        if is_changeable(tracker.get_slot(ORDER_STATUS)):
             return [NEW_ADDRESS, CONFIRM_ADDRESS]
         return []
 
@@ -76,10 +72,10 @@ class ValidateChangeAddressForm(VerifiedOrderForm):
         return yes_or_no(CONFIRM_ADDRESS, value)
 
 
-class ActionChangeShippingAddress(ShopAction):
+class ActionChangeShippingAddress(OrderTask):
     """Update the order's delivery address once the customer confirmed it."""
 
-    ends_request = True
+    forgets = (*ORDER_SLOTS, NEW_ADDRESS, CONFIRM_ADDRESS)
 
     def name(self) -> str:
         """Runs when `change_address_form` completes."""
@@ -89,12 +85,12 @@ class ActionChangeShippingAddress(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Change, keep, or explain why not."""
-        done = end_of_task(NEW_ADDRESS, CONFIRM_ADDRESS)
+        done = self.forget()
         if unverified_or_unknown(dispatcher, tracker):
             return done
         number = str(tracker.get_slot(ORDER_NUMBER))
         status = str(tracker.get_slot(ORDER_STATUS))
-        if status not in OPEN_STATES:
+        if not is_changeable(status):
             dispatcher.utter_message(
                 response=f"utter_address_change_not_possible_{status}", order_number=number
             )
@@ -127,10 +123,6 @@ class ActionChangeShippingAddress(ShopAction):
                 **order_details(order),
             )
         return done
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Start the next request fresh."""
-        return end_of_task(NEW_ADDRESS, CONFIRM_ADDRESS)
 
 
 class ValidateSaveAddressForm(VerifiedForm):

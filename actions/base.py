@@ -1,4 +1,4 @@
-"""What every action shares: the error boundary, verification state and the transcript.
+"""What every action shares: the error boundary, verification state, ending a task, the transcript.
 
 Errors are mapped here, once: a known service error becomes a domain response in the skill
 module; anything else is logged with an error id and the customer gets `utter_technical_problem`,
@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -122,18 +122,29 @@ class ShopAction(Action, ABC):
         return []
 
 
+def forget_task(slots: Iterable[str], counters: Iterable[str] = ()) -> list[EventType]:
+    """The events that end a task: its slots emptied, its counters back to 0.
+
+    The one way a task is forgotten, whether it finished (`TaskAction`) or was stopped midway
+    (`action_reset_task`, actions/tasks.py); who the customer is stays.
+    """
+    return [*(SlotSet(slot, None) for slot in slots), *(SlotSet(name, 0) for name in counters)]
+
+
 class TaskAction(ShopAction, ABC):
     """The action that ends a task: whatever happens, it forgets the task's slots.
 
-    `forgets` names them, so the next request starts fresh; verification is kept.
+    `forgets` names them and `counters` the task's counts of failed attempts (set back to 0),
+    so the next request starts fresh; verification is kept.
     """
 
     ends_request = True
     forgets: tuple[str, ...] = ()
+    counters: tuple[str, ...] = ()
 
     def forget(self) -> list[EventType]:
         """Events that clear the task's slots."""
-        return [SlotSet(slot, None) for slot in self.forgets]
+        return forget_task(self.forgets, self.counters)
 
     def on_error(self, tracker: Tracker) -> list[EventType]:
         """A failed task leaves nothing behind either."""

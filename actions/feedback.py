@@ -6,11 +6,11 @@ import re
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopAction, ShopFormValidation, call, transcript, verified_customer
+from actions.base import ShopFormValidation, TaskAction, call, transcript, verified_customer
 from actions.services import Services, get_services
 from actions.verification import ORDER_NUMBER, find_email
 from crm.desk.handoff_policy import ROUTING_WINDOW
@@ -72,8 +72,13 @@ class ValidateComplaintForm(ShopFormValidation):
         return {COMPLAINT_DETAILS: details}
 
 
-class ActionOpenComplaint(ShopAction):
+class ActionOpenComplaint(TaskAction):
     """`complaint`: a ticket with its category; the customer is offered a person."""
+
+    # The request goes on with the offer of a person, so a request waiting from the same
+    # message does not start yet.
+    ends_request = False
+    forgets = (COMPLAINT_CATEGORY, COMPLAINT_DETAILS)
 
     def name(self) -> str:
         """Runs when `complaint_form` completes."""
@@ -98,11 +103,7 @@ class ActionOpenComplaint(ShopAction):
             team=team,
         )
         dispatcher.utter_message(response="utter_complaint_logged", reference=ticket.reference)
-        return [SlotSet(COMPLAINT_CATEGORY, None), SlotSet(COMPLAINT_DETAILS, None)]
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Forget the draft."""
-        return [SlotSet(COMPLAINT_CATEGORY, None), SlotSet(COMPLAINT_DETAILS, None)]
+        return self.forget()
 
 
 class ValidateReviewForm(ShopFormValidation):
@@ -133,10 +134,10 @@ class ValidateReviewForm(ShopFormValidation):
         return {REVIEW_COMMENT: comment}
 
 
-class ActionRecordReview(ShopAction):
+class ActionRecordReview(TaskAction):
     """`review`: store the rating and comment with the conversation (and customer, if known)."""
 
-    ends_request = True
+    forgets = (REVIEW_RATING, REVIEW_COMMENT)
 
     def name(self) -> str:
         """Runs when `review_form` completes."""
@@ -159,11 +160,7 @@ class ActionRecordReview(ShopAction):
             response="utter_review_thanks_high" if rating >= 4 else "utter_review_thanks_low",
             rating=rating,
         )
-        return [SlotSet(REVIEW_RATING, None), SlotSet(REVIEW_COMMENT, None)]
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Forget the draft."""
-        return [SlotSet(REVIEW_RATING, None), SlotSet(REVIEW_COMMENT, None)]
+        return self.forget()
 
 
 class ValidateNewsletterForm(ShopFormValidation):
@@ -216,10 +213,10 @@ class ValidateNewsletterForm(ShopFormValidation):
         return {CONFIRM_NEWSLETTER: value if isinstance(value, bool) else None}
 
 
-class ActionNewsletter(ShopAction):
+class ActionNewsletter(TaskAction):
     """`newsletter_subscription`: subscribe or unsubscribe after confirmation."""
 
-    ends_request = True
+    forgets = (NEWSLETTER_CHOICE, NEWSLETTER_EMAIL, CONFIRM_NEWSLETTER)
 
     def name(self) -> str:
         """Runs when `newsletter_form` completes."""
@@ -229,11 +226,7 @@ class ActionNewsletter(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Change the subscription, or keep it."""
-        done = [
-            SlotSet(NEWSLETTER_CHOICE, None),
-            SlotSet(NEWSLETTER_EMAIL, None),
-            SlotSet(CONFIRM_NEWSLETTER, None),
-        ]
+        done = self.forget()
         choice = str(tracker.get_slot(NEWSLETTER_CHOICE) or "subscribe")
         if tracker.get_slot(CONFIRM_NEWSLETTER) is not True:
             dispatcher.utter_message(response="utter_newsletter_kept")
@@ -256,11 +249,3 @@ class ActionNewsletter(ShopAction):
         else:
             dispatcher.utter_message(response=f"utter_newsletter_{choice}d")
         return done
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Forget the request."""
-        return [
-            SlotSet(NEWSLETTER_CHOICE, None),
-            SlotSet(NEWSLETTER_EMAIL, None),
-            SlotSet(CONFIRM_NEWSLETTER, None),
-        ]

@@ -21,8 +21,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, call, transcript, verified_customer
-from actions.orders import day
 from actions.queue import QUEUED_REQUESTS
+from actions.responses import day
 from actions.services import Services, get_services
 from crm.desk.handoff_policy import Handoff
 

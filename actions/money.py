@@ -1,4 +1,4 @@
-"""Money skills: invoices, refunds, cancellation fees and delivery estimates for an order.
+"""Money skills: invoices, refunds and cancellation fees for an order.
 
 The policy questions of the same areas (payment methods, the refund policy) are answered by the
 knowledge base; these skills answer from the customer's own records.
@@ -14,20 +14,16 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopAction, call, verified_customer
+from actions.base import call, verified_customer
 from actions.entities import parse_amount, parse_period
-from actions.orders import (
-    OrderAnswer,
-    day,
-    end_of_task,
-    unverified_or_unknown,
-    verified_or_explain,
-)
+from actions.order_helpers import ORDER_SLOTS, OrderAnswer, OrderTask, unverified_or_unknown
+from actions.responses import day
 from actions.services import Services, get_services
 from actions.verification import (
     ORDER_NUMBER,
     VerifiedForm,
     VerifiedOrderForm,
+    verified_or_explain,
 )
 from crm.records.delivery import uk_date
 from crm.records.errors import InvoiceNotFound, RefundNotAllowed
@@ -56,10 +52,10 @@ def _joined(value: Any) -> str:
     return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-class ActionListInvoices(ShopAction):
+class ActionListInvoices(OrderTask):
     """`check_invoice`: the customer's invoices, newest first, with download links."""
 
-    ends_request = True
+    forgets = (*ORDER_SLOTS, INVOICE_PERIOD, INVOICE_AMOUNT)
 
     def name(self) -> str:
         """Runs when `invoice_list_form` completes."""
@@ -110,11 +106,7 @@ class ActionListInvoices(ShopAction):
                     invoice_lines=lines,
                     **values,
                 )
-        return end_of_task(INVOICE_PERIOD, INVOICE_AMOUNT)
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Start the next request fresh."""
-        return end_of_task(INVOICE_PERIOD, INVOICE_AMOUNT)
+        return self.forget()
 
 
 class ValidateInvoiceForm(VerifiedOrderForm):
@@ -188,10 +180,10 @@ class ValidateRefundForm(VerifiedOrderForm):
         return {CONFIRM_REFUND: value if isinstance(value, bool) else None}
 
 
-class ActionRequestRefund(ShopAction):
+class ActionRequestRefund(OrderTask):
     """`get_refund`: create a refund for an eligible order after confirmation."""
 
-    ends_request = True
+    forgets = (*ORDER_SLOTS, REFUND_ELIGIBLE, REFUND_REASON, CONFIRM_REFUND)
 
     def name(self) -> str:
         """Runs when `refund_form` completes."""
@@ -201,7 +193,7 @@ class ActionRequestRefund(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Request it, keep it, or explain why not."""
-        done = end_of_task(REFUND_ELIGIBLE, REFUND_REASON, CONFIRM_REFUND)
+        done = self.forget()
         if unverified_or_unknown(dispatcher, tracker):
             return done
         customer_id = verified_customer(tracker)
@@ -241,10 +233,6 @@ class ActionRequestRefund(ShopAction):
                 )
         return done
 
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Start the next request fresh."""
-        return end_of_task(REFUND_ELIGIBLE, REFUND_REASON, CONFIRM_REFUND)
-
 
 class ValidateRefundStatusForm(VerifiedForm):
     """Verification only: the answer covers every refund, or the named order's."""
@@ -254,10 +242,8 @@ class ValidateRefundStatusForm(VerifiedForm):
         return "validate_refund_status_form"
 
 
-class ActionTrackRefund(ShopAction):
+class ActionTrackRefund(OrderTask):
     """`track_refund`: each refund's state and dates."""
-
-    ends_request = True
 
     def name(self) -> str:
         """Runs when `refund_status_form` completes."""
@@ -284,10 +270,14 @@ class ActionTrackRefund(ShopAction):
                     completed_on=day(refund.completed_on),
                     expected_by=day(refund.expected_by) or "within 5 working days",
                 )
-        return end_of_task()
+        return self.forget()
+
+    def on_error(self, tracker: Tracker) -> list[EventType]:
+        """A failure forgets nothing, unlike the other tasks: the order named stays."""
+        return []
 
 
-# --- cancellation fee and delivery period for a named order --------------------------------
+# --- cancellation fee for a named order ---------------------------------------------------
 
 
 class ValidateCancellationFeeForm(VerifiedOrderForm):
@@ -319,34 +309,4 @@ class ActionCancellationFee(OrderAnswer):
             status=quote.status,
             return_cost=format_money(quote.return_cost_pence or 0),
             return_deadline=day(quote.return_deadline) or "30 days after delivery",
-        )
-
-
-class ValidateDeliveryPeriodForm(VerifiedOrderForm):
-    """Order number and verification for `delivery_period` about one order."""
-
-    def name(self) -> str:
-        """Validation action of `delivery_period_form`."""
-        return "validate_delivery_period_form"
-
-
-class ActionDeliveryPeriod(OrderAnswer):
-    """When this order should arrive: the carrier's estimate, or the shop's delivery rules."""
-
-    def name(self) -> str:
-        """Runs when `delivery_period_form` completes."""
-        return "action_delivery_period"
-
-    async def answer(
-        self, dispatcher: CollectingDispatcher, services: Services, number: str, customer_id: int
-    ) -> None:
-        """Answer with the delivery window of the order."""
-        estimate = await call(services.orders.delivery_estimate, number, customer_id)
-        dispatcher.utter_message(
-            response=f"utter_delivery_estimate_{estimate.basis}",
-            order_number=number,
-            method=estimate.method,
-            earliest=day(estimate.earliest),
-            latest=day(estimate.latest),
-            delivered_on=day(estimate.delivered_on),
         )

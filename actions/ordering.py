@@ -20,13 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, TaskAction, call, latest_intent, verified_customer, yes_or_no
-from actions.orders import (
-    OPEN_STATES,
-    end_of_task,
-    order_details,
-    unverified_or_unknown,
-    verified_or_explain,
-)
+from actions.order_helpers import ORDER_SLOTS, OrderTask, order_details, unverified_or_unknown
 from actions.recommend import offer_after_order
 from actions.services import Services, get_services
 from actions.verification import (
@@ -36,6 +30,7 @@ from actions.verification import (
     POSTCODE,
     VerifiedForm,
     VerifiedOrderForm,
+    verified_or_explain,
 )
 from crm.records.catalogue import ProductMatch
 from crm.records.errors import (
@@ -49,7 +44,7 @@ from crm.records.errors import (
     ProductNotFound,
 )
 from crm.records.orders import MAX_QUANTITY
-from crm.records.views import OrderView, format_money
+from crm.records.views import OrderView, format_money, is_changeable
 
 PRODUCT_CHOICES = "product_choices"
 ORDER_PRODUCT = "order_product"
@@ -369,7 +364,7 @@ class ValidateChangeOrderForm(VerifiedOrderForm):
 
     def task_slots(self, tracker: Tracker) -> list[str]:
         """Ask about items only while the order has not shipped."""
-        if tracker.get_slot(ORDER_STATUS) in OPEN_STATES:
+        if is_changeable(tracker.get_slot(ORDER_STATUS)):
             return [CHANGE_PRODUCT, CHANGE_QUANTITY, CONFIRM_CHANGE]
         return []
 
@@ -508,10 +503,10 @@ def item_lines(order: OrderView) -> str:
     return "\n".join(f"• {item.quantity} × {item.name}" for item in order.items)
 
 
-class ActionChangeOrder(ShopAction):
+class ActionChangeOrder(OrderTask):
     """`change_order`: set an item's quantity, recompute the total, settle the difference."""
 
-    ends_request = True
+    forgets = (*ORDER_SLOTS, *CHANGE_SLOTS)
 
     def name(self) -> str:
         """Runs when `change_order_form` completes."""
@@ -521,12 +516,12 @@ class ActionChangeOrder(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Change, keep, or explain why not."""
-        done = end_of_task(*CHANGE_SLOTS)
+        done = self.forget()
         if unverified_or_unknown(dispatcher, tracker):
             return done
         number = str(tracker.get_slot(ORDER_NUMBER))
         status = str(tracker.get_slot(ORDER_STATUS))
-        if status not in OPEN_STATES:
+        if not is_changeable(status):
             dispatcher.utter_message(
                 response=f"utter_change_not_possible_{status}", order_number=number
             )
@@ -586,7 +581,3 @@ class ActionChangeOrder(ShopAction):
                     payment_url=change.payment_url,
                 )
         return done
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Start the next request fresh."""
-        return end_of_task(*CHANGE_SLOTS)

@@ -26,7 +26,7 @@ from crm.insights.recommend import CHAT_LIMIT, Recommendation
 log = logging.getLogger(__name__)
 
 # What a tap on a product says for the customer: the way customers ask to order a product
-# (data/nlu/orders.yml has "i'd like to order the [Cast Iron Casserole 24cm](product)").
+# (data/nlu/ordering.yml has "i'd like to order the [Cast Iron Casserole 24cm](product)").
 ORDER_REQUEST = "I'd like to order the {name}"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 
 def literal(text: str) -> str:
     """Text from a customer or an article, safe as a response value.
@@ -10,3 +12,8 @@ def literal(text: str) -> str:
     inside a value would be read as template variables; they are shown as parentheses instead.
     """
     return text.replace("{", "(").replace("}", ")")
+
+
+def day(value: date | datetime | None) -> str:
+    """A date as customers read it, e.g. 'Tue 24 Nov 2026'."""
+    return value.strftime("%a %-d %b %Y") if value else ""

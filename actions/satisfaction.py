@@ -2,7 +2,7 @@
 
 The staff relay (bot/channels/staff.py) triggers `EXTERNAL_staff_closed` when a person closes a
 conversation in the agent console; a rule starts `csat_form`, which asks `utter_ask_csat_score`.
-Declining ("no thanks") or asking something else is handled by rules (data/rules/handoff.yml,
+Declining ("no thanks") or asking something else is handled by rules (data/rules/satisfaction.yml,
 interruptions.yml); the rating is never required.
 """
 
@@ -12,11 +12,11 @@ import re
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopAction, ShopFormValidation, call
+from actions.base import ShopFormValidation, TaskAction, call
 from actions.services import Services
 
 CSAT_SCORE = "csat_score"
@@ -58,10 +58,10 @@ class ValidateCsatForm(ShopFormValidation):
         return {CSAT_SCORE: str(rating)}
 
 
-class ActionRecordCsat(ShopAction):
+class ActionRecordCsat(TaskAction):
     """Store the rating with the conversation's handoff and thank the customer."""
 
-    ends_request = True
+    forgets = (CSAT_SCORE,)
 
     def name(self) -> str:
         """Runs when `csat_form` completes."""
@@ -77,8 +77,4 @@ class ActionRecordCsat(ShopAction):
             response="utter_csat_thanks_high" if score >= 4 else "utter_csat_thanks_low",
             score=score,
         )
-        return [SlotSet(CSAT_SCORE, None)]
-
-    def on_error(self, tracker: Tracker) -> list[EventType]:
-        """Forget the answer."""
-        return [SlotSet(CSAT_SCORE, None)]
+        return self.forget()

@@ -54,6 +54,21 @@ def find_email(text: str) -> str | None:
     return match.group(0) if match else None
 
 
+def verified_or_explain(dispatcher: CollectingDispatcher, tracker: Tracker) -> int | None:
+    """The verified customer's id; otherwise say why not (locked or expired) and return None.
+
+    For the action that runs when a verified form completes: the form may have ended without a
+    verification (too many failures), or the verification may have expired since.
+    """
+    customer_id = verified_customer(tracker)
+    if customer_id is None:
+        if (tracker.get_slot(FAILURES) or 0) >= MAX_ATTEMPTS:
+            dispatcher.utter_message(response="utter_verification_locked")
+        else:
+            dispatcher.utter_message(response="utter_verification_expired")
+    return customer_id
+
+
 class VerifiedForm(ShopFormValidation, ABC):
     """Verifies the customer (unless the conversation already did), then asks the task's slots.
 

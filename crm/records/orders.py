@@ -50,7 +50,6 @@ from crm.records.models import (
 )
 from crm.records.numbers import clean_order_number, random_order_number
 from crm.records.views import (
-    CHANGEABLE_STATUSES,
     CancellationQuote,
     DeliveryEstimate,
     ItemChange,
@@ -58,6 +57,7 @@ from crm.records.views import (
     OrderView,
     PlacedOrder,
     address_dict,
+    is_changeable,
     order_address,
     order_view,
 )
@@ -147,7 +147,7 @@ class OrderService:
         """
         with self._sessions.begin() as session:
             order = self._find(session, number, customer_id, lock=True)
-            if order.status not in CHANGEABLE_STATUSES:
+            if not is_changeable(order.status):
                 raise OrderNotCancellable(order.status)
             now = self._clock()
             before = {"status": order.status}
@@ -202,7 +202,7 @@ class OrderService:
         """Send an unshipped order to ``address``; raise ``AddressChangeNotAllowed`` otherwise."""
         with self._sessions.begin() as session:
             order = self._find(session, number, customer_id, lock=True)
-            if order.status not in CHANGEABLE_STATUSES:
+            if not is_changeable(order.status):
                 raise AddressChangeNotAllowed(order.status)
             now = self._clock()
             before = order_address(order)
@@ -390,7 +390,7 @@ class OrderService:
         wanted_sku = sku.strip().upper()
         with self._sessions.begin() as session:
             order = self._find(session, number, customer_id, lock=True)
-            if order.status not in CHANGEABLE_STATUSES:
+            if not is_changeable(order.status):
                 raise OrderNotEditable(order.status)
             product = _products_by_sku(session, {wanted_sku: quantity})[wanted_sku]
             line = next((item for item in order.items if item.product_id == product.id), None)
@@ -581,7 +581,7 @@ def _delivery_estimate(order: Order, now: datetime) -> DeliveryEstimate:
 def _cancellation_quote(order: Order) -> CancellationQuote:
     """The quote for ``order`` (see ``OrderService.cancellation_quote``)."""
     number, status = order.number, order.status
-    if status in CHANGEABLE_STATUSES:
+    if is_changeable(status):
         return CancellationQuote(number, status, 0, "cancel", None, None)
     if status in ("shipped", "delivered"):
         deadline = return_deadline(order.delivered_at) if order.delivered_at else None

@@ -79,12 +79,18 @@ class OrderView:
 
     @property
     def can_change(self) -> bool:
-        """Whether the order can still be cancelled or re-addressed."""
-        return self.status in CHANGEABLE_STATUSES
+        """Whether the order can still be cancelled, re-addressed or have its items changed."""
+        return is_changeable(self.status)
 
 
-# Orders that have not left the warehouse; only these can be cancelled or re-addressed.
+# Orders that have not left the warehouse; only these can be cancelled, re-addressed or have
+# their items changed.
 CHANGEABLE_STATUSES: Final = frozenset({"placed", "paid"})
+
+
+def is_changeable(status: str | None) -> bool:
+    """Whether an order in `status` can still change: the one rule, for services and the chat."""
+    return status in CHANGEABLE_STATUSES
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from actions.handoff import ActionRequestHandoff, ActionSessionStart
 from actions.knowledge import ActionAnswerFromKnowledge, ActionRecordAnswerFeedback
-from actions.orders import day
+from actions.responses import day
 from actions.services import use_services
 from config.settings import Settings
 from config.support_hours import DAYS

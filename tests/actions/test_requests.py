@@ -7,9 +7,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import transcript
 from actions.knowledge import ActionAnswerFromKnowledge
-from actions.orders import ActionResetTask
 from actions.queue import QUEUED_REQUESTS
 from actions.requests import ActionSplitRequest, clause_spans, split_message
+from actions.tasks import ActionResetTask
 from tests.actions.conftest import DOMAIN, responses, slot_events, tracker
 
 

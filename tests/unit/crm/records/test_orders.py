@@ -13,7 +13,7 @@ from crm.records.addresses import parse_address
 from crm.records.errors import AddressChangeNotAllowed, OrderNotCancellable, OrderNotFound
 from crm.records.models import AuditLog, Order, OrderStatusEvent, Refund
 from crm.records.orders import OrderService
-from crm.records.views import OrderItemView, OrderView, format_money
+from crm.records.views import OrderItemView, OrderView, format_money, is_changeable
 from crm.tools.demo import SeedReport
 
 ADA = "ada@example.com"
@@ -90,6 +90,20 @@ def test_get_order_total_and_items(orders: OrderService, customer_id: Callable[[
     assert sum(item.quantity * item.unit_price_pence for item in view.items) == view.total_pence
     assert view.paid_at is not None and view.shipped_at is None
     assert view.can_change
+
+
+@pytest.mark.parametrize("status", list(ORDER_BY_STATUS))
+def test_one_rule_says_which_orders_can_change(
+    orders: OrderService, customer_id: Callable[[str], int], status: str
+) -> None:
+    # The chat asks its questions by the status alone (`is_changeable`); the services refuse by
+    # the same rule, and an order's view says the same.
+    view = orders.get_order(ORDER_BY_STATUS[status], customer_id(ADA))
+    assert is_changeable(status) == view.can_change == (status in ("placed", "paid"))
+
+
+def test_an_unknown_order_cannot_change() -> None:
+    assert not is_changeable(None)
 
 
 @pytest.mark.parametrize("number", ["#100101", " 100101 ", "# 100101"])
