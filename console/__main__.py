@@ -12,12 +12,12 @@ from config.sql import pooled_engine
 from console import analytics
 from console.app import Console, create_app
 from console.relay import RasaRelay
-from console.transcripts import TranscriptSource
 from crm.desk.canned import CannedResponses
 from crm.desk.handoffs import HandoffDesk
 from crm.desk.panel import PanelRefunds
 from crm.desk.staff import StaffService
 from crm.desk.supervision import Supervision
+from crm.desk.transcripts import TranscriptSource
 from crm.insights.scores import CustomerScores, LikelyBuyers
 from crm.records.db import make_engine, make_session_factory
 from crm.records.money import RefundService

@@ -32,7 +32,6 @@ from console import analytics, likely_buyers, panel, supervision
 from console.fields import field as _field
 from console.fields import form as _form
 from console.relay import RasaRelay, RelayFailed
-from console.transcripts import TranscriptSource
 from crm.desk.canned import MAX_TEXT_CHARS, MAX_TITLE_CHARS, CannedResponses, fill
 from crm.desk.handoffs import (
     CLOSE_OUTCOMES,
@@ -45,6 +44,7 @@ from crm.desk.handoffs import (
 from crm.desk.panel import PanelRefunds
 from crm.desk.staff import StaffMember, StaffService
 from crm.desk.supervision import Supervision
+from crm.desk.transcripts import TranscriptSource
 from crm.insights.analytics import Analytics
 from crm.insights.gaps import KnowledgeGaps
 from crm.insights.scores import CustomerScores, LikelyBuyers

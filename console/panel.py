@@ -26,9 +26,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from console.fields import field as _field
-from console.transcripts import TranscriptSource
 from crm.desk.handoffs import CustomerPanel
 from crm.desk.staff import StaffMember
+from crm.desk.transcripts import TranscriptSource
 from crm.insights.sentiment import NEGATIVE_THRESHOLD, sentiment
 from crm.records.errors import CRMError, HandoffError, OrderNotFound, RefundNotAllowed
 from crm.records.history import PastConversation

@@ -23,12 +23,12 @@ from config.settings import Settings
 from console.analytics import analytics_json, charts, lines, stacked_bars, summary
 from console.app import SESSION_COOKIE, Console, create_app, pages
 from console.relay import RasaRelay
-from console.transcripts import TranscriptSource
 from crm.desk.canned import CannedResponses
 from crm.desk.handoffs import HandoffDesk
 from crm.desk.panel import PanelRefunds
 from crm.desk.staff import StaffService
 from crm.desk.supervision import PERIOD_LABELS, Supervision
+from crm.desk.transcripts import TranscriptSource
 from crm.insights.analytics import Analytics
 from crm.insights.gaps import KnowledgeGaps
 from crm.insights.scores import CustomerScores, LikelyBuyers
