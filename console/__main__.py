@@ -10,8 +10,9 @@ from datetime import timedelta
 from config.settings import Settings, get_settings
 from config.sql import pooled_engine
 from console import analytics
-from console.app import Console, create_app
+from console.app import create_app
 from console.relay import RasaRelay
+from console.web import Console
 from crm.desk.canned import CannedResponses
 from crm.desk.handoffs import HandoffDesk
 from crm.desk.panel import PanelRefunds

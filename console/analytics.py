@@ -30,6 +30,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.orm import Session, sessionmaker
 
+from console.auth import guard
+from console.web import Console, page, problem
 from crm.desk.supervision import PERIOD_LABELS, PERIODS, Period
 from crm.insights.analytics import Analytics, AnalyticsReport
 from crm.insights.gaps import (
@@ -45,7 +47,6 @@ from crm.records.errors import SupervisorsOnly
 
 if TYPE_CHECKING:
     from config.settings import Settings
-    from console.app import Console, Handler
 
 DEFAULT_PERIOD: Final[Period] = "7d"
 GAPS_CACHE_S: Final = 60.0
@@ -534,15 +535,9 @@ class GapCache:
             return report
 
 
-def register(
-    app: Sanic[Any, Any],
-    console: Console,
-    *,
-    guarded: Callable[[str], Callable[[Handler], Handler]],
-    page: Callable[..., HTTPResponse],
-    problem: Callable[[Request, int, str], HTTPResponse],
-) -> None:
+def register(app: Sanic[Any, Any], console: Console) -> None:
     """Add the dashboard and the gap list, as pages and as JSON, to the console app."""
+    guarded = guard(console.staff)
     cache = GapCache()
 
     def period_of(request: Request) -> Period | None:

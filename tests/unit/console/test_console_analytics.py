@@ -21,8 +21,10 @@ from argon2 import PasswordHasher
 
 from config.settings import Settings
 from console.analytics import analytics_json, charts, lines, stacked_bars, summary
-from console.app import SESSION_COOKIE, Console, create_app, pages
+from console.app import create_app
+from console.auth import SESSION_COOKIE
 from console.relay import RasaRelay
+from console.web import Console, pages
 from crm.desk.canned import CannedResponses
 from crm.desk.handoffs import HandoffDesk
 from crm.desk.panel import PanelRefunds
