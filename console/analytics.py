@@ -9,44 +9,29 @@ Charts are inline SVG drawn on the server (console/charts.py), each followed by 
 numbers; `charts` here picks the dashboard's.
 
 The gap list embeds and clusters questions, CPU work of a second or more: it runs in a thread
-and its result is kept for `GAPS_CACHE_S` per period, so reloading the page costs nothing.
+and its result is kept per period in the console's `GapCache` (crm/insights/gaps.py), so
+reloading the page costs nothing. The services are built by console/wiring.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import Any, Final, cast
 
-import sqlalchemy as sa
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from sqlalchemy.orm import Session, sessionmaker
 
 from console.auth import guard
 from console.charts import Chart, bars, day_label, lines, nice_max, stacked_bars
 from console.web import Console, page, problem
 from crm.desk.supervision import PERIOD_LABELS, PERIODS, Period
-from crm.insights.analytics import Analytics, AnalyticsReport
-from crm.insights.gaps import (
-    MAX_QUESTIONS,
-    ArticleFinder,
-    Encoder,
-    GapReport,
-    IndexArticles,
-    KnowledgeGaps,
-)
+from crm.insights.analytics import AnalyticsReport
+from crm.insights.gaps import GapReport
 from crm.records.delivery import UK_TIME
 from crm.records.errors import SupervisorsOnly
 
-if TYPE_CHECKING:
-    from config.settings import Settings
-
 DEFAULT_PERIOD: Final[Period] = "7d"
-GAPS_CACHE_S: Final = 60.0
 MAX_CHANNEL_CHARS: Final = 64
 
 
@@ -237,61 +222,10 @@ def gaps_json(report: GapReport) -> dict[str, Any]:
     }
 
 
-# --- wiring ----------------------------------------------------------------------------------
-
-
-def build(
-    sessions: sessionmaker[Session], tracker: sa.Engine, settings: Settings
-) -> tuple[Analytics, KnowledgeGaps]:
-    """The dashboard's and the gap list's services; the encoder and index load on first use."""
-
-    def encoder() -> Encoder:
-        from encoder.embedding import OnnxEmbedder, RememberingEmbedder
-
-        # Vectors are kept per text for the process: a question asked again is not re-embedded.
-        return RememberingEmbedder(OnnxEmbedder(settings.encoder_dir), size=2 * MAX_QUESTIONS)
-
-    def articles() -> ArticleFinder | None:
-        from encoder.sentence import SentenceEncoder
-        from knowledge.index import IndexUnavailable, load_index
-
-        info = SentenceEncoder(settings.encoder_dir).info
-        try:
-            index = load_index(
-                settings.knowledge_index_dir, model_name=info.source, dimension=info.dimension
-            )
-        except IndexUnavailable:
-            return None  # the list still works; it only cannot name a nearby article
-        return IndexArticles(index)
-
-    return Analytics(sessions, tracker), KnowledgeGaps(
-        sessions, tracker, encoder, articles=articles
-    )
-
-
-class GapCache:
-    """The last gap report per period, for `GAPS_CACHE_S` seconds; one computation at a time."""
-
-    def __init__(self, ttl_s: float = GAPS_CACHE_S) -> None:
-        self._ttl = ttl_s
-        self._kept: dict[Period, tuple[float, GapReport]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, period: Period, compute: Callable[[], GapReport]) -> GapReport:
-        """The kept report if fresh, else `compute()` (blocking: call from a thread)."""
-        with self._lock:
-            kept = self._kept.get(period)
-            if kept is not None and time.monotonic() - kept[0] < self._ttl:
-                return kept[1]
-            report = compute()
-            self._kept[period] = (time.monotonic(), report)
-            return report
-
-
 def register(app: Sanic[Any, Any], console: Console) -> None:
     """Add the dashboard and the gap list, as pages and as JSON, to the console app."""
     guarded = guard(console.staff)
-    cache = GapCache()
+    cache = console.gap_cache
 
     def period_of(request: Request) -> Period | None:
         period = request.args.get("period") or DEFAULT_PERIOD

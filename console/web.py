@@ -8,9 +8,9 @@ helpers, so a refusal, an error page or a redirect after a form post looks the s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,7 +27,7 @@ from crm.desk.staff import StaffService
 from crm.desk.supervision import Supervision
 from crm.desk.transcripts import TranscriptSource
 from crm.insights.analytics import Analytics
-from crm.insights.gaps import KnowledgeGaps
+from crm.insights.gaps import GapCache, KnowledgeGaps
 from crm.insights.scores import CustomerScores, LikelyBuyers
 from crm.records.errors import (
     HandoffClosed,
@@ -60,7 +60,7 @@ T = TypeVar("T")
 Handler = Callable[..., Awaitable[Any]]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Console:
     """What the console's handlers work with (built by console/wiring.py)."""
 
@@ -76,6 +76,7 @@ class Console:
     secure_cookies: bool = False
     analytics: Analytics | None = None  # the dashboard and the gap list (console/analytics.py)
     gaps: KnowledgeGaps | None = None
+    gap_cache: GapCache = dataclasses.field(default_factory=GapCache)  # shared by all staff
 
 
 async def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
