@@ -1,10 +1,10 @@
 """The customer panel's history and the refunds staff issue from it.
 
 The past conversations come from the records (crm/records/history.py, through the desk's
-`customer_panel`); the mood of each is computed here, because only the console reads the
-tracker store: the mean VADER score (crm/insights/sentiment.py) of the customer's own messages, and
-the share of them at or below the threshold that counts as negative. Reading transcripts and scoring
-are blocking, so both run off the event loop.
+`customer_panel`); the mood of each is computed here, from the transcripts the console reads
+from the tracker store (crm/desk/transcripts.py): the mean VADER score (crm/insights/sentiment.py)
+of the customer's own messages, and the share of them at or below the threshold that counts as
+negative. Reading transcripts and scoring are blocking, so both run off the event loop.
 
 A refund from the panel is `crm.desk.panel.PanelRefunds.issue`, which checks that the member holds
 the conversation and that the order is the verified customer's, then calls the assistant's own
