@@ -13,7 +13,6 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -24,6 +23,7 @@ from rasa_sdk.types import DomainDict
 from actions.queue import next_request
 from actions.services import Services, get_services
 from config.contract import SIGNED_IN_CUSTOMER
+from crm.desk.transcripts import TranscriptRecord, transcript_lines
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -170,24 +170,6 @@ class ShopFormValidation(FormValidationAction, ABC):
             return [SlotSet(slot, None) for slot in tracker.slots_to_validate()]
 
 
-def transcript(tracker: Tracker) -> list[dict[str, str]]:
-    """The conversation so far, customer and bot turns, for a person taking it over."""
-    lines: list[dict[str, str]] = []
-    for event in tracker.events:
-        kind = event.get("event")
-        text = event.get("text")
-        if kind not in ("user", "bot") or not text:
-            continue
-        if (event.get("metadata") or {}).get("replayed"):
-            continue  # a clause of a message already in the transcript
-        if (event.get("metadata") or {}).get("is_external"):
-            continue  # an intent the staff relay triggered, not the customer's words
-        at = datetime.fromtimestamp(float(event.get("timestamp") or time.time()), tz=UTC)
-        lines.append(
-            {
-                "role": "customer" if kind == "user" else "agent",
-                "text": str(text),
-                "at": at.isoformat(),
-            }
-        )
-    return lines
+def transcript(tracker: Tracker) -> list[TranscriptRecord]:
+    """The conversation so far, for a person taking it over (crm/desk/transcripts.py's lines)."""
+    return [line.as_record() for line in transcript_lines(tracker.events)]

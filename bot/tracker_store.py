@@ -42,6 +42,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from config.sql import pooled_engine
+from config.tracker_events import EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -98,19 +99,17 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             self._kept.clear()
 
     def _last_id(self, connection: sa.Connection, sender_id: str) -> int | None:
-        table = self.SQLEvent.__table__
-        query = sa.select(sa.func.max(table.c.id)).where(table.c.sender_id == sender_id)
+        query = sa.select(sa.func.max(EVENTS.c.id)).where(EVENTS.c.sender_id == sender_id)
         value = connection.execute(query).scalar()
         return None if value is None else int(value)
 
     def _newer(self, sender_id: str, last_id: int | None) -> list[Any]:
         """The sender's stored events after `last_id` (all of them for None), oldest first."""
-        table = self.SQLEvent.__table__
-        query = sa.select(table.c.id, table.c.data).where(table.c.sender_id == sender_id)
+        query = sa.select(EVENTS.c.id, EVENTS.c.data).where(EVENTS.c.sender_id == sender_id)
         if last_id is not None:
-            query = query.where(table.c.id > last_id)
+            query = query.where(EVENTS.c.id > last_id)
         with self.engine.connect() as connection:
-            return list(connection.execute(query.order_by(table.c.id)))
+            return list(connection.execute(query.order_by(EVENTS.c.id)))
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The kept tracker brought up to date if it can be, else Rasa's read and replay."""
@@ -150,7 +149,6 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         """Write the events the database lacks, stream them, and keep the tracker."""
         sender_id = tracker.sender_id
         kept = self._kept.get(sender_id)
-        table = self.SQLEvent.__table__
         if kept is not None and kept.tracker is tracker:
             stored = kept.stored
         else:
@@ -158,7 +156,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         events = list(itertools.islice(tracker.events, stored, None))
         with self.engine.begin() as connection:
             if events:
-                connection.execute(table.insert(), [_row(sender_id, event) for event in events])
+                connection.execute(EVENTS.insert(), [_row(sender_id, event) for event in events])
             last_id = self._last_id(connection, sender_id)
         if self.event_broker is not None and events:
             await self._stream_new_events(self.event_broker, events, sender_id)

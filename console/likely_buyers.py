@@ -12,20 +12,19 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Sequence
+from typing import Any, Final
 
 from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.response import text as text_response
 
+from console.auth import guard
+from console.web import Console, page, problem
 from crm.insights.scores import BuyerFilter, LikelyBuyer, ScoreReason
 from crm.records.delivery import UK_TIME
 from crm.records.errors import SupervisorsOnly
-
-if TYPE_CHECKING:
-    from console.app import Console, Handler
 
 MAX_SEARCH_CHARS: Final = 100
 PAGE_ROWS: Final = 200
@@ -104,15 +103,9 @@ def to_csv(buyers: Sequence[LikelyBuyer]) -> str:
     return out.getvalue()
 
 
-def register(
-    app: Sanic[Any, Any],
-    console: Console,
-    *,
-    guarded: Callable[[str], Callable[[Handler], Handler]],
-    page: Callable[..., HTTPResponse],
-    problem: Callable[[Request, int, str], HTTPResponse],
-) -> None:
+def register(app: Sanic[Any, Any], console: Console) -> None:
     """Add `/supervisor/likely-buyers` to the console app."""
+    guarded = guard(console.staff)
 
     @app.get("/supervisor/likely-buyers")
     @guarded("supervisor")

@@ -1,10 +1,10 @@
 """The customer panel's history and the refunds staff issue from it.
 
 The past conversations come from the records (crm/records/history.py, through the desk's
-`customer_panel`); the mood of each is computed here, because only the console reads the
-tracker store: the mean VADER score (crm/insights/sentiment.py) of the customer's own messages, and
-the share of them at or below the threshold that counts as negative. Reading transcripts and scoring
-are blocking, so both run off the event loop.
+`customer_panel`); the mood of each is computed here, from the transcripts the console reads
+from the tracker store (crm/desk/transcripts.py): the mean VADER score (crm/insights/sentiment.py)
+of the customer's own messages, and the share of them at or below the threshold that counts as
+negative. Reading transcripts and scoring are blocking, so both run off the event loop.
 
 A refund from the panel is `crm.desk.panel.PanelRefunds.issue`, which checks that the member holds
 the conversation and that the order is the verified customer's, then calls the assistant's own
@@ -15,26 +15,24 @@ one table, `refund_refusal`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import fmean
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from console.fields import field as _field
-from console.transcripts import TranscriptSource
+from console.auth import guard
+from console.web import Console, done, field, problem, refused
 from crm.desk.handoffs import CustomerPanel
 from crm.desk.staff import StaffMember
+from crm.desk.transcripts import TranscriptSource
 from crm.insights.sentiment import NEGATIVE_THRESHOLD, sentiment
 from crm.records.errors import CRMError, HandoffError, OrderNotFound, RefundNotAllowed
 from crm.records.history import PastConversation
-
-if TYPE_CHECKING:
-    from console.app import Console, Handler
 
 MAX_REASON_CHARS: Final = 200
 # What staff are told when the records refuse a refund (RefundEligibility.reason values).
@@ -125,22 +123,15 @@ def refund_refusal(error: CRMError) -> tuple[int, str]:
     return 404, "No such order for the customer verified in this conversation."
 
 
-def register(
-    app: Sanic[Any, Any],
-    console: Console,
-    *,
-    guarded: Callable[[str], Callable[[Handler], Handler]],
-    problem: Callable[[Request, int, str], HTTPResponse],
-    refused: Callable[[Request, HandoffError], HTTPResponse],
-    done: Callable[[Request, str, dict[str, Any]], HTTPResponse],
-) -> None:
-    """Add the panel's routes to the console app (`create_app` passes its helpers)."""
+def register(app: Sanic[Any, Any], console: Console) -> None:
+    """Add the panel's refund form's route to the console app."""
+    guarded = guard(console.staff)
 
     @app.post("/conversations/<reference:str>/refunds")
     @guarded("agent")
     async def panel_refund(request: Request, reference: str) -> HTTPResponse:
-        number = _field(request, "order_number").strip()
-        reason = " ".join(_field(request, "reason").split())
+        number = field(request, "order_number").strip()
+        reason = " ".join(field(request, "reason").split())
         if not reason or len(reason) > MAX_REASON_CHARS:
             return problem(request, 400, f"Give a reason of 1 to {MAX_REASON_CHARS} characters.")
         try:

@@ -9,19 +9,17 @@ and the records layer checks it again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import Any, Final, cast
 
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from console.auth import guard
+from console.web import Console, page, problem
 from crm.desk.supervision import PERIOD_LABELS, PERIODS, Period, StaffFigures, SupervisorReport
 from crm.records.delivery import UK_TIME
 from crm.records.errors import SupervisorsOnly
-
-if TYPE_CHECKING:
-    from console.app import Console, Handler
 
 DEFAULT_PERIOD: Final[Period] = "today"
 REFRESH_S: Final = 15  # how often the page's script fetches the figures again
@@ -118,15 +116,9 @@ def _figures_json(figures: StaffFigures) -> dict[str, Any]:
     }
 
 
-def register(
-    app: Sanic[Any, Any],
-    console: Console,
-    *,
-    guarded: Callable[[str], Callable[[Handler], Handler]],
-    page: Callable[..., HTTPResponse],
-    problem: Callable[[Request, int, str], HTTPResponse],
-) -> None:
+def register(app: Sanic[Any, Any], console: Console) -> None:
     """Add `/supervisor` and `/api/supervisor` to the console app."""
+    guarded = guard(console.staff)
 
     async def report_or_problem(request: Request) -> SupervisorReport | HTTPResponse:
         period = request.args.get("period") or DEFAULT_PERIOD

@@ -72,7 +72,7 @@
     item.dataset.id = String(line.id);
     const who = document.createElement("span");
     who.className = "who";
-    who.textContent = { staff: line.name || "Staff", bot: "Assistant", customer: "Customer" }[line.role] || "";
+    who.textContent = { staff: line.name || "Staff", agent: "Assistant", customer: "Customer" }[line.role] || "";
     const text = document.createElement("span");
     text.className = "text";
     text.textContent = line.text;

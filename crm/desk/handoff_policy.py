@@ -21,12 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.contract import GENERAL_TEAM
 from config.support_hours import SupportHours
-from crm.desk.handoff_requests import (
-    TranscriptLine,
-    _checked_line,
-    queue_request,
-    staff_online_in,
-)
+from crm.desk.handoff_requests import queue_request, staff_online_in
+from crm.desk.transcripts import TranscriptRecord, checked_record
 from crm.records.audit import Clock
 from crm.records.db import retry_once_on_conflict
 from crm.records.feedback import (
@@ -112,7 +108,7 @@ class HandoffPolicy:
         channel: str,
         reason: str,
         customer_id: int | None,
-        transcript: Sequence[TranscriptLine],
+        transcript: Sequence[TranscriptRecord],
         actor: str = "bot",
     ) -> Handoff:
         """Queue the conversation (or find its open request) and open a ticket if need be.
@@ -122,8 +118,8 @@ class HandoffPolicy:
         opened outside support hours, and within them when nobody who could take the chat has
         the console open, so the case is worked on even if nobody picks the chat up.
         """
-        lines = [_checked_line(line) for line in transcript]
-        said = [line["text"] for line in transcript if line["role"] == "customer"]
+        lines = [checked_record(line) for line in transcript]
+        said = [line["text"] for line in lines if line["role"] == "customer"]
         # A model call: made before the transaction, which it would hold open.
         team = self.team(conversation_id, said[-ROUTING_WINDOW:])
         description = "\n".join(said[-TICKET_QUOTE:])[-MAX_DESCRIPTION_LENGTH:] or reason

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypedDict
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.contract import STAFF_TEAMS
+from crm.desk.transcripts import TranscriptRecord, checked_record
 from crm.records.audit import Clock, audit
 from crm.records.db import retry_once_on_conflict
 from crm.records.errors import (
@@ -31,14 +31,6 @@ class HandoffRef:
     reference: str
     created_at: datetime
     team: str = "general"
-
-
-class TranscriptLine(TypedDict):
-    """One turn of a conversation, as handed to staff with a handoff request."""
-
-    role: Literal["customer", "agent", "staff"]
-    text: str
-    at: str  # ISO 8601 timestamp
 
 
 class HandoffService:
@@ -62,7 +54,7 @@ class HandoffService:
         channel: str,
         reason: str,
         customer_id: int | None,
-        transcript: Sequence[TranscriptLine],
+        transcript: Sequence[TranscriptRecord],
         actor: str = "agent",
         team: str = "general",
     ) -> HandoffRef:
@@ -72,11 +64,12 @@ class HandoffService:
         :class:`UnknownTeam`); an open one keeps the team it has, where staff may have moved it.
         The database allows one open request per conversation; if a concurrent call wins
         the race (or a reference collides), the unit of work is retried once and then finds
-        the winner's request.
+        the winner's request. Each transcript line is checked as crm/desk/transcripts.py says
+        (its roles, text, an ISO 8601 ``at``), else :class:`ValueError`.
         """
         if team not in STAFF_TEAMS:
             raise UnknownTeam()
-        lines = [_checked_line(line) for line in transcript]
+        lines = [checked_record(line) for line in transcript]
 
         def work() -> HandoffRef:
             with self._sessions.begin() as session:
@@ -150,7 +143,7 @@ def queue_request(
     channel: str,
     reason: str,
     customer_id: int | None,
-    transcript: list[dict[str, Any]],
+    transcript: list[TranscriptRecord],
     actor: str,
     team: str,
 ) -> HandoffRef:
@@ -218,16 +211,3 @@ URGENT, NORMAL = 1, 2
 
 # An upset customer waits at the head of the queue.
 URGENT_REASONS = frozenset({"negative_sentiment", "complaint"})
-
-
-def _checked_line(line: TranscriptLine) -> dict[str, Any]:
-    """Validate a transcript line at runtime: TypedDicts are not checked by Python."""
-    if line.get("role") not in ("customer", "agent", "staff"):
-        raise ValueError("transcript role must be customer, agent or staff")
-    if not isinstance(line.get("text"), str) or not isinstance(line.get("at"), str):
-        raise ValueError("transcript lines need text and at (ISO 8601) strings")
-    try:
-        datetime.fromisoformat(line["at"])
-    except ValueError:
-        raise ValueError("transcript 'at' must be an ISO 8601 timestamp") from None
-    return {"role": line["role"], "text": line["text"], "at": line["at"]}

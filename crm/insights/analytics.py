@@ -1,7 +1,7 @@
 """What customers ask and how the agent did: the figures of the supervisors' dashboard.
 
 Two sources, read together: Rasa's tracker store (its ``events`` table, read-only, as
-console/transcripts.py does) for what customers said, on which channel, and how the agent
+crm/desk/transcripts.py does) for what customers said, on which channel, and how the agent
 replied; and the records (handoff requests, knowledge answers) for handoffs, CSAT,
 abstentions and votes. Definitions, so each number means one thing:
 

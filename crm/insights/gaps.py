@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ PARTLY_COVERED: Final = 0.55
 EXAMPLES: Final = 5
 MAX_QUESTIONS: Final = 5_000
 MAX_GAPS: Final = 50
+GAPS_CACHE_S: Final = 60.0  # how long a period's report is kept (`GapCache`)
 _EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 
 Vectors = npt.NDArray[np.float32]
@@ -300,3 +302,29 @@ class KnowledgeGaps:
             capped=capped,
             threshold=self._threshold,
         )
+
+
+class GapCache:
+    """The last gap report per period, for `GAPS_CACHE_S` seconds; one computation at a time.
+
+    The console keeps one for all staff, so reloading the page costs nothing; a report is the
+    same for every member who may see it, and who may is checked before the cache is asked.
+    """
+
+    def __init__(
+        self, ttl_s: float = GAPS_CACHE_S, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._ttl = ttl_s
+        self._clock = clock
+        self._kept: dict[Period, tuple[float, GapReport]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, period: Period, compute: Callable[[], GapReport]) -> GapReport:
+        """The kept report if fresh, else `compute()` (blocking: call from a thread)."""
+        with self._lock:
+            kept = self._kept.get(period)
+            if kept is not None and self._clock() - kept[0] < self._ttl:
+                return kept[1]
+            report = compute()
+            self._kept[period] = (self._clock(), report)
+            return report

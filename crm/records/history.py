@@ -4,7 +4,7 @@ A conversation belongs to a customer's history once the customer proved who they
 (:func:`remember_conversation`, called by ``CustomerService.verify``) or once it was handed to a
 person with the customer known (a shopper signed in on the website is known without verifying).
 Both are read here, so neither kind is missing from the list. Nothing here knows about Rasa or
-the web; the transcripts themselves are read by the console from the tracker store.
+the web; the transcripts themselves are read from the tracker store (crm/desk/transcripts.py).
 """
 
 from __future__ import annotations

@@ -263,6 +263,38 @@ async def test_handoff_keeps_the_transcript_and_the_verified_customer(services, 
     assert dispatcher.messages[0]["reference"] == request.reference
 
 
+async def test_the_handoff_transcript_has_the_roles_the_console_shows(services, sessions):
+    # A second handoff after a person handed back: their words are theirs, not the assistant's.
+    history = [
+        {"event": "user", "text": "a person please", "timestamp": 1.0},
+        {"event": "bot", "text": "Passing you on.", "timestamp": 2.0},
+        {"event": "pause", "timestamp": 3.0},
+        {
+            "event": "bot",
+            "text": "Hi, Priya here.",
+            "timestamp": 4.0,
+            "metadata": {"staff": "Priya"},
+        },
+        {"event": "user", "text": "/EXTERNAL", "timestamp": 5.0, "metadata": {"is_external": True}},
+        {"event": "resume", "timestamp": 6.0},
+    ]
+    await ActionRequestHandoff().run(
+        CollectingDispatcher(),
+        tracker(text="a human again please", intent="contact_human_agent", events=history),
+        DOMAIN,
+    )
+    (request,) = _handoffs(sessions)
+    assert [(line["role"], line.get("name")) for line in request.transcript] == [
+        ("customer", None),
+        ("agent", None),
+        ("system", None),
+        ("staff", "Priya"),
+        ("system", None),
+        ("customer", None),
+    ]
+    assert request.transcript[0]["at"] == "1970-01-01T00:00:01+00:00"
+
+
 def _answered(question: str = "can I pay with klarna?") -> list[dict]:
     """The events of a conversation where the agent has just quoted a knowledge answer."""
     return [

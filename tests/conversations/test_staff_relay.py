@@ -15,9 +15,9 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, text
 
-from console.transcripts import TranscriptSource
 from crm.desk.handoffs import HandoffDesk
 from crm.desk.staff import StaffMember, StaffService
+from crm.desk.transcripts import TranscriptSource
 from crm.records.db import make_engine
 from crm.records.models import HandoffRequest
 from tests.conversations import test_telegram as telegram

@@ -11,6 +11,7 @@ from serve.run import process_env
 from tests.unit.bot.rasa_side import run_in_rasa
 
 CHECK = Path(__file__).parent / "rasa_side" / "check_tracker_store.py"
+EVENTS_TABLE = Path(__file__).parent / "rasa_side" / "check_events_table.py"
 CHECKS = [
     "memory equals database",
     "saved to the database",
@@ -46,3 +47,9 @@ def test_cached_tracker_store_on_postgresql(tmp_path: Path, postgres_schema: str
     out = run_check(env, "postgresql", "test", str(tmp_path / "events.db"))
     for check in CHECKS:
         assert f"ok {check}\n" in out
+
+
+def test_the_events_table_is_described_as_rasa_creates_it() -> None:
+    # config/tracker_events.py is the one description, used by this store and by crm alike.
+    out = run_in_rasa(str(EVENTS_TABLE))
+    assert "ok name\nok columns\nok sqlalchemy 1.4" in out

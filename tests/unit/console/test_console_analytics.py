@@ -11,7 +11,7 @@ import itertools
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +20,17 @@ import pytest
 from argon2 import PasswordHasher
 
 from config.settings import Settings
-from console.analytics import analytics_json, charts, lines, stacked_bars, summary
-from console.app import SESSION_COOKIE, Console, create_app, pages
+from console.analytics import analytics_json, charts, summary
+from console.app import create_app
+from console.auth import SESSION_COOKIE
 from console.relay import RasaRelay
-from console.transcripts import TranscriptSource
+from console.web import Console, pages
 from crm.desk.canned import CannedResponses
 from crm.desk.handoffs import HandoffDesk
 from crm.desk.panel import PanelRefunds
 from crm.desk.staff import StaffService
 from crm.desk.supervision import PERIOD_LABELS, Supervision
+from crm.desk.transcripts import TranscriptSource
 from crm.insights.analytics import Analytics
 from crm.insights.gaps import KnowledgeGaps
 from crm.insights.scores import CustomerScores, LikelyBuyers
@@ -210,27 +212,6 @@ def test_every_summary_figure_has_its_cell(site: Site) -> None:
     assert set(texts) - set(cells) == {"since", "at"}
     assert cells["containment"] == "50%" and cells["fallback_rate"] == "33%"
     assert analytics_json(report)["by_channel"] == report.by_channel
-
-
-def test_stacked_bars_are_proportional_and_titled() -> None:
-    chart = stacked_bars("c", "Conversations", ["Mon", "Tue"], [("web", [2, 0]), ("sms", [2, 1])])
-    heights = {r.title: r.height for r in chart.rects}
-    assert set(heights) == {"Mon, web: 2", "Mon, sms: 2", "Tue, sms: 1"}  # no bar for a zero
-    assert heights["Mon, web: 2"] == pytest.approx(2 * heights["Tue, sms: 1"])
-    mon = [r for r in chart.rects if r.title.startswith("Mon")]
-    assert mon[1].y + mon[1].height == pytest.approx(mon[0].y)  # stacked, not overlapping
-    assert chart.rows == (("Mon", "2", "2", "4"), ("Tue", "0", "1", "1"))
-
-
-def test_a_day_without_a_value_leaves_a_gap_in_the_line() -> None:
-    days = [date(2025, 6, 1), date(2025, 6, 2), date(2025, 6, 3)]
-    chart = lines("r", "Rates", days, [("Fallback", [0.5, None, 0.25])])
-    points = chart.lines[0].points
-    assert [p.title for p in points] == ["01 Jun, Fallback: 50%", "03 Jun, Fallback: 25%"]
-    assert points[0].y < points[1].y  # higher rates are drawn higher
-    assert chart.rows[1] == ("02 Jun", "–")
-    empty = lines("e", "Nothing", days, [("x", [None, None, None])])
-    assert empty.empty
 
 
 def test_the_channel_filter_and_links_are_escaped(site: Site) -> None:

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from console.app import pages
 from console.likely_buyers import BadFilter, parse_filter, safe_cell, to_csv
+from console.web import pages
 from crm.desk.staff import StaffMember
 from crm.insights.scores import BuyerFilter, CustomerPropensity, LikelyBuyer, ScoreReason
 from crm.records.delivery import UK_TIME

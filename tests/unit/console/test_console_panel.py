@@ -12,7 +12,7 @@ import pytest
 
 from config.sql import pooled_engine
 from console.panel import REFUND_REFUSALS, mood_trend, refund_refusal
-from console.transcripts import TranscriptSource
+from crm.desk.transcripts import TranscriptSource
 from crm.insights.sentiment import NEGATIVE_THRESHOLD, sentiment
 from crm.records.errors import OrderNotFound, RefundNotAllowed
 from crm.records.history import PastConversation

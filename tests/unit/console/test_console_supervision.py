@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from console.app import pages
 from console.supervision import display, duration, report_json
+from console.web import pages
 from crm.desk.staff import StaffMember
 from crm.desk.supervision import PERIOD_LABELS, StaffFigures, SupervisorReport, TeamQueue
 

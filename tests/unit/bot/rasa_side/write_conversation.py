@@ -1,7 +1,8 @@
-"""Write one conversation with Rasa's own SQL tracker store, for test_console_transcripts.py.
+"""Write one conversation with Rasa's own SQL tracker store, for crm/desk/test_transcripts.py.
 
 `python write_conversation.py DB SENDER`: a customer asks, the assistant answers with buttons,
-a person joins (the assistant paused), answers, leaves (resumed).
+a person joins (the assistant paused), answers, leaves (resumed). Two user events are no
+customer's words: a clause the action server replayed and an intent the staff relay triggered.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ async def main(db: str, sender: str) -> None:
         ),
         ConversationPaused(),
         UserUttered("hello?", {"name": "greet"}),
+        UserUttered("hello", {"name": "greet"}, metadata={"replayed": True}),
+        UserUttered.create_external("staff_closed"),
         BotUttered("Hi, I'm Priya.", metadata={"staff": "Priya"}),
         ConversationResumed(),
     ):

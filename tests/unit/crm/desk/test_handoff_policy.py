@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.support_hours import SupportHours
 from crm.desk.handoff_policy import ROUTING_WINDOW, HandoffPolicy
-from crm.desk.handoff_requests import TranscriptLine
 from crm.desk.staff import StaffService
+from crm.desk.transcripts import TranscriptRecord
 from crm.records.models import AuditLog, HandoffRequest, SupportTicket
 
 # CLOCK_NOW of conftest.py is Monday 2 June 2025, 11:00 in London.
@@ -31,7 +31,7 @@ CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 PASSWORD = "correct horse battery"
 
 
-def said(*texts: str) -> list[TranscriptLine]:
+def said(*texts: str) -> list[TranscriptRecord]:
     return [{"role": "customer", "text": text, "at": "2025-06-02T09:59:00+00:00"} for text in texts]
 
 

@@ -9,11 +9,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm.desk.handoff_requests import HandoffService, TranscriptLine
+from crm.desk.handoff_requests import HandoffService
+from crm.desk.transcripts import TranscriptRecord
 from crm.records.errors import UnknownTeam
 from crm.records.models import AuditLog, HandoffRequest
 
-TRANSCRIPT: list[TranscriptLine] = [
+TRANSCRIPT: list[TranscriptRecord] = [
     {"role": "customer", "text": "Where is my parcel?", "at": "2025-06-02T09:58:00+00:00"},
     {"role": "agent", "text": "Let me check order 100103.", "at": "2025-06-02T09:58:05+00:00"},
     {"role": "customer", "text": "I want to talk to a person", "at": "2025-06-02T09:59:00+00:00"},
@@ -204,6 +205,22 @@ def test_malformed_transcript_is_refused(
             transcript=[line],  # type: ignore[list-item]
         )
     assert _requests(sessions) == []
+
+
+def test_a_transcript_keeps_every_role_and_who_of_the_staff_spoke(
+    handoffs: HandoffService, sessions: sessionmaker[Session]
+) -> None:
+    # The roles of crm/desk/transcripts.py, as the console shows them.
+    lines: list[TranscriptRecord] = [
+        *TRANSCRIPT,
+        {"role": "system", "text": "Priya joined the chat.", "at": "2025-06-02T10:00:00+00:00"},
+        {"role": "staff", "text": "Hello!", "at": "2025-06-02T10:00:01+00:00", "name": "Priya"},
+        {"role": "agent", "text": "", "at": "2025-06-02T10:05:00+00:00", "buttons": ["5", "4"]},
+    ]
+    handoffs.request_handoff(
+        conversation_id="conv-1", channel="web", reason="r", customer_id=None, transcript=lines
+    )
+    assert _requests(sessions)[0].transcript == lines
 
 
 def test_handoff_timestamps_are_utc(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,8 +12,11 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import ROOT, Settings
+from crm.desk.supervision import Period
 from crm.insights.gaps import (
     Gap,
+    GapCache,
+    GapReport,
     IndexArticles,
     KnowledgeGaps,
     Unanswered,
@@ -154,3 +158,26 @@ def test_the_report_reads_records_and_the_tracker(
     assert report.gaps[0].article is None  # no index was given
     assert gaps.report(SUE, "30d").questions == 4
     assert loads == ["encoder"]  # loaded once, on first use
+
+
+def test_a_report_is_kept_per_period_until_it_is_stale() -> None:
+    now = [100.0]
+    computed: list[str] = []
+
+    def compute(period: Period) -> Callable[[], GapReport]:
+        def run() -> GapReport:
+            computed.append(period)
+            return GapReport(period, NOW, NOW, questions=len(computed), distinct=0, gaps=())
+
+        return run
+
+    cache = GapCache(ttl_s=60, clock=lambda: now[0])
+    first = cache.get("7d", compute("7d"))
+    now[0] += 59
+    assert cache.get("7d", compute("7d")) is first  # fresh: not computed again
+    other = cache.get("30d", compute("30d"))  # each period has its own
+    assert other is not first and other.period == "30d"
+    now[0] += 1
+    again = cache.get("7d", compute("7d"))  # stale after the time to live
+    assert again is not first and again.questions == 3
+    assert computed == ["7d", "30d", "7d"]
