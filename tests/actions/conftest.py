@@ -22,12 +22,12 @@ from config.settings import ROOT, Settings
 from crm.insights.recommend import Recommender
 from crm.insights.routing import TeamRouter, read_examples, train_router
 from crm.records.db import make_engine, make_session_factory
-from crm.records.migrate import upgrade
 from crm.tools.demo import seed
 from encoder.embedding import OnnxEmbedder
 from knowledge.configured import knowledge_base as configured_knowledge_base
 from knowledge.index import ingest, load_index
 from knowledge.retrieve import KnowledgeBase
+from tests.conftest import copy_sqlite
 
 DOMAIN: dict[str, Any] = yaml.safe_load((ROOT / "domain.yml").read_text())
 ADA = 1
@@ -43,11 +43,11 @@ def knowledge_base(tmp_path_factory: pytest.TempPathFactory, embedder) -> Knowle
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    """A migrated SQLite database with the demo data."""
-    url = Settings(var_dir=tmp_path).database_url
-    upgrade(url)
-    factory = make_session_factory(make_engine(url))
+def sessions(tmp_path: Path, migrated_sqlite: Path) -> sessionmaker[Session]:
+    """A migrated SQLite database with the demo data (seeded now: dates are relative to today)."""
+    path = tmp_path / "records.db"  # where Settings(var_dir=tmp_path) puts the records
+    copy_sqlite(migrated_sqlite, path)
+    factory = make_session_factory(make_engine(f"sqlite:///{path}"))
     seed(factory)
     return factory
 
