@@ -127,6 +127,15 @@ lint: $(ACT_VENV)/.installed ## ruff, mypy and the layer contracts (lint-imports
 	$(ACT_VENV)/bin/mypy config encoder bot actions console knowledge crm serve
 	$(ACT_VENV)/bin/lint-imports --no-cache
 
+# The fast loop while changing code: lint, then the unit tests that need no server, no browser
+# and no Rasa venv. Left out, and run by `make test`: tests marked `slow` (Rasa venv, processes,
+# simulations, seconds each) or `postgres`, the action tests (their session builds the whole
+# knowledge index: add them with CHECK_TESTS="tests/unit tests/actions") and the conversations.
+CHECK_TESTS := tests/unit
+.PHONY: check
+check: lint $(ENCODER) ## Lint and the fast unit tests (no servers, browser or Rasa venv; about a minute)
+	$(PY) -m pytest -q $(CHECK_TESTS) -m "not slow and not postgres"
+
 .PHONY: validate
 validate: $(RASA_VENV)/.installed ## rasa data validate and Rasa's test stories
 	$(RASA_CLI) data validate

@@ -21,6 +21,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> TranscriptSource:
     return TranscriptSource(pooled_engine(f"sqlite:///{db}"))
 
 
+@pytest.mark.slow  # the tracker store is written by Rasa, in the Rasa venv
 def test_a_transcript_has_every_voice_in_order(source: TranscriptSource) -> None:
     lines = source.lines("web-abc")
     assert [(line.role, line.text, line.name) for line in lines] == [
@@ -37,6 +38,7 @@ def test_a_transcript_has_every_voice_in_order(source: TranscriptSource) -> None
     assert all(line.at > 0 for line in lines)
 
 
+@pytest.mark.slow  # the tracker store is written by Rasa, in the Rasa venv
 def test_a_poll_gets_only_newer_lines_of_that_conversation(source: TranscriptSource) -> None:
     lines = source.lines("web-abc")
     newer = source.lines("web-abc", after=lines[3].id)
