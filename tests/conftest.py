@@ -19,10 +19,14 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
+from config.settings import Settings
 from crm.records.migrate import upgrade
 from encoder.embedding import SentenceTransformerEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
+# The settings object with its own defaults, whatever this shell's environment holds: what unit
+# tests pass where a service takes a setting (they assert on these values, e.g. SITE_URL's links).
+DEFAULTS = Settings.model_construct()
 # A test whose own run (not its fixtures) takes longer than this on an idle machine is `slow`.
 SLOW_SECONDS = 2.0
 POSTGRES_URL = os.environ.get(
@@ -35,8 +39,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 @pytest.fixture(scope="session")
 def embedder() -> SentenceTransformerEmbedder:
     """The packaged all-MiniLM-L6-v2: small enough to load once for the whole run."""
-    from config.settings import Settings
-
     return SentenceTransformerEmbedder(Settings().model_path)
 
 

@@ -36,10 +36,11 @@ ALWAYS_STAFFED = "Mon-Sun 00:00-24:00"
 
 @pytest.fixture(scope="session")
 def knowledge_base(tmp_path_factory: pytest.TempPathFactory, embedder) -> KnowledgeBase:
+    settings = Settings()
     index_dir: Path = tmp_path_factory.mktemp("kb")
-    ingest([ROOT / "data" / "knowledge"], embedder, index_dir)
+    ingest([ROOT / "data" / "knowledge"], embedder, index_dir, exact_limit=settings.kb_exact_limit)
     index = load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension)
-    return configured_knowledge_base(index, embedder, Settings())
+    return configured_knowledge_base(index, embedder, settings)
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def install(
     """Services for the actions; without a `router`, every handoff and ticket goes to general."""
     installed = Services(
         settings=settings,
-        **records_services(sessions),
+        **records_services(sessions, site_url=settings.site_url),
         knowledge=kb,
         recommender=Recommender(sessions, product_embedder()),
         router=router,
