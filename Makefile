@@ -34,7 +34,7 @@ RASA_DATA := config.yml domain.yml $(sort $(wildcard data/nlu/*.yml data/rules/*
 
 .PHONY: help
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa-constraints.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed for Rasa (pyenv install 3.10.13)"; exit 1; }
@@ -63,7 +63,7 @@ $(KB): $(ACT_VENV)/.installed pyproject.toml
 venvs: $(RASA_VENV)/.installed $(ACT_VENV)/.installed $(KB) ## Create both virtual environments
 
 # Purchase propensity (docs/crm.md). Without a model, `records` trains one on a small
-# simulation (a few seconds); `make propensity` replaces it with the 100,000-customer one.
+# simulation (a few seconds); `make bench-propensity` replaces it with the 100,000-customer one.
 PROPENSITY_MODEL := models/propensity/manifest.json
 $(PROPENSITY_MODEL): $(ACT_VENV)/.installed crm/tools/simulation.py crm/insights/propensity.py
 	$(PY) -m crm simulate --customers 5000 --out var/simulation-small.db --replace
@@ -79,21 +79,6 @@ records: $(ACT_VENV)/.installed $(PROPENSITY_MODEL) $(ROUTING_MODEL) ## Apply mi
 	$(PY) -m crm seed
 	$(PY) -m crm score
 
-.PHONY: propensity
-propensity: $(ACT_VENV)/.installed ## Simulate 100k customers, train and compare propensity models (docs/crm.md)
-	$(PY) -m crm simulate --customers 100000 --out var/simulation.db --replace
-	$(PY) -m bench.propensity --data var/simulation.db --model-out models/propensity --write docs/crm.md
-
-# Recommendations (docs/crm.md): three simulated shops, models built before a cut-off, scored on
-# each customer's next order after it.
-REC_SEEDS := 1 2 3
-.PHONY: recommend-bench
-recommend-bench: $(ACT_VENV)/.installed $(ENCODER) ## Recommendations against popularity on a time split of 3 simulations (docs/crm.md)
-	for seed in $(REC_SEEDS); do \
-		$(PY) -m crm simulate --customers 20000 --seed $$seed --out var/sim-rec-$$seed.db --replace || exit 1; \
-	done
-	$(PY) -m bench.recommend $(foreach seed,$(REC_SEEDS),--data var/sim-rec-$(seed).db) --write docs/crm.md
-
 .PHONY: index
 index: $(KB) ## Build the knowledge index if its sources changed (`kb build`)
 	$(KB) build
@@ -104,14 +89,10 @@ $(ENCODER): $(ACT_VENV)/.installed encoder/export.py encoder/sentence.py
 .PHONY: encoder
 encoder: $(ENCODER) ## Export the local MiniLM to ONNX for the NLU and the knowledge base (models/encoder)
 
-# The kind that won `make routing-bench` (crm/insights/routing.py DEFAULT_KIND).
+# The kind that won `make bench-routing` (crm/insights/routing.py DEFAULT_KIND).
 $(ROUTING_MODEL): $(ACT_VENV)/.installed $(ENCODER) crm/insights/routing.py data/routing/train.csv data/routing/test.csv
 	$(PY) -m crm routing-train --data data/routing/train.csv --test data/routing/test.csv \
 		--model-out models/routing
-
-.PHONY: routing-bench
-routing-bench: $(ACT_VENV)/.installed $(ENCODER) ## Ticket routing: logistic regression against fine-tuned MiniLM, 3 seeds (docs/crm.md; ~10 min)
-	$(PY) -m bench.routing --write docs/crm.md
 
 .PHONY: train
 train: $(RASA_VENV)/.installed $(ENCODER) ## Train the Rasa model if its data changed
@@ -146,6 +127,15 @@ lint: $(ACT_VENV)/.installed ## ruff, mypy and the layer contracts (lint-imports
 	$(ACT_VENV)/bin/mypy config encoder bot actions console knowledge crm serve
 	$(ACT_VENV)/bin/lint-imports --no-cache
 
+# The fast loop while changing code: lint, then the unit tests that need no server, no browser
+# and no Rasa venv. Left out, and run by `make test`: tests marked `slow` (Rasa venv, processes,
+# simulations, seconds each) or `postgres`, the action tests (their session builds the whole
+# knowledge index: add them with CHECK_TESTS="tests/unit tests/actions") and the conversations.
+CHECK_TESTS := tests/unit
+.PHONY: check
+check: lint $(ENCODER) ## Lint and the fast unit tests (no servers, browser or Rasa venv; about a minute)
+	$(PY) -m pytest -q $(CHECK_TESTS) -m "not slow and not postgres"
+
 .PHONY: validate
 validate: $(RASA_VENV)/.installed ## rasa data validate and Rasa's test stories
 	$(RASA_CLI) data validate
@@ -167,31 +157,33 @@ browser: $(CHROMIUM) ## Install Debian's Chromium for the browser tests, if miss
 test: setup browser lint validate ## Set up and run every check: lint, types, Rasa checks, all tests
 	$(PY) -m pytest
 
-.PHONY: bench
-bench: setup ## Throughput and latency through the REST channel (docs/benchmarks.md)
+# Benchmarks, all named bench-<what>: each measures one thing and writes its table into docs/
+# (docs/commands.md lists them). None runs in `check` or `test`: speed is measured, never asserted.
+.PHONY: bench-load
+bench-load: setup ## Throughput and latency through the REST channel (docs/benchmarks.md)
 	$(PY) -m bench.load --write docs/benchmarks.md
 
-.PHONY: kb-eval
-kb-eval: $(KB) ## Knowledge retrieval per stage on StackFAQ and the shop's questions (docs/knowledge.md)
+.PHONY: bench-kb-eval
+bench-kb-eval: $(KB) ## Knowledge retrieval per stage on StackFAQ and the shop's questions (docs/knowledge.md)
 	$(PY) -m bench.kb_eval --write docs/knowledge.md
 	$(PY) -m bench.kb_calibrate --write docs/knowledge.md
 
-.PHONY: kb-scale
-kb-scale: $(KB) ## Dense index build and query at 10k/100k/1M passages (docs/knowledge.md; ~25 min)
+.PHONY: bench-kb-scale
+bench-kb-scale: $(KB) ## Dense index build and query at 10k/100k/1M passages (docs/knowledge.md; ~25 min)
 	$(PY) -m bench.kb_scale --write docs/knowledge.md
 
-# `make nlu-cv NLU_CONFIG=bench/configs/<variant>.yml` measures a variant into its own table.
+# `make bench-nlu-cv NLU_CONFIG=bench/configs/<variant>.yml` measures a variant into its own table.
 NLU_CONFIG ?= config.yml
 NLU_CV := $(if $(filter config.yml,$(NLU_CONFIG)),nlu-cv,nlu-cv-$(basename $(notdir $(NLU_CONFIG))))
 
-.PHONY: nlu-cv
-nlu-cv: $(RASA_VENV)/.installed $(ACT_VENV)/.installed $(ENCODER) ## NLU cross-validation per intent (docs/nlu.md; ~5 min)
+.PHONY: bench-nlu-cv
+bench-nlu-cv: $(RASA_VENV)/.installed $(ACT_VENV)/.installed $(ENCODER) ## NLU cross-validation per intent (docs/nlu.md; ~5 min)
 	$(RASA_CLI) test nlu --nlu data/nlu --config $(NLU_CONFIG) --cross-validation --folds 5 \
 		--out var/results/$(NLU_CV) --no-plot
 	$(PY) -m bench.nlu_cv --results var/results/$(NLU_CV) --folds 5 --config $(NLU_CONFIG) \
 		--block $(NLU_CV) --write docs/nlu.md
 
-# `make nlu-bench` trains the NLU pipeline on a labelled data set and tests it (docs/nlu.md):
+# `make bench-nlu` trains the NLU pipeline on a labelled data set and tests it (docs/nlu.md):
 # Banking77 from ../shared/data by default; NLU_TRAIN/NLU_TEST take any CSV (text,label) or
 # Rasa YAML, NLU_CONFIG a variant, NLU_HOLDOUT=10 the out-of-scope protocol.
 NLU_DATA ?= ../shared/data/banking77
@@ -200,27 +192,46 @@ NLU_TEST ?= $(NLU_DATA)/test.csv
 NLU_NAME ?= $(notdir $(NLU_DATA))
 NLU_HOLDOUT ?= 0
 
-.PHONY: nlu-bench
-nlu-bench: $(RASA_VENV)/.installed $(ENCODER) ## Train and test the NLU on a data set (Banking77; docs/nlu.md)
+.PHONY: bench-nlu
+bench-nlu: $(RASA_VENV)/.installed $(ENCODER) ## Train and test the NLU on a data set (Banking77; docs/nlu.md)
 	$(RASA_PY) -m bench.nlu --train $(NLU_TRAIN) --test $(NLU_TEST) --config $(NLU_CONFIG) \
 		--name $(NLU_NAME) --holdout $(NLU_HOLDOUT) --write docs/nlu.md
 
-.PHONY: nlu-oos
-nlu-oos: $(RASA_VENV)/.installed $(ENCODER) ## Out-of-scope detectors side by side on NLU_DATA, 10 intents unseen (docs/nlu.md)
+.PHONY: bench-nlu-oos
+bench-nlu-oos: $(RASA_VENV)/.installed $(ENCODER) ## Out-of-scope detectors side by side on NLU_DATA, 10 intents unseen (docs/nlu.md)
 	$(RASA_PY) -m bench.nlu_oos --train $(NLU_TRAIN) --test $(NLU_TEST) --holdout 10 \
 		--write docs/nlu.md
 
-.PHONY: crm-import-bench
-crm-import-bench: $(ACT_VENV)/.installed ## Time `crm import` of 10k and 100k messy customer rows into SQLite (docs/crm.md)
+.PHONY: bench-crm-import
+bench-crm-import: $(ACT_VENV)/.installed ## Time `crm import` of 10k and 100k messy customer rows into SQLite (docs/crm.md)
 	$(PY) -m bench.crm_import --write docs/crm.md
 
-.PHONY: gaps-bench
-gaps-bench: $(ACT_VENV)/.installed $(ENCODER) ## Knowledge-gap clustering: purity per threshold on a labelled sample, timing (docs/crm.md)
+.PHONY: bench-gaps
+bench-gaps: $(ACT_VENV)/.installed $(ENCODER) ## Knowledge-gap clustering: purity per threshold on a labelled sample, timing (docs/crm.md)
 	$(PY) -m bench.gaps --write docs/crm.md
 
-.PHONY: sentiment
-sentiment: $(ACT_VENV)/.installed ## Measure the sentiment model on labelled support messages (docs/handoff.md)
+.PHONY: bench-sentiment
+bench-sentiment: $(ACT_VENV)/.installed ## Measure the sentiment model on labelled support messages (docs/handoff.md)
 	$(PY) -m bench.sentiment --write docs/handoff.md
+
+.PHONY: bench-propensity
+bench-propensity: $(ACT_VENV)/.installed ## Simulate 100k customers, train and compare propensity models (docs/crm.md)
+	$(PY) -m crm simulate --customers 100000 --out var/simulation.db --replace
+	$(PY) -m bench.propensity --data var/simulation.db --model-out models/propensity --write docs/crm.md
+
+# Recommendations (docs/crm.md): three simulated shops, models built before a cut-off, scored on
+# each customer's next order after it.
+REC_SEEDS := 1 2 3
+.PHONY: bench-recommend
+bench-recommend: $(ACT_VENV)/.installed $(ENCODER) ## Recommendations against popularity on a time split of 3 simulations (docs/crm.md)
+	for seed in $(REC_SEEDS); do \
+		$(PY) -m crm simulate --customers 20000 --seed $$seed --out var/sim-rec-$$seed.db --replace || exit 1; \
+	done
+	$(PY) -m bench.recommend $(foreach seed,$(REC_SEEDS),--data var/sim-rec-$(seed).db) --write docs/crm.md
+
+.PHONY: bench-routing
+bench-routing: $(ACT_VENV)/.installed $(ENCODER) ## Ticket routing: logistic regression against fine-tuned MiniLM, 3 seeds (docs/crm.md; ~10 min)
+	$(PY) -m bench.routing --write docs/crm.md
 
 .PHONY: clean
 clean: ## Remove built state (models, var/); keeps the venvs

@@ -20,7 +20,7 @@ from crm.desk.handoff_policy import HandoffPolicy
 from crm.desk.handoff_requests import HandoffService
 from crm.insights.recommend import Recommender
 from crm.insights.routing import TeamRouter, load_router
-from crm.records.accounts import DEFAULT_SITE_URL, AccountService
+from crm.records.accounts import AccountService
 from crm.records.answers import AnswerLog
 from crm.records.catalogue import CatalogueService
 from crm.records.customers import CustomerService
@@ -113,9 +113,7 @@ def query_embedder(settings: Settings) -> Embedder:
     return RememberingEmbedder(embedder)
 
 
-def records_services(
-    sessions: sessionmaker[Session], *, site_url: str = DEFAULT_SITE_URL
-) -> dict[str, Any]:
+def records_services(sessions: sessionmaker[Session], *, site_url: str) -> dict[str, Any]:
     """Every records service on one session factory (one engine, one connection pool).
 
     `site_url` is the base of the links the services put in answers and emails.

@@ -74,7 +74,7 @@ def measure(size: int, repeats: int, folder: Path) -> dict[str, float]:
 def table(results: list[dict[str, float]], repeats: int) -> str:
     """Render the figures as a Markdown table with how they were measured."""
     lines = [
-        f"`make crm-import-bench` on {platform.machine()} ({platform.python_version()}), "
+        f"`make bench-crm-import` on {platform.machine()} ({platform.python_version()}), "
         f"SQLite, {repeats} runs each, generated messy files (seed 0).",
         "",
         "| customer rows | order rows | time, median (min–max) | rows/s | peak RSS |",

@@ -1,6 +1,6 @@
 """How well the gap list groups questions by meaning, on a labelled sample, into docs/crm.md.
 
-`make gaps-bench` embeds bench/data/gap_questions.csv (customer questions the help centre does
+`make bench-gaps` embeds bench/data/gap_questions.csv (customer questions the help centre does
 not answer, each labelled with its topic) with the ONNX MiniLM, clusters them as
 crm/insights/gaps.py does at a sweep of distance thresholds, and writes a table between the ``gaps``
 markers:

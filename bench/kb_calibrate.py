@@ -63,7 +63,7 @@ def main() -> None:
     settings = get_settings()
     embedder = SentenceTransformerEmbedder(settings.model_path)
     index_dir = settings.var_dir / "bench" / "kb-calibration"
-    ingest([settings.knowledge_sources], embedder, index_dir)
+    ingest([settings.knowledge_sources], embedder, index_dir, exact_limit=settings.kb_exact_limit)
     # The retrieval the agent runs (KB_MODE and the fusion settings); the threshold applies to
     # the cosine of the passage it would quote.
     kb = open_knowledge_base(index_dir, embedder, settings)

@@ -90,7 +90,7 @@ def main() -> None:
         beir_dir = settings.var_dir / "eval" / beir.name
         plan = plan_documents(beir.corpus, [corpus_root], beir_dir, model=embedder.name)
         if not plan.up_to_date:
-            build(plan, embedder)
+            build(plan, embedder, exact_limit=settings.kb_exact_limit)
         kb = open_knowledge_base(beir_dir, embedder, settings)
         tables["stackfaq"] = table(beir, evaluate(kb, beir, modes(settings)), settings.kb_mode)
         print(tables["stackfaq"])
@@ -101,7 +101,7 @@ def main() -> None:
 
         def open_kb(corpus: Sequence[Document]) -> KnowledgeBase:
             plan = plan_documents(corpus, [corpus_root], wordings_dir, model=embedder.name)
-            build(plan, embedder)
+            build(plan, embedder, exact_limit=settings.kb_exact_limit)
             return open_knowledge_base(wordings_dir, embedder, settings)
 
         learned = evaluate_with_paraphrases(
@@ -113,7 +113,9 @@ def main() -> None:
     questions = load_questions(args.questions)
     if "shop" in args.sets:
         shop_dir = settings.var_dir / "eval" / "shop"
-        ingest([settings.knowledge_sources], embedder, shop_dir)
+        ingest(
+            [settings.knowledge_sources], embedder, shop_dir, exact_limit=settings.kb_exact_limit
+        )
         kb = open_knowledge_base(shop_dir, embedder, settings)
         tables["shop"] = table(
             questions, evaluate(kb, questions, modes(settings)), settings.kb_mode
@@ -129,7 +131,7 @@ def main() -> None:
 
         def open_shop(corpus: Sequence[Document]) -> KnowledgeBase:
             plan = plan_documents(corpus, [shop_root], shop_wordings_dir, model=embedder.name)
-            build(plan, embedder)
+            build(plan, embedder, exact_limit=settings.kb_exact_limit)
             return open_knowledge_base(shop_wordings_dir, embedder, settings)
 
         shop_learned = evaluate_with_paraphrases(open_shop, shop_set, modes(settings), folds=10)

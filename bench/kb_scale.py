@@ -496,7 +496,7 @@ def main() -> None:
         "--kinds", nargs="+", default=["flat", "auto"], help="flat auto ivf:nlist=N hnsw:m=M,efc=E"
     )
     parser.add_argument("--mix", choices=sorted(MIXES), default="main", help="synthetic set")
-    parser.add_argument("--exact-limit", type=int, help="default: knowledge.vectors.EXACT_LIMIT")
+    parser.add_argument("--exact-limit", type=int, help="default: the setting KB_EXACT_LIMIT")
     parser.add_argument("--repeats", type=int, default=3, help="latency passes over the queries")
     parser.add_argument("--stackfaq", type=Path, default=STACKFAQ)
     parser.add_argument("--no-throughput", action="store_true", help="skip the embedding runs")
@@ -508,9 +508,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    from knowledge.vectors import EXACT_LIMIT
+    from config.settings import get_settings
 
-    exact_limit = args.exact_limit or EXACT_LIMIT
+    exact_limit = args.exact_limit or get_settings().kb_exact_limit
     sizes = [int(size) for size in args.sizes.split(",")]
     if args.measure:
         row = measure(

@@ -1,6 +1,6 @@
 """Turn Rasa's cross-validation report into the per-intent table of docs/nlu.md.
 
-`make nlu-cv` runs `rasa test nlu --cross-validation` on `data/nlu` with the project's
+`make bench-nlu-cv` runs `rasa test nlu --cross-validation` on `data/nlu` with the project's
 `config.yml` and then this script, which reads `intent_report.json` (the test folds' predictions
 pooled) and writes the summary, every intent's precision, recall and F1, and the confusions.
 """

@@ -1,6 +1,6 @@
 """Purchase-propensity models compared on the customer simulation, into docs/crm.md.
 
-`make propensity` runs ``python -m crm simulate`` (100,000 customers) and then this, which
+`make bench-propensity` runs ``python -m crm simulate`` (100,000 customers) and then this, which
 trains the three models on the latest leakage-free split (crm/insights/propensity.py), saves the
 LightGBM model for `crm score` and writes the table between the ``propensity`` markers.
 """

@@ -1,6 +1,6 @@
 """Recommendations measured offline on the customer simulation, into docs/crm.md.
 
-`make recommend-bench` simulates three shops (``python -m crm simulate``, three seeds) and runs
+`make bench-recommend` simulates three shops (``python -m crm simulate``, three seeds) and runs
 this. For each, on a time split of the order history: the models (crm/insights/recommend.py) are
 built from the orders before a cut-off, and each customer who bought before it and orders within
 :data:`WINDOW_DAYS` after it gets a top 10 from what they bought before (recency-weighted, as in the

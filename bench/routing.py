@@ -1,6 +1,6 @@
 """Ticket routing: logistic regression on MiniLM vectors against fine-tuned MiniLM (docs/crm.md).
 
-`make routing-bench` trains both kinds (crm/insights/routing.py) on data/routing/train.csv with
+`make bench-routing` trains both kinds (crm/insights/routing.py) on data/routing/train.csv with
 several seeds, in one run, and tests each on data/routing/test.csv: accuracy, macro-F1, each team's
 F1, training time, and the latency of routing one message (p50/p95 over the test messages, one at a
 time, as the action server does). Medians over the seeds, with the spread (min-max). The table goes

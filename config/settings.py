@@ -69,7 +69,9 @@ class Settings(BaseSettings):
     kb_lexical_weight: float = Field(default=0.05, ge=0.0, le=10.0)
     kb_reranker_path: Path | None = None
     kb_rerank_depth: int = Field(default=20, ge=1, le=200)
-    kb_exact_limit: int = Field(default=50_000, ge=1)
+    kb_exact_limit: int = Field(
+        default=50_000, ge=1, description="Passages from which the index is approximate (IVF)."
+    )
     kb_reload_seconds: float = Field(default=2.0, gt=0.0)
     routing_model_dir: Path = Field(
         default=ROOT / "models" / "routing",

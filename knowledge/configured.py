@@ -17,7 +17,7 @@ from knowledge.retrieve import (
 
 
 def retrieval_settings(settings: Settings) -> RetrievalSettings:
-    """The retrieval stages and fusion the operator chose (README lists the variables)."""
+    """The retrieval stages and fusion the operator chose (docs/settings.md lists the variables)."""
     return RetrievalSettings(
         mode=settings.kb_mode,
         candidates=settings.kb_candidates,

@@ -41,7 +41,6 @@ from knowledge.chunking import Chunk, chunk_document
 from knowledge.lexical import LexicalIndex, LexicalIndexError
 from knowledge.sources import Document, SourceError, read_paths
 from knowledge.vectors import (
-    EXACT_LIMIT,
     build_vector_index,
     read_vector_index,
     write_vector_index,
@@ -291,7 +290,7 @@ def ingest(
     index_dir: Path,
     *,
     force: bool = False,
-    exact_limit: int = EXACT_LIMIT,
+    exact_limit: int,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Bring the collection in `index_dir` up to date with `paths`; swap in a new build."""
@@ -306,7 +305,7 @@ def build(
     plan: IngestPlan,
     embedder: Embedder,
     *,
-    exact_limit: int = EXACT_LIMIT,
+    exact_limit: int,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Embed (what the cache lacks), index and swap in the collection `plan` describes."""

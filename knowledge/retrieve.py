@@ -48,12 +48,15 @@ log = logging.getLogger("knowledge")
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    """How candidates are fetched and fused; defaults chosen on docs/knowledge.md's sets."""
+    """How candidates are fetched and fused: `knowledge.configured` reads them from the settings.
 
-    mode: Mode = "hybrid"
-    candidates: int = 50  # passages fetched from each of dense and BM25
-    lexical_weight: float = 0.05  # weight of BM25 (relative to the query's best) added to cosine
-    rerank_depth: int = 20  # passages the cross-encoder reorders
+    Their defaults, in config/settings.py, were chosen on docs/knowledge.md's sets.
+    """
+
+    mode: Mode
+    candidates: int  # passages fetched from each of dense and BM25
+    lexical_weight: float  # weight of BM25 (relative to the query's best) added to cosine
+    rerank_depth: int  # passages the cross-encoder reorders
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ class LiveIndex:
     """
 
     def __init__(
-        self, index_dir: Path, *, model_name: str, dimension: int, check_every: float = 2.0
+        self, index_dir: Path, *, model_name: str, dimension: int, check_every: float
     ) -> None:
         self._dir = index_dir
         self._model = model_name
@@ -174,13 +177,13 @@ class KnowledgeBase:
         embedder: Embedder,
         *,
         min_score: float,
-        settings: RetrievalSettings | None = None,
+        settings: RetrievalSettings,
         reranker: Reranker | None = None,
     ) -> None:
         self._index = index
         self._embedder = embedder
         self.min_score = min_score
-        self.settings = settings or RetrievalSettings()
+        self.settings = settings
         self.reranker = reranker
 
     @property

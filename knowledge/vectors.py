@@ -1,11 +1,11 @@
 """Vector search over passage embeddings: exact while it is fast, approximate beyond that.
 
 Vectors are L2-normalised float32 embeddings searched by inner product, which is then their
-cosine similarity. Below `EXACT_LIMIT` vectors a flat index compares the query with every
-passage; from there on an inverted-file index (IVF) visits only the `nprobe` clusters nearest to
-the query. An approximate index is only as good as its recall, so every build measures recall@10
-against exact search and raises `nprobe` until `min_recall` is met; the report says what was
-reached, and the caller decides what to log.
+cosine similarity. Below `exact_limit` vectors (`KB_EXACT_LIMIT`, 50k by default) a flat index
+compares the query with every passage; from there on an inverted-file index (IVF) visits only
+the `nprobe` clusters nearest to the query. An approximate index is only as good as its
+recall, so every build measures recall@10 against exact search and raises `nprobe` until
+`min_recall` is met; the report says what was reached, and the caller decides what to log.
 
 Why these choices (measured with `python -m bench.kb_scale`; tables in docs/knowledge.md):
 
@@ -35,9 +35,7 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-# Flat (exact) search below this many vectors; see the module docstring for why 50k.
-EXACT_LIMIT = 50_000
-# The approximate index used at and above EXACT_LIMIT.
+# The approximate index used at and above the exact limit (`KB_EXACT_LIMIT`).
 ANN_KIND = "ivf"
 RECALL_K = 10
 # Size of the sample the recall check uses when the caller gives no queries.
@@ -252,7 +250,7 @@ def tune_search(
 def build_vector_index(
     vectors: NDArray[np.float32],
     *,
-    exact_limit: int = EXACT_LIMIT,
+    exact_limit: int,
     min_recall: float = 0.95,
     queries: NDArray[np.float32] | None = None,
     seed: int = 0,

@@ -6,7 +6,7 @@
  *
  * Options in window.larkspurChat (all optional):
  *   identity  {customer_id, signature} or {jwt}: a signed-in shopper, signed by the shop's
- *             server with WIDGET_IDENTITY_SECRET (README: Website widget)
+ *             server with WIDGET_IDENTITY_SECRET (docs/channels.md: Website widget)
  *   lang      "en" or "de" (default: the page's <html lang>)
  *   texts     {key: text} overriding any of TEXTS below, e.g. {title: "Help"} for the heading
  *   server    the agent's origin (default: where this script came from)

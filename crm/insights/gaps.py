@@ -9,7 +9,7 @@ The questions are normalised (one line, case and surrounding punctuation ignored
 text asked again counts again without being embedded twice; the distinct texts are embedded with
 the MiniLM (ONNX, encoder/sentence.py) and grouped by agglomerative clustering with average
 linkage on cosine distance, cut at ``DISTANCE_THRESHOLD``, measured on our labelled sample by
-`make gaps-bench` (docs/crm.md). Gaps are ranked by how often their questions were asked, then by
+`make bench-gaps` (docs/crm.md). Gaps are ranked by how often their questions were asked, then by
 the newest; each is labelled by its most central question, shows up to ``EXAMPLES`` others, its
 counts per source, and the nearest help-centre article when one is close enough to say "partly
 covered by". Clustering is quadratic in memory, so at most ``MAX_QUESTIONS`` distinct texts (the
@@ -40,7 +40,7 @@ from crm.records.models import KnowledgeAnswer, utcnow
 
 Source = Literal["abstained", "fallback", "not_helpful"]
 SOURCES: Final[tuple[Source, ...]] = ("abstained", "fallback", "not_helpful")
-# Cosine distance at which clusters stop merging; chosen by `make gaps-bench` (docs/crm.md).
+# Cosine distance at which clusters stop merging; chosen by `make bench-gaps` (docs/crm.md).
 DISTANCE_THRESHOLD: Final = 0.7
 # A passage at least this similar to a gap's centre: the gap is "partly covered" by its article.
 PARTLY_COVERED: Final = 0.55

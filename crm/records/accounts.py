@@ -35,7 +35,6 @@ from crm.records.outbox import queue_email
 
 __all__ = [
     "ACTIVATION_TTL",
-    "DEFAULT_SITE_URL",
     "ERASURE_DELAY",
     "IN_FLIGHT_STATUSES",
     "RESET_TTL",
@@ -51,7 +50,6 @@ __all__ = [
     "mask_email",
 ]
 
-DEFAULT_SITE_URL: Final = "https://larkspur.example"
 ACTIVATION_TTL: Final = timedelta(hours=48)
 RESET_TTL: Final = timedelta(minutes=60)
 ERASURE_DELAY: Final = timedelta(days=30)
@@ -129,7 +127,7 @@ class AccountService:
         sessions: sessionmaker[Session],
         *,
         clock: Clock = utcnow,
-        site_url: str = DEFAULT_SITE_URL,
+        site_url: str,
     ) -> None:
         self._sessions = sessions
         self._clock = clock

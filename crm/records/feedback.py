@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.contract import STAFF_TEAMS
-from crm.records.accounts import DEFAULT_SITE_URL
 from crm.records.audit import Clock, audit
 from crm.records.contacts import normalise_email
 from crm.records.db import retry_once_on_conflict
@@ -304,7 +303,7 @@ class NewsletterService:
         sessions: sessionmaker[Session],
         *,
         clock: Clock = utcnow,
-        site_url: str = DEFAULT_SITE_URL,
+        site_url: str,
     ) -> None:
         self._sessions = sessions
         self._clock = clock

@@ -26,7 +26,7 @@ from crm.records.delivery import (
 from crm.records.errors import InvoiceNotFound, RefundNotAllowed
 from crm.records.models import Invoice, Order, OrderItem, Refund, utcnow
 from crm.records.numbers import clean_order_number
-from crm.records.orders import DEFAULT_SITE_URL, ORDER_CHANGE_REFUND_REASON, OrderService
+from crm.records.orders import ORDER_CHANGE_REFUND_REASON, OrderService
 from crm.records.views import format_money
 
 RefundReason = Literal[
@@ -84,9 +84,7 @@ class RefundView:
 class InvoiceService:
     """The customer's invoices: one is issued when an order is paid."""
 
-    def __init__(
-        self, sessions: sessionmaker[Session], *, site_url: str = DEFAULT_SITE_URL
-    ) -> None:
+    def __init__(self, sessions: sessionmaker[Session], *, site_url: str) -> None:
         self._sessions = sessions
         self._site_url = site_url.rstrip("/")
 

@@ -62,9 +62,6 @@ from crm.records.views import (
     order_view,
 )
 
-DEFAULT_SITE_URL: Final = "https://larkspur.example"
-
-
 # Quantities one order line may hold, when placing or changing an order.
 MIN_QUANTITY: Final = 1
 
@@ -106,7 +103,7 @@ class OrderService:
         sessions: sessionmaker[Session],
         *,
         clock: Clock = utcnow,
-        site_url: str = DEFAULT_SITE_URL,
+        site_url: str,
         new_order_number: Callable[[], str] | None = None,
     ) -> None:
         self._sessions = sessions

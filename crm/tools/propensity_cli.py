@@ -126,10 +126,10 @@ def _score(url: str, model_dir: Path, at: datetime | None) -> int:
     try:
         model = PropensityModel.load(model_dir)
     except FileNotFoundError:
-        sys.stderr.write(f"error: no model in {model_dir} (run `make propensity`)\n")
+        sys.stderr.write(f"error: no model in {model_dir} (run `make bench-propensity`)\n")
         return 1
     except ModelMismatch as problem:
-        sys.stderr.write(f"error: {problem} (run `make propensity`)\n")
+        sys.stderr.write(f"error: {problem} (run `make bench-propensity`)\n")
         return 1
     engine = make_engine(url)
     try:

@@ -22,12 +22,12 @@ from config.settings import ROOT, Settings
 from crm.insights.recommend import Recommender
 from crm.insights.routing import TeamRouter, read_examples, train_router
 from crm.records.db import make_engine, make_session_factory
-from crm.records.migrate import upgrade
 from crm.tools.demo import seed
 from encoder.embedding import OnnxEmbedder
 from knowledge.configured import knowledge_base as configured_knowledge_base
 from knowledge.index import ingest, load_index
 from knowledge.retrieve import KnowledgeBase
+from tests.conftest import copy_sqlite
 
 DOMAIN: dict[str, Any] = yaml.safe_load((ROOT / "domain.yml").read_text())
 ADA = 1
@@ -36,18 +36,19 @@ ALWAYS_STAFFED = "Mon-Sun 00:00-24:00"
 
 @pytest.fixture(scope="session")
 def knowledge_base(tmp_path_factory: pytest.TempPathFactory, embedder) -> KnowledgeBase:
+    settings = Settings()
     index_dir: Path = tmp_path_factory.mktemp("kb")
-    ingest([ROOT / "data" / "knowledge"], embedder, index_dir)
+    ingest([ROOT / "data" / "knowledge"], embedder, index_dir, exact_limit=settings.kb_exact_limit)
     index = load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension)
-    return configured_knowledge_base(index, embedder, Settings())
+    return configured_knowledge_base(index, embedder, settings)
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    """A migrated SQLite database with the demo data."""
-    url = Settings(var_dir=tmp_path).database_url
-    upgrade(url)
-    factory = make_session_factory(make_engine(url))
+def sessions(tmp_path: Path, migrated_sqlite: Path) -> sessionmaker[Session]:
+    """A migrated SQLite database with the demo data (seeded now: dates are relative to today)."""
+    path = tmp_path / "records.db"  # where Settings(var_dir=tmp_path) puts the records
+    copy_sqlite(migrated_sqlite, path)
+    factory = make_session_factory(make_engine(f"sqlite:///{path}"))
     seed(factory)
     return factory
 
@@ -74,7 +75,7 @@ def install(
     """Services for the actions; without a `router`, every handoff and ticket goes to general."""
     installed = Services(
         settings=settings,
-        **records_services(sessions),
+        **records_services(sessions, site_url=settings.site_url),
         knowledge=kb,
         recommender=Recommender(sessions, product_embedder()),
         handoff_policy=handoff_policy(settings, sessions, router),

@@ -139,7 +139,7 @@ def new_customer(agent: Agent, *orders: list[tuple[str, int]]) -> Shopper:
         session.add(customer)
         session.flush()
         customer_id = customer.id
-    shop = OrderService(agent.sessions)
+    shop = OrderService(agent.sessions, site_url=agent.stack.settings.site_url)
     for items in orders:
         shop.place_order(customer_id, items, actor="test", conversation_id=None)
     return Shopper(id=customer_id, email=email, postcode="LS1 4AB")

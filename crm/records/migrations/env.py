@@ -1,24 +1,24 @@
 """Alembic environment for the customer records.
 
 The database URL is taken, in order, from ``Config.attributes["url"]`` (set by
-:func:`crm.records.migrate.upgrade`), ``-x url=...`` on the alembic command line, the ``DATABASE_URL``
-environment variable, and finally ``sqlite:///var/records.db``. The URL is never logged: it can
-carry a password.
+:func:`crm.records.migrate.upgrade`, which ``python -m crm migrate`` gives the settings' URL),
+``-x url=...`` on the alembic command line, and finally the project's settings
+(``config.settings``: ``DATABASE_URL``, by default ``var/records.db``), for
+``alembic -c crm/records/alembic.ini`` run by hand. The URL is never logged: it can carry a
+password.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import JSON, Connection
 
+from config.settings import get_settings
 from crm.records.db import make_engine
 from crm.records.models import Base, UTCDateTime
-
-DEFAULT_URL = "sqlite:///var/records.db"
 
 config = context.config
 target_metadata = Base.metadata
@@ -31,7 +31,7 @@ def _database_url() -> str:
     from_x = context.get_x_argument(as_dictionary=True).get("url")
     if from_x:
         return from_x
-    return os.environ.get("DATABASE_URL") or DEFAULT_URL
+    return get_settings().database_url
 
 
 def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:

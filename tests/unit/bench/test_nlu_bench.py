@@ -1,4 +1,4 @@
-"""The NLU benchmark's data reading and scoring (`make nlu-bench` runs the Rasa training)."""
+"""The NLU benchmark's data reading and scoring (`make bench-nlu` runs the Rasa training)."""
 
 from __future__ import annotations
 

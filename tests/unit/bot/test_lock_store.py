@@ -10,6 +10,8 @@ from config.settings import Settings
 from serve.run import process_env
 from tests.unit.bot.rasa_side import run_in_rasa
 
+pytestmark = pytest.mark.slow  # each test runs its check in the Rasa venv
+
 CHECK = Path(__file__).parent / "rasa_side" / "check_lock_store.py"
 CHECKS = [
     "processes take turns",

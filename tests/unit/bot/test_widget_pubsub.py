@@ -31,7 +31,7 @@ from bot.channels.pubsub import (
 )
 from config.settings import ROOT, Settings
 from serve.run import RASA_PYTHON, process_env
-from tests.conftest import postgres_url_in
+from tests.conftest import postgres_url_in, require_slow
 
 REDIS_URL = "redis://localhost:6379/0"
 FAST = 0.02  # poll interval of the tests' managers
@@ -488,10 +488,12 @@ class Tab:
         return got
 
 
+@pytest.mark.slow  # two Rasa workers, started in the Rasa venv
 @pytest.mark.parametrize("backend", ["sql", "redis"])
 async def test_the_widget_reaches_every_tab_from_either_rasa_worker(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    require_slow("starts Rasa workers")
     url = sqlite_url(tmp_path)
     pubsub_url = request.getfixturevalue("redis_url") if backend == "redis" else ""
     env = process_env(Settings(var_dir=tmp_path))

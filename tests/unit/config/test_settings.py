@@ -3,7 +3,7 @@ import stat
 import pytest
 from pydantic import ValidationError
 
-from config.settings import Settings
+from config.settings import ROOT, Settings
 
 
 def test_defaults_put_state_under_var(tmp_path, monkeypatch):
@@ -58,3 +58,29 @@ def test_the_identity_secret_is_generated_once_unless_set(tmp_path):
     assert Settings(var_dir=tmp_path).identity_secret() == secret
     assert stat.S_IMODE((tmp_path / "widget_identity_secret").stat().st_mode) == 0o600
     assert Settings(var_dir=tmp_path, widget_identity_secret="s3cret").identity_secret() == "s3cret"
+
+
+def _documented() -> dict[str, str]:
+    """docs/settings.md's table: variable -> the default column as written."""
+    rows = {}
+    for line in (ROOT / "docs" / "settings.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].startswith("`") and cells[0].endswith("`"):
+            rows[cells[0].strip("`")] = cells[1]
+    return rows
+
+
+def test_every_setting_is_documented_with_its_default():
+    """The settings object holds every default; docs/settings.md says the same, for each one."""
+    documented = _documented()
+    fields = {name.upper(): field for name, field in Settings.model_fields.items()}
+    assert set(documented) == set(fields)
+    for name, field in fields.items():
+        default = field.default
+        if isinstance(default, bool) or not isinstance(default, int | float | str) or not default:
+            continue  # paths, secrets and "unset" are described in words
+        written = documented[name].strip("`")
+        if isinstance(default, str):
+            assert written == default, name
+        else:
+            assert float(written) == default, name

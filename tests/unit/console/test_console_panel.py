@@ -37,6 +37,7 @@ def past(conversation_id: str, days_ago: int, *, current: bool = False) -> PastC
     return PastConversation(conversation_id, "web", NOW - timedelta(days=days_ago), current, ())
 
 
+@pytest.mark.slow  # its tracker store is written by Rasa, in the Rasa venv
 def test_the_mood_of_each_conversation_is_its_customers_words_oldest_first(
     source: TranscriptSource,
 ) -> None:

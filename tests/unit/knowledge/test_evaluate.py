@@ -16,6 +16,7 @@ from knowledge.evaluate import (
 )
 from knowledge.index import build, plan_documents
 from knowledge.sources import SourceError
+from tests.conftest import DEFAULTS
 
 CORPUS = [
     {"_id": "d1", "title": "Paying by card", "text": "We accept Visa and Mastercard."},
@@ -146,7 +147,11 @@ def test_paraphrase_evaluation_never_asks_a_question_of_an_index_holding_it(tmp_
     def open_kb(corpus):
         indexed.append({q for d in corpus for q in d.questions})
         index_dir = tmp_path / f"index{len(indexed)}"
-        build(plan_documents(corpus, [tmp_path / "mini"], index_dir, model=embedder.name), embedder)
+        build(
+            plan_documents(corpus, [tmp_path / "mini"], index_dir, model=embedder.name),
+            embedder,
+            exact_limit=DEFAULTS.kb_exact_limit,
+        )
         return open_knowledge_base(index_dir, embedder, Settings())
 
     [result] = evaluate_with_paraphrases(open_kb, eval_set, ["dense"], folds=3)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from knowledge.cache import EmbeddingCache
+from knowledge.configured import retrieval_settings
 from knowledge.index import (
     IndexUnavailable,
     ingest,
@@ -15,6 +16,9 @@ from knowledge.index import (
 )
 from knowledge.retrieve import KnowledgeBase, LiveIndex
 from knowledge.sources import SourceError
+from tests.conftest import DEFAULTS
+
+RETRIEVAL = retrieval_settings(DEFAULTS)  # the settings' retrieval, as the agent runs it
 
 ARTICLES = {
     "pay": (
@@ -57,10 +61,12 @@ def load(index_dir: Path, embedder):
 
 
 def test_ingest_then_load_answers_with_the_right_article(tmp_path, sources, embedder):
-    report = ingest([sources], embedder, tmp_path / "index")
+    report = ingest([sources], embedder, tmp_path / "index", exact_limit=DEFAULTS.kb_exact_limit)
     assert report.plan.added == ("pay", "ret", "ship")
     assert report.embedded > 0 and report.reused == 0
-    kb = KnowledgeBase(load(tmp_path / "index", embedder), embedder, min_score=0.3)
+    kb = KnowledgeBase(
+        load(tmp_path / "index", embedder), embedder, min_score=0.3, settings=RETRIEVAL
+    )
     assert kb.search("can I pay with paypal", k=1)[0].chunk.article_id == "pay"
     answer = kb.answer("how many days do I have to send something back")
     assert answer is not None
@@ -79,9 +85,9 @@ def test_faq_vectors_are_unit_means_of_answer_and_question_article_vectors_stay(
 
 
 def test_reingesting_unchanged_sources_does_nothing(tmp_path, sources, embedder):
-    ingest([sources], embedder, tmp_path / "index")
+    ingest([sources], embedder, tmp_path / "index", exact_limit=DEFAULTS.kb_exact_limit)
     first = (tmp_path / "index" / "current").resolve()
-    report = ingest([sources], embedder, tmp_path / "index")
+    report = ingest([sources], embedder, tmp_path / "index", exact_limit=DEFAULTS.kb_exact_limit)
     assert report.manifest is None and report.plan.up_to_date
     assert (tmp_path / "index" / "current").resolve() == first
     assert plan_ingest([sources], tmp_path / "index", model=embedder.name).up_to_date
@@ -109,15 +115,15 @@ class CountingEmbedder:
 
 def test_a_changed_article_is_the_only_one_embedded_again(tmp_path, sources, embedder):
     index_dir = tmp_path / "index"
-    ingest([sources], embedder, index_dir)
+    ingest([sources], embedder, index_dir, exact_limit=DEFAULTS.kb_exact_limit)
     write_article(sources, "ret", "Returns", "You can return unused items within 60 days.")
     counting = CountingEmbedder(embedder)
-    report = ingest([sources], counting, index_dir)
+    report = ingest([sources], counting, index_dir, exact_limit=DEFAULTS.kb_exact_limit)
     assert report.plan.changed == ("ret",) and report.plan.added == ()
     # Only the edited passage's text is new.
     assert counting.texts == ["Returns. You can return unused items within 60 days."]
     assert report.embedded == 1
-    kb = KnowledgeBase(load(index_dir, embedder), embedder, min_score=0.0)
+    kb = KnowledgeBase(load(index_dir, embedder), embedder, min_score=0.0, settings=RETRIEVAL)
     assert "60 days" in kb.search("return window", k=1)[0].chunk.text
 
 
@@ -125,11 +131,11 @@ def test_a_deleted_article_disappears_and_other_sources_stay(tmp_path, sources, 
     index_dir = tmp_path / "index"
     other = tmp_path / "other"
     write_article(other, "gift", "Gift cards", "Gift cards never expire and work online.")
-    ingest([sources], embedder, index_dir)
-    ingest([other], embedder, index_dir)
+    ingest([sources], embedder, index_dir, exact_limit=DEFAULTS.kb_exact_limit)
+    ingest([other], embedder, index_dir, exact_limit=DEFAULTS.kb_exact_limit)
     assert {d.id for d in load(index_dir, embedder).documents} == {"pay", "ret", "ship", "gift"}
     (sources / "ship.md").unlink()
-    report = ingest([sources], embedder, index_dir)
+    report = ingest([sources], embedder, index_dir, exact_limit=DEFAULTS.kb_exact_limit)
     assert report.plan.removed == ("ship",)
     index = load(index_dir, embedder)
     assert {d.id for d in index.documents} == {"pay", "ret", "gift"}
@@ -142,11 +148,11 @@ def test_a_deleted_article_disappears_and_other_sources_stay(tmp_path, sources, 
 
 def test_the_same_id_from_another_source_is_refused(tmp_path, sources, embedder):
     index_dir = tmp_path / "index"
-    ingest([sources], embedder, index_dir)
+    ingest([sources], embedder, index_dir, exact_limit=DEFAULTS.kb_exact_limit)
     clash = tmp_path / "clash"
     write_article(clash, "pay", "Paying", "Another payment article.")
     with pytest.raises(SourceError, match="already in the collection"):
-        ingest([clash], embedder, index_dir)
+        ingest([clash], embedder, index_dir, exact_limit=DEFAULTS.kb_exact_limit)
     assert {d.id for d in load(index_dir, embedder).documents} == {"pay", "ret", "ship"}
 
 
@@ -154,7 +160,7 @@ def test_older_builds_are_pruned(tmp_path, sources, embedder):
     index_dir = tmp_path / "index"
     for n in range(3):
         write_article(sources, "extra", "Extra", f"Version {n} of an extra article.")
-        ingest([sources], embedder, index_dir)
+        ingest([sources], embedder, index_dir, exact_limit=DEFAULTS.kb_exact_limit)
     assert len([p for p in (index_dir / "builds").iterdir() if p.is_dir()]) == 2
 
 
@@ -165,14 +171,14 @@ def test_missing_index_is_a_clear_error(tmp_path, embedder):
 
 @pytest.mark.parametrize("damaged", ["vectors.faiss", "lexical.npz", "chunks.json"])
 def test_corrupt_index_is_a_clear_error(tmp_path, sources, embedder, damaged):
-    ingest([sources], embedder, tmp_path)
+    ingest([sources], embedder, tmp_path, exact_limit=DEFAULTS.kb_exact_limit)
     (tmp_path / "current" / damaged).write_bytes(b"not what it should be")
     with pytest.raises(IndexUnavailable, match="unreadable"):
         load(tmp_path, embedder)
 
 
 def test_a_chunk_list_that_does_not_fit_the_vectors_is_refused(tmp_path, sources, embedder):
-    ingest([sources], embedder, tmp_path)
+    ingest([sources], embedder, tmp_path, exact_limit=DEFAULTS.kb_exact_limit)
     chunks = tmp_path / "current" / "chunks.json"
     chunks.write_text(json.dumps(json.loads(chunks.read_text())[:-1]))
     with pytest.raises(IndexUnavailable, match="does not match"):
@@ -180,7 +186,7 @@ def test_a_chunk_list_that_does_not_fit_the_vectors_is_refused(tmp_path, sources
 
 
 def test_index_of_another_model_is_refused(tmp_path, sources, embedder):
-    ingest([sources], embedder, tmp_path)
+    ingest([sources], embedder, tmp_path, exact_limit=DEFAULTS.kb_exact_limit)
     manifest = tmp_path / "current" / "manifest.json"
     data = json.loads(manifest.read_text())
     manifest.write_text(json.dumps({**data, "model": "another-model"}))
@@ -190,11 +196,11 @@ def test_index_of_another_model_is_refused(tmp_path, sources, embedder):
 
 def test_a_running_reader_picks_up_a_new_build_without_failing_a_query(tmp_path, sources, embedder):
     index_dir = tmp_path / "index"
-    ingest([sources], embedder, index_dir)
+    ingest([sources], embedder, index_dir, exact_limit=DEFAULTS.kb_exact_limit)
     live = LiveIndex(
         index_dir, model_name=embedder.name, dimension=embedder.dimension, check_every=0.0
     )
-    kb = KnowledgeBase(live, embedder, min_score=0.0)
+    kb = KnowledgeBase(live, embedder, min_score=0.0, settings=RETRIEVAL)
     errors: list[BaseException] = []
     answered = 0
     stop = threading.Event()
@@ -214,7 +220,7 @@ def test_a_running_reader_picks_up_a_new_build_without_failing_a_query(tmp_path,
     try:
         for n in range(4):
             write_article(sources, "gift", "Gift cards", f"Gift cards, version {n}, never expire.")
-            ingest([sources], embedder, index_dir)
+            ingest([sources], embedder, index_dir, exact_limit=DEFAULTS.kb_exact_limit)
     finally:
         stop.set()
         for reader in readers:
@@ -227,13 +233,13 @@ def test_a_running_reader_picks_up_a_new_build_without_failing_a_query(tmp_path,
 
 def test_a_broken_new_build_keeps_the_old_one_in_service(tmp_path, sources, embedder):
     index_dir = tmp_path / "index"
-    ingest([sources], embedder, index_dir)
+    ingest([sources], embedder, index_dir, exact_limit=DEFAULTS.kb_exact_limit)
     live = LiveIndex(
         index_dir, model_name=embedder.name, dimension=embedder.dimension, check_every=0.0
     )
     before = live.get()
     write_article(sources, "gift", "Gift cards", "Gift cards never expire.")
-    ingest([sources], embedder, index_dir)
+    ingest([sources], embedder, index_dir, exact_limit=DEFAULTS.kb_exact_limit)
     (index_dir / "current" / "vectors.faiss").write_bytes(b"damaged")
     live.wait()
     assert live.get() is before

@@ -5,9 +5,13 @@ import numpy as np
 import pytest
 
 from knowledge.chunking import Chunk
+from knowledge.configured import retrieval_settings
 from knowledge.index import ingest, load_index
-from knowledge.retrieve import OVERVIEW_WORDS, KnowledgeBase, RetrievalSettings, overview
+from knowledge.retrieve import OVERVIEW_WORDS, KnowledgeBase, overview
+from tests.conftest import DEFAULTS
 from tests.unit.knowledge.test_index import ARTICLES, write_article
+
+RETRIEVAL = retrieval_settings(DEFAULTS)  # the settings' retrieval, as the agent runs it
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +29,12 @@ def index(tmp_path_factory, embedder):
     write_article(folder, "tent-a", "Tent care", "How to dry and store the TX-4411 tent model.")
     write_article(folder, "tent-b", "Tent care", "How to dry and store the RB-2090 tent model.")
     index_dir = tmp_path_factory.mktemp("index")
-    ingest([folder], embedder, index_dir)
+    ingest([folder], embedder, index_dir, exact_limit=DEFAULTS.kb_exact_limit)
     return load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension)
 
 
 def test_every_mode_ranks_one_passage_per_document_best_first(index, embedder):
-    kb = KnowledgeBase(index, embedder, min_score=0.0)
+    kb = KnowledgeBase(index, embedder, min_score=0.0, settings=RETRIEVAL)
     for mode in ("dense", "lexical", "hybrid"):
         hits = kb.search("Express delivery next working day", k=3, mode=mode)
         assert hits[0].chunk.article_id == "ship", mode
@@ -40,7 +44,7 @@ def test_every_mode_ranks_one_passage_per_document_best_first(index, embedder):
 
 
 def test_hybrid_scores_are_cosine_plus_weighted_relative_bm25(index, embedder):
-    kb = KnowledgeBase(index, embedder, min_score=0.0, settings=RetrievalSettings())
+    kb = KnowledgeBase(index, embedder, min_score=0.0, settings=RETRIEVAL)
     hits = kb.search("store the RB-2090 tent", k=3, mode="hybrid")
     best_bm25 = max(h.lexical for h in hits)
     for hit in hits:
@@ -65,9 +69,9 @@ def test_hybrid_ranks_a_document_by_its_best_cosine_and_its_best_words(tmp_path,
     faq = tmp_path / "sources" / "faq.jsonl"
     faq.parent.mkdir()
     faq.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
-    ingest([faq.parent], embedder, tmp_path / "index")
+    ingest([faq.parent], embedder, tmp_path / "index", exact_limit=DEFAULTS.kb_exact_limit)
     index = load_index(tmp_path / "index", model_name=embedder.name, dimension=embedder.dimension)
-    kb = KnowledgeBase(index, embedder, min_score=0.0)
+    kb = KnowledgeBase(index, embedder, min_score=0.0, settings=RETRIEVAL)
     query = "how do I stop facebook sharing what I liked"
     vector = embedder.encode([query])[0]
     cosines = np.asarray([index.vectors.reconstruct(p) for p in range(len(index.chunks))]) @ vector
@@ -85,7 +89,7 @@ def test_hybrid_ranks_a_document_by_its_best_cosine_and_its_best_words(tmp_path,
 
 
 def test_exact_words_decide_between_near_identical_passages(index, embedder):
-    kb = KnowledgeBase(index, embedder, min_score=0.0)
+    kb = KnowledgeBase(index, embedder, min_score=0.0, settings=RETRIEVAL)
     for code, article in (("RB-2090", "tent-b"), ("TX-4411", "tent-a")):
         assert kb.search(f"how do I store my {code}", k=1, mode="hybrid")[0].chunk.article_id == (
             article
@@ -96,13 +100,13 @@ def test_exact_words_decide_between_near_identical_passages(index, embedder):
 
 
 def test_lexical_mode_returns_nothing_without_a_shared_word(index, embedder):
-    kb = KnowledgeBase(index, embedder, min_score=0.0)
+    kb = KnowledgeBase(index, embedder, min_score=0.0, settings=RETRIEVAL)
     assert kb.search("zebra xylophone", k=3, mode="lexical") == []
     assert kb.search("zebra xylophone", k=3, mode="hybrid")  # dense still has candidates
 
 
 def test_abstains_below_the_threshold(index, embedder):
-    strict = KnowledgeBase(index, embedder, min_score=0.40)
+    strict = KnowledgeBase(index, embedder, min_score=0.40, settings=RETRIEVAL)
     assert strict.answer("who won the football world cup in 1966") is None
     answer = strict.answer("which payment methods do you accept")
     assert answer is not None and answer.article_id == "pay"
@@ -110,7 +114,7 @@ def test_abstains_below_the_threshold(index, embedder):
 
 
 def test_a_preferred_topic_wins_only_a_near_tie(index, embedder):
-    kb = KnowledgeBase(index, embedder, min_score=0.3)
+    kb = KnowledgeBase(index, embedder, min_score=0.3, settings=RETRIEVAL)
     question = "how do I sign up with my email"
     assert {hit.chunk.article_id for hit in kb.search(question, k=2)} == {"news", "acct"}
     for topic, article_id in (("accounts", "acct"), ("newsletter", "news")):
@@ -131,7 +135,7 @@ class LongestFirst:
 
 
 def test_the_reranker_reorders_the_head_and_keeps_the_evidence(index, embedder):
-    kb = KnowledgeBase(index, embedder, min_score=0.0, reranker=LongestFirst())
+    kb = KnowledgeBase(index, embedder, min_score=0.0, reranker=LongestFirst(), settings=RETRIEVAL)
     hybrid = kb.search("delivery", k=4, mode="hybrid")
     reranked = kb.search("delivery", k=4, mode="rerank")
     lengths = [len(h.chunk.embedding_text()) for h in reranked]
@@ -143,12 +147,12 @@ def test_the_reranker_reorders_the_head_and_keeps_the_evidence(index, embedder):
 
 
 def test_rerank_without_a_model_is_hybrid(index, embedder):
-    kb = KnowledgeBase(index, embedder, min_score=0.0)
+    kb = KnowledgeBase(index, embedder, min_score=0.0, settings=RETRIEVAL)
     assert kb.search("delivery", k=3, mode="rerank") == kb.search("delivery", k=3, mode="hybrid")
 
 
 def test_trim_keeps_the_answering_sentence(index, embedder):
-    kb = KnowledgeBase(index, embedder, min_score=0.0)
+    kb = KnowledgeBase(index, embedder, min_score=0.0, settings=RETRIEVAL)
     passage = (
         "Our team loves gardens. Klarna lets you pay in three instalments with no "
         "interest. The weather in Manchester is often rainy. Our cat is called Tom."
@@ -175,9 +179,11 @@ def test_a_faq_entry_is_found_by_another_wording_of_its_question(tmp_path, embed
             },
         ]
         faq.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
-        ingest([faq.parent], embedder, index_dir)
+        ingest([faq.parent], embedder, index_dir, exact_limit=DEFAULTS.kb_exact_limit)
         index = load_index(index_dir, model_name=embedder.name, dimension=embedder.dimension)
-        hits = KnowledgeBase(index, embedder, min_score=0.0).search(asked, k=3, mode="dense")
+        hits = KnowledgeBase(index, embedder, min_score=0.0, settings=RETRIEVAL).search(
+            asked, k=3, mode="dense"
+        )
         assert len({h.chunk.article_id for h in hits}) == len(hits)  # one passage per entry
         return hits[0].chunk.chunk_id
 
@@ -189,9 +195,9 @@ def _with_gift_cards(tmp_path: Path, embedder) -> KnowledgeBase:
     """A knowledge base of the articles in tmp_path/sources and a short one about gift cards."""
     sources = tmp_path / "sources"
     write_article(sources, "other", "Gift cards", "Gift cards are sold from 10 to 200 pounds.")
-    ingest([sources], embedder, tmp_path / "index")
+    ingest([sources], embedder, tmp_path / "index", exact_limit=DEFAULTS.kb_exact_limit)
     index = load_index(tmp_path / "index", model_name=embedder.name, dimension=embedder.dimension)
-    return KnowledgeBase(index, embedder, min_score=0.0)
+    return KnowledgeBase(index, embedder, min_score=0.0, settings=RETRIEVAL)
 
 
 def test_a_signpost_introduction_is_quoted_with_the_fact_that_follows(tmp_path, embedder):
@@ -231,11 +237,11 @@ def test_an_article_is_found_and_quoted_by_a_learned_wording(tmp_path, embedder)
             f"---\nid: late\ntitle: Late deliveries\nurl: https://x/late\n{questions}---\n{body}",
             encoding="utf-8",
         )
-        ingest([sources], embedder, tmp_path / "index")
+        ingest([sources], embedder, tmp_path / "index", exact_limit=DEFAULTS.kb_exact_limit)
         index = load_index(
             tmp_path / "index", model_name=embedder.name, dimension=embedder.dimension
         )
-        return KnowledgeBase(index, embedder, min_score=0.0).answer(asked)
+        return KnowledgeBase(index, embedder, min_score=0.0, settings=RETRIEVAL).answer(asked)
 
     write_article(sources, "cake", "Baking", "Our parcels of cake are baked fresh every morning.")
     learned = (

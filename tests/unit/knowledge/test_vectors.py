@@ -17,6 +17,7 @@ from knowledge.vectors import (
     tune_search,
     write_vector_index,
 )
+from tests.conftest import DEFAULTS
 
 DIM = 32
 
@@ -140,7 +141,7 @@ def test_params_of_another_kind_are_refused(tmp_path: Path) -> None:
 
 def test_k_larger_than_the_index_returns_every_vector_once() -> None:
     vectors = clustered(7)
-    index, _ = build_vector_index(vectors)
+    index, _ = build_vector_index(vectors, exact_limit=DEFAULTS.kb_exact_limit)
     scores, positions = search(index, clustered(3, seed=1), 10)
     assert positions.shape == (3, 7) and scores.shape == (3, 7)
     for row in positions:
@@ -150,12 +151,16 @@ def test_k_larger_than_the_index_returns_every_vector_once() -> None:
 
 def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="no vectors"):
-        build_vector_index(np.empty((0, DIM), dtype=np.float32))
+        build_vector_index(
+            np.empty((0, DIM), dtype=np.float32), exact_limit=DEFAULTS.kb_exact_limit
+        )
     with pytest.raises(ValueError, match="normalised"):
-        build_vector_index(np.full((10, DIM), 2.0, dtype=np.float32))
+        build_vector_index(
+            np.full((10, DIM), 2.0, dtype=np.float32), exact_limit=DEFAULTS.kb_exact_limit
+        )
     with pytest.raises(ValueError, match="2-D"):
-        build_vector_index(np.ones(DIM, dtype=np.float32))
-    index, _ = build_vector_index(clustered(10))
+        build_vector_index(np.ones(DIM, dtype=np.float32), exact_limit=DEFAULTS.kb_exact_limit)
+    index, _ = build_vector_index(clustered(10), exact_limit=DEFAULTS.kb_exact_limit)
     with pytest.raises(ValueError, match="dimension"):
         search(index, clustered(1)[:, :8], 3)
     with pytest.raises(ValueError, match="k must"):

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
+
 from tests.unit.bot.rasa_side import run_in_rasa
+
+pytestmark = pytest.mark.slow  # each test runs its check in the Rasa venv
 
 CHECK = textwrap.dedent(
     """

@@ -32,6 +32,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> TranscriptSource:
     return TranscriptSource(pooled_engine(f"sqlite:///{db}"))
 
 
+@pytest.mark.slow  # the tracker store is written by Rasa, in the Rasa venv
 def test_a_transcript_has_every_voice_in_order(source: TranscriptSource) -> None:
     lines = source.lines("web-abc")
     assert [(line.role, line.text, line.name) for line in lines] == [
@@ -48,6 +49,7 @@ def test_a_transcript_has_every_voice_in_order(source: TranscriptSource) -> None
     assert all(line.at > 0 for line in lines)
 
 
+@pytest.mark.slow  # the tracker store is written by Rasa, in the Rasa venv
 def test_a_poll_gets_only_newer_lines_of_that_conversation(source: TranscriptSource) -> None:
     lines = source.lines("web-abc")
     newer = source.lines("web-abc", after=lines[3].id)
@@ -62,6 +64,7 @@ def test_before_rasa_stored_anything_there_is_no_transcript(tmp_path: Path) -> N
     assert empty.lines("web-abc") == []
 
 
+@pytest.mark.slow  # the tracker store is written by Rasa, in the Rasa venv
 def test_the_store_and_a_tracker_give_the_same_lines(source: TranscriptSource) -> None:
     # A tracker's events are the same dicts the store keeps as JSON: one mapper for both.
     query = sa.select(EVENTS.c.data).where(EVENTS.c.sender_id == "web-abc").order_by(EVENTS.c.id)

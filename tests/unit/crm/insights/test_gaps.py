@@ -27,6 +27,7 @@ from crm.insights.gaps import (
 from crm.records.errors import SupervisorsOnly
 from encoder.embedding import OnnxEmbedder
 from knowledge.index import ingest, load_index
+from tests.conftest import DEFAULTS
 from tests.unit.crm.insights.test_analytics import (
     DAY_A,
     DAY_B,
@@ -117,7 +118,7 @@ def test_the_nearest_article_is_named_when_close(encoder: OnnxEmbedder, tmp_path
     sources.mkdir()
     for name in ("products-assembly-instructions", "payments-price-drop-refund"):
         shutil.copy(ROOT / "data" / "knowledge" / f"{name}.md", sources)
-    ingest([sources], encoder, tmp_path / "index")
+    ingest([sources], encoder, tmp_path / "index", exact_limit=DEFAULTS.kb_exact_limit)
     index = load_index(tmp_path / "index", model_name=encoder.name, dimension=encoder.dimension)
     articles = IndexArticles(index)
     price = ["Do you price match?", "Will you match a competitor's lower price?"]

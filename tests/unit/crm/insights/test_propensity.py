@@ -203,6 +203,7 @@ def _orders(engine: Engine, subscribers_only: bool = False) -> int:
         return int(db.scalar(query) or 0)
 
 
+@pytest.mark.slow  # simulates customers (and trains on them): seconds
 def test_the_simulation_is_seeded_and_writes_every_kind_of_record(
     simulation: Engine, tmp_path: Path
 ) -> None:
@@ -218,6 +219,7 @@ def test_the_simulation_is_seeded_and_writes_every_kind_of_record(
     again.dispose()
 
 
+@pytest.mark.slow  # simulates customers (and trains on them): seconds
 @pytest.mark.parametrize(
     ("driver", "neutral", "effect"),
     [
@@ -242,6 +244,7 @@ def test_each_driver_moves_buying_the_intended_way(
         assert with_driver > 1.05 * without_driver, effect
 
 
+@pytest.mark.slow  # simulates customers (and trains on them): seconds
 def test_recent_buyers_buy_again_more_often_in_the_records(simulation: Engine) -> None:
     split = TimeSplit.latest(data_end(simulation))
     table = features(simulation, split.test_cutoff)
@@ -253,6 +256,7 @@ def test_recent_buyers_buy_again_more_often_in_the_records(simulation: Engine) -
 # --- models and reasons ----------------------------------------------------------------------
 
 
+@pytest.mark.slow  # simulates customers (and trains on them): seconds
 def test_lightgbm_beats_chance_and_the_rfm_heuristic(comparison: Comparison) -> None:
     by_name = {m.model: m for m in comparison.metrics}
     gbm, rfm = by_name["LightGBM"], by_name["RFM heuristic"]
@@ -263,6 +267,7 @@ def test_lightgbm_beats_chance_and_the_rfm_heuristic(comparison: Comparison) -> 
     assert comparison.train_rows > 0 and comparison.test_rows > 0
 
 
+@pytest.mark.slow  # simulates customers (and trains on them): seconds
 def test_reasons_are_the_three_strongest_readable_contributions(
     model: PropensityModel, simulation: Engine
 ) -> None:
@@ -282,6 +287,7 @@ def test_reasons_are_the_three_strongest_readable_contributions(
     assert ((scores >= 0) & (scores <= 1)).all()
 
 
+@pytest.mark.slow  # simulates customers (and trains on them): seconds
 def test_a_model_of_other_features_is_refused(comparison: Comparison) -> None:
     with pytest.raises(crm.insights.propensity.ModelMismatch):
         PropensityModel(comparison.booster, {"features": ["recency"], "version": "x"})
@@ -300,6 +306,7 @@ class _Broken(PropensityModel):
         return found
 
 
+@pytest.mark.slow  # simulates customers (and trains on them): seconds
 def test_score_writes_one_row_per_active_customer_in_one_transaction(
     engine: Engine,
     sessions: sessionmaker[Session],

@@ -61,6 +61,7 @@ def test_the_data_set_covers_every_team_in_both_files() -> None:
         assert len(set(texts)) == len(texts), f"{path.name} repeats a message"
 
 
+@pytest.mark.slow  # encodes both files (seconds); matters when the data changes
 def test_no_test_message_is_a_near_duplicate_of_a_training_one(onnx: OnnxEmbedder) -> None:
     train, test = read_examples(TRAIN), read_examples(TEST)
     similarity = onnx.encode([e.text for e in test]) @ onnx.encode([e.text for e in train]).T
@@ -220,6 +221,7 @@ def _edit_manifest(directory: Path, **changes: object) -> None:
     (directory / MANIFEST_FILE).write_text(json.dumps(manifest))
 
 
+@pytest.mark.slow  # trains a router again from the command line (seconds)
 def test_the_cli_trains_and_saves_a_router(tmp_path: Path) -> None:
     from crm.__main__ import main
 
@@ -233,6 +235,7 @@ def test_the_cli_trains_and_saves_a_router(tmp_path: Path) -> None:
 # --- fine-tuning -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # fine-tunes MiniLM for an epoch
 def test_a_fine_tuned_router_learns_and_survives_saving_and_loading(tmp_path: Path) -> None:
     """One epoch on 40 examples, 32 tokens: a smoke test of the whole path, not of quality."""
     import torch

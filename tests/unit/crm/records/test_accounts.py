@@ -26,6 +26,7 @@ from crm.records.contacts import InvalidContact
 from crm.records.models import Address, AuditLog, AuthToken, Customer
 from crm.records.outbox import OutboxService, OutboxView
 from crm.tools.demo import SeedReport
+from tests.conftest import DEFAULTS
 
 ADA = "ada@example.com"
 ADA_ADDRESS = "12 Ancoats Way, Manchester, M4 6AB, GB"
@@ -35,7 +36,7 @@ RESET_LINK = re.compile(r"https://larkspur\.example/account/reset\?token=([A-Za-
 
 @pytest.fixture
 def accounts(sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> AccountService:
-    return AccountService(sessions, clock=clock)
+    return AccountService(sessions, site_url=DEFAULTS.site_url, clock=clock)
 
 
 def _outbox(sessions: sessionmaker[Session]) -> list[OutboxView]:
@@ -301,10 +302,12 @@ def test_a_new_reset_link_supersedes_the_old_one(
     sessions: sessionmaker[Session], seeded: SeedReport, clock_now: datetime
 ) -> None:
     later = clock_now + timedelta(minutes=5)
-    AccountService(sessions, clock=lambda: clock_now).request_password_reset(
-        ADA, conversation_id="c"
-    )
-    AccountService(sessions, clock=lambda: later).request_password_reset(ADA, conversation_id="c")
+    AccountService(
+        sessions, site_url=DEFAULTS.site_url, clock=lambda: clock_now
+    ).request_password_reset(ADA, conversation_id="c")
+    AccountService(
+        sessions, site_url=DEFAULTS.site_url, clock=lambda: later
+    ).request_password_reset(ADA, conversation_id="c")
     first, second = _tokens(sessions)
     assert first.used_at == later
     assert second.used_at is None and second.expires_at == later + timedelta(minutes=60)
@@ -666,12 +669,14 @@ def test_scheduling_erasure_again_keeps_the_date(
     clock_now: datetime,
     audit_rows: Callable[[], list[AuditLog]],
 ) -> None:
-    first_service = AccountService(sessions, clock=lambda: clock_now)
+    first_service = AccountService(sessions, site_url=DEFAULTS.site_url, clock=lambda: clock_now)
     customer = _new_customer(first_service, sessions, "mary@example.net")
     first = first_service.schedule_erasure(customer, actor="agent", conversation_id="c")
     emails, audits = len(_outbox(sessions)), len(audit_rows())
 
-    later = AccountService(sessions, clock=lambda: clock_now + timedelta(days=3))
+    later = AccountService(
+        sessions, site_url=DEFAULTS.site_url, clock=lambda: clock_now + timedelta(days=3)
+    )
     again = later.schedule_erasure(customer, actor="agent", conversation_id="c")
     assert again == first
     assert len(_outbox(sessions)) == emails

@@ -15,6 +15,7 @@ from crm.records.models import AuditLog, HandoffRequest, OrderStatusEvent
 from crm.records.orders import OrderService
 from crm.records.views import OrderView
 from crm.tools.demo import SeedReport
+from tests.conftest import DEFAULTS
 
 T = TypeVar("T")
 THREADS = 6
@@ -51,7 +52,7 @@ def _count(sessions: sessionmaker[Session], model: type[object]) -> int:
 def test_concurrent_cancels_cancel_once(
     sessions: sessionmaker[Session], seeded: SeedReport, customer_id: Callable[[str], int]
 ) -> None:
-    orders = OrderService(sessions)
+    orders = OrderService(sessions, site_url=DEFAULTS.site_url)
     ada = customer_id("ada@example.com")
     events_before = _count(sessions, OrderStatusEvent)
 

@@ -30,6 +30,7 @@ from crm.records.models import Order
 from crm.records.orders import OrderService
 from crm.records.views import CancellationQuote, DeliveryEstimate
 from crm.tools.demo import SeedReport
+from tests.conftest import DEFAULTS
 
 ADA = "ada@example.com"
 GRACE = "grace@example.org"
@@ -242,7 +243,7 @@ def may(day: int) -> date:
 def orders(
     sessions: sessionmaker[Session], seeded: SeedReport, clock: Callable[[], datetime]
 ) -> OrderService:
-    return OrderService(sessions, clock=clock)
+    return OrderService(sessions, site_url=DEFAULTS.site_url, clock=clock)
 
 
 def _set(sessions: sessionmaker[Session], number: str, **values: object) -> None:
@@ -304,7 +305,9 @@ def test_estimate_of_shipped_order_without_carrier_estimate_uses_the_rules(
 def test_estimate_after_the_cut_off_counts_from_the_next_working_day(
     sessions: sessionmaker[Session], seeded: SeedReport, customer_id: Callable[[str], int]
 ) -> None:
-    friday_afternoon = OrderService(sessions, clock=lambda: at(2025, 6, 6, 15, 0))  # 16:00 UK
+    friday_afternoon = OrderService(
+        sessions, site_url=DEFAULTS.site_url, clock=lambda: at(2025, 6, 6, 15, 0)
+    )  # 16:00 UK
     estimate = friday_afternoon.delivery_estimate("100101", customer_id(ADA))
     assert (estimate.earliest, estimate.latest) == (date(2025, 6, 12), date(2025, 6, 16))
 
@@ -314,7 +317,7 @@ def test_estimate_counts_from_placed_at_when_that_is_later_than_now(
 ) -> None:
     # A clock before the order was placed (Friday 30 May) must not pull the window earlier:
     # counting from Friday would give Wednesday 4 June; from placed_at (Monday 2 June) Thursday.
-    early = OrderService(sessions, clock=lambda: at(2025, 5, 30, 10, 0))
+    early = OrderService(sessions, site_url=DEFAULTS.site_url, clock=lambda: at(2025, 5, 30, 10, 0))
     estimate = early.delivery_estimate("100101", customer_id(ADA))
     assert (estimate.earliest, estimate.latest) == (date(2025, 6, 5), date(2025, 6, 9))
 

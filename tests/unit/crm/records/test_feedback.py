@@ -24,6 +24,7 @@ from crm.records.feedback import (
 from crm.records.models import AuditLog, NewsletterSubscription, Review, SupportTicket
 from crm.records.outbox import OutboxService, OutboxView
 from crm.tools.demo import SeedReport, seed
+from tests.conftest import DEFAULTS
 
 ADA = "ada@example.com"
 REFERENCE = r"[A-HJ-NP-Z2-9]{6}"
@@ -328,7 +329,7 @@ def test_database_refuses_ratings_out_of_range(sessions: sessionmaker[Session]) 
 
 @pytest.fixture
 def newsletter(sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> NewsletterService:
-    return NewsletterService(sessions, clock=clock)
+    return NewsletterService(sessions, site_url=DEFAULTS.site_url, clock=clock)
 
 
 def test_demo_subscriptions(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -123,6 +124,28 @@ def test_autogenerate_from_scratch_reproduces_the_models(tmp_path: Path) -> None
     config.attributes["url"] = f"sqlite:///{tmp_path / 'fresh.db'}"
     command.upgrade(config, "head")
     engine = make_engine(config.attributes["url"])
+    try:
+        assert _differences(engine, Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_the_alembic_command_line_migrates_the_settings_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`alembic -c crm/records/alembic.ini` without `-x url` works on DATABASE_URL's database,
+    read through the settings object like every other command."""
+    from config.settings import get_settings
+
+    url = f"sqlite:///{tmp_path / 'by-hand.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setattr("sys.path", list(sys.path))  # the ini file prepends to it
+    get_settings.cache_clear()
+    try:
+        command.upgrade(Config(str(MIGRATIONS_DIR.parent / "alembic.ini")), "head")
+    finally:
+        get_settings.cache_clear()
+    engine = make_engine(url)
     try:
         assert _differences(engine, Base.metadata) == []
     finally:

@@ -21,6 +21,7 @@ from crm.records.money import (
 )
 from crm.records.orders import OrderService
 from crm.tools.demo import SeedReport
+from tests.conftest import DEFAULTS
 
 ADA = "ada@example.com"
 GRACE = "grace@example.org"
@@ -39,7 +40,7 @@ def at(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> date
 
 @pytest.fixture
 def invoices(sessions: sessionmaker[Session], seeded: SeedReport) -> InvoiceService:
-    return InvoiceService(sessions)
+    return InvoiceService(sessions, site_url=DEFAULTS.site_url)
 
 
 @pytest.fixture
@@ -259,7 +260,7 @@ def test_order_change_refunds_are_not_returns(
     # Removing the candle refunded £11.00 ("order changed"); the order is now the kettle alone
     # (£39.95 of goods, £43.90 with delivery). A later return refunds the kettle: £39.95.
     ada = customer_id(ADA)
-    OrderService(sessions, clock=clock).change_item(
+    OrderService(sessions, site_url=DEFAULTS.site_url, clock=clock).change_item(
         "100102", ada, sku="HOM-005", quantity=0, actor="a", conversation_id=None
     )
     _deliver(sessions, "100102", at(2025, 6, 2, 8))
@@ -498,7 +499,7 @@ def test_list_refunds_newest_first_and_expected_by_skips_bank_holidays(
     august = RefundService(sessions, clock=lambda: at(2025, 8, 22, 9))
     august.request_refund("100202", grace, reason="r", actor="a", conversation_id=None)
     # An "order changed" refund on the paid order, requested on 2 June.
-    OrderService(sessions, clock=lambda: at(2025, 6, 2)).change_item(
+    OrderService(sessions, site_url=DEFAULTS.site_url, clock=lambda: at(2025, 6, 2)).change_item(
         "100201", grace, sku="KIT-008", quantity=0, actor="a", conversation_id=None
     )
     listed = august.list_refunds(grace)

@@ -24,6 +24,7 @@ from crm.records.models import AuditLog, Customer, Order, OrderStatusEvent, Prod
 from crm.records.orders import OrderService
 from crm.records.views import ItemChange, OrderItemView
 from crm.tools.demo import SeedReport
+from tests.conftest import DEFAULTS
 
 ADA = "ada@example.com"
 GRACE = "grace@example.org"
@@ -34,7 +35,7 @@ PAY = "https://larkspur.example/checkout/pay/"
 def orders(
     sessions: sessionmaker[Session], seeded: SeedReport, clock: Callable[[], datetime]
 ) -> OrderService:
-    return OrderService(sessions, clock=clock)
+    return OrderService(sessions, site_url=DEFAULTS.site_url, clock=clock)
 
 
 def _numbers(sessions: sessionmaker[Session]) -> set[str]:
@@ -163,7 +164,9 @@ def test_place_order_skips_numbers_in_use(
     sessions: sessionmaker[Session], seeded: SeedReport, customer_id: Callable[[str], int]
 ) -> None:
     candidates: Iterator[str] = iter(["100101", "100201", "654321", "654322"])
-    orders = OrderService(sessions, new_order_number=lambda: next(candidates))
+    orders = OrderService(
+        sessions, site_url=DEFAULTS.site_url, new_order_number=lambda: next(candidates)
+    )
     first = orders.place_order(customer_id(ADA), [("KIT-003", 1)], actor="a", conversation_id=None)
     second = orders.place_order(customer_id(ADA), [("KIT-003", 1)], actor="a", conversation_id=None)
     assert (first.order.number, second.order.number) == ("654321", "654322")

@@ -15,6 +15,7 @@ from crm.records.models import AuditLog, Order, OrderStatusEvent, Refund
 from crm.records.orders import OrderService
 from crm.records.views import OrderItemView, OrderView, format_money, is_changeable
 from crm.tools.demo import SeedReport
+from tests.conftest import DEFAULTS
 
 ADA = "ada@example.com"
 GRACE = "grace@example.org"
@@ -32,7 +33,7 @@ ORDER_BY_STATUS = {
 def orders(
     sessions: sessionmaker[Session], seeded: SeedReport, clock: Callable[[], datetime]
 ) -> OrderService:
-    return OrderService(sessions, clock=clock)
+    return OrderService(sessions, site_url=DEFAULTS.site_url, clock=clock)
 
 
 def _snapshot(sessions: sessionmaker[Session], number: str) -> tuple[object, ...]:

@@ -32,6 +32,7 @@ from crm.tools.demo import (
     identity_statuses,
     seed,
 )
+from tests.conftest import DEFAULTS
 
 
 def _table_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
@@ -142,7 +143,7 @@ def test_contact_details_are_fictional(sessions: sessionmaker[Session], seeded: 
 
 def test_fixed_identities(sessions: sessionmaker[Session], seeded: SeedReport) -> None:
     customers = CustomerService(sessions)
-    orders = OrderService(sessions)
+    orders = OrderService(sessions, site_url=DEFAULTS.site_url)
     for identity in DEMO_IDENTITIES:
         ref = customers.verify(identity.email, identity.postcode)
         assert ref is not None and ref.first_name == identity.first_name
@@ -162,7 +163,7 @@ def test_ada_shipped_and_delivered_orders(
 ) -> None:
     ada = CustomerService(sessions).verify("ada@example.com", "M4 6AB")
     assert ada is not None
-    orders = OrderService(sessions)
+    orders = OrderService(sessions, site_url=DEFAULTS.site_url)
     shipped = orders.get_order("100103", ada.id)
     assert (shipped.carrier, shipped.estimated_delivery) == (
         "DPD",
@@ -181,7 +182,9 @@ def test_identity_statuses_follow_changes(
 ) -> None:
     ada = CustomerService(sessions).verify("ada@example.com", "M4 6AB")
     assert ada is not None
-    OrderService(sessions).cancel_order("100101", ada.id, actor="agent", conversation_id=None)
+    OrderService(sessions, site_url=DEFAULTS.site_url).cancel_order(
+        "100101", ada.id, actor="agent", conversation_id=None
+    )
     [status, *_] = identity_statuses(sessions)
     assert status.orders[0] == DemoOrder("100101", "cancelled")
 
