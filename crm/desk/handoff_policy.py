@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.contract import GENERAL_TEAM
 from config.support_hours import SupportHours
-from crm.desk.handoff_requests import queue_request, staff_online_in
+from crm.desk.handoff_requests import new_handoff_reference, queue_request, staff_online_in
 from crm.desk.transcripts import TranscriptRecord, checked_record
 from crm.records.audit import Clock
 from crm.records.db import retry_once_on_conflict
@@ -32,7 +32,6 @@ from crm.records.feedback import (
     new_ticket_reference,
 )
 from crm.records.models import utcnow
-from crm.records.numbers import random_reference
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ class HandoffPolicy:
         self._presence = presence
         self._route = route
         self._clock = clock
-        self._new_reference = new_reference or (lambda: random_reference("HO-"))
+        self._new_reference = new_reference or new_handoff_reference
         self._new_ticket = new_ticket
 
     def team(self, conversation_id: str, said: Sequence[str]) -> str:

@@ -33,6 +33,11 @@ class HandoffRef:
     team: str = "general"
 
 
+def new_handoff_reference() -> str:
+    """A handoff's reference, e.g. ``HO-7F3K2Q``, read out to the customer."""
+    return random_reference("HO-")
+
+
 class HandoffService:
     """Queue conversations for a person to take over."""
 
@@ -45,7 +50,7 @@ class HandoffService:
     ) -> None:
         self._sessions = sessions
         self._clock = clock
-        self._new_reference = new_reference or (lambda: random_reference("HO-"))
+        self._new_reference = new_reference or new_handoff_reference
 
     def request_handoff(
         self,
