@@ -13,6 +13,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -27,6 +28,11 @@ from crm.desk.transcripts import TranscriptRecord, transcript_lines
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# The domain of the request being served (rasa-sdk sends it with every action call), for the
+# few actions that build buttons from domain responses; a context variable, so concurrent
+# requests never see each other's.
+_DOMAIN: ContextVar[DomainDict] = ContextVar("domain")
 
 CUSTOMER_ID = "customer_id"
 CUSTOMER_NAME = "customer_first_name"
@@ -62,6 +68,18 @@ def verified_customer(tracker: Tracker) -> int | None:
     if customer_id is None or until is None or float(until) < time.time():
         return signed_in_customer(tracker)
     return int(customer_id)
+
+
+def response_text(name: str) -> str | None:
+    """The first text of a domain response, for a button title; None if there is none."""
+    variants = _DOMAIN.get({}).get("responses", {}).get(name) or []
+    text = variants[0].get("text") if variants else None
+    return str(text) if text else None
+
+
+def response_names(prefix: str) -> list[str]:
+    """The names of the domain's responses that start with `prefix`."""
+    return [name for name in _DOMAIN.get({}).get("responses", {}) if name.startswith(prefix)]
 
 
 def latest_intent(tracker: Tracker) -> str | None:
@@ -108,6 +126,7 @@ class ShopAction(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Run `act`; an unexpected error becomes an apology with an error id."""
+        _DOMAIN.set(domain)
         try:
             events = await self.act(dispatcher, tracker, get_services())
             if self.ends_request:

@@ -10,24 +10,25 @@ this helpful?" buttons, and the customer's vote is stored against that answer.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, call, latest_intent
+from actions.clarify import CLARIFY_UNANSWERED, FALLBACK, clarified_question, offer_choices
 from actions.handoff import hand_off, say_handed_off
 from actions.recommend import offer_after_question
 from actions.responses import literal
 from actions.services import Services
+from actions.turns import last_reply, previous_turn
 from crm.insights.sentiment import is_negative
 
 log = logging.getLogger(__name__)
 
 ANSWER_ID = "knowledge_answer_id"
 # Replies that mean the agent did not understand or could not answer.
-FAILED_REPLIES = frozenset({"utter_knowledge_unknown", "utter_default"})
+FAILED_REPLIES = frozenset({"utter_knowledge_unknown", "utter_default", CLARIFY_UNANSWERED})
 ANSWER_RESPONSE = "utter_knowledge_answer"
 HELPFUL = "answer_helpful"  # its counterpart, answer_not_helpful, is every other vote
 YES, NO = "affirm", "deny"
@@ -59,7 +60,9 @@ class ActionAnswerFromKnowledge(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Quote and cite, or abstain below the calibrated threshold."""
-        question = str(tracker.latest_message.get("text") or "").strip()
+        question = (
+            clarified_question(tracker) or str(tracker.latest_message.get("text") or "")
+        ).strip()
         topics = TOPICS.get(latest_intent(tracker) or "", ())
         answer = (
             await call(services.knowledge.answer, question, topics=topics) if question else None
@@ -74,7 +77,10 @@ class ActionAnswerFromKnowledge(ShopAction):
                 )
             reason = failure_handoff_reason(tracker, question)
             if reason is None:
-                dispatcher.utter_message(response="utter_knowledge_unknown")
+                # Unsure what the customer meant, and no article: the tasks it may be.
+                unsure = latest_intent(tracker) == FALLBACK
+                if not (unsure and offer_choices(dispatcher, tracker, CLARIFY_UNANSWERED)):
+                    dispatcher.utter_message(response="utter_knowledge_unknown")
                 return [SlotSet(ANSWER_ID, None)]
             # Not again "would you like a person?": the customer gets one.
             log.info("knowledge: handed off (%s), conversation %s", reason, tracker.sender_id)
@@ -113,33 +119,6 @@ def failure_handoff_reason(tracker: Tracker, question: str) -> str | None:
     if last_reply(tracker) in FAILED_REPLIES:
         return "repeated_misunderstanding"
     return None
-
-
-def previous_turn(tracker: Tracker) -> list[str | None]:
-    """The domain responses of the agent's turn before the customer's latest message, in order."""
-    replies: list[str | None] = []
-    seen_latest = False
-    for event in reversed(tracker.events):
-        kind = event.get("event")
-        if kind == "user":
-            if seen_latest:
-                break
-            seen_latest = True
-        elif kind == "bot" and seen_latest:
-            replies.append(uttered(event))
-    return replies[::-1]
-
-
-def last_reply(tracker: Tracker) -> str | None:
-    """The domain response of the agent's last message before the customer's latest one."""
-    replies = previous_turn(tracker)
-    return replies[-1] if replies else None
-
-
-def uttered(event: dict[str, Any]) -> str | None:
-    """The domain response a bot message came from (Rasa keeps it in the event's metadata)."""
-    response = (event.get("metadata") or {}).get("utter_action")
-    return str(response) if response else None
 
 
 def replies_to_answer(tracker: Tracker) -> bool:

@@ -32,6 +32,7 @@ WEIGHTS_FILE = "weights.npy"
 BIAS_FILE = "bias.npy"
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
+_ANY_WORD = re.compile(r"(?u)\w+")
 _SPACE = re.compile(r"\s\s+")
 _DIGIT = re.compile(r"\d")
 
@@ -39,6 +40,24 @@ _DIGIT = re.compile(r"\d")
 def normalise(text: str) -> str:
     """Lower case, every digit a 0: an order number's shape matters, its value does not."""
     return _DIGIT.sub("0", text.lower())
+
+
+def phrasing(text: str) -> str:
+    """The words of a message and nothing else: the key of a known phrasing.
+
+    "Track an order!" and "track an  order" are the same phrasing; a button's payload is one.
+    """
+    return " ".join(_ANY_WORD.findall(normalise(text)))
+
+
+def known_phrasings(texts: Sequence[str], labels: Sequence[str]) -> dict[str, str]:
+    """Each training phrasing that has one label, mapped to it; ambiguous ones are left out."""
+    seen: dict[str, set[str]] = {}
+    for text, label in zip(texts, labels, strict=True):
+        key = phrasing(text)
+        if key:
+            seen.setdefault(key, set()).add(str(label))
+    return {key: next(iter(found)) for key, found in seen.items() if len(found) == 1}
 
 
 def encoder_text(text: str) -> str:
@@ -137,14 +156,22 @@ class IntentModel:
         labels: list[str],
         weights: np.ndarray,
         bias: np.ndarray,
+        known: dict[str, str] | None = None,
     ) -> None:
-        """Use `fit` or `load`."""
+        """Use `fit` or `load`.
+
+        `known` maps a training phrasing (`phrasing`) to its label: a message worded exactly
+        like one is given that label with certainty. The agent's buttons send such phrasings
+        (the "Do you mean ...?" choices), so a customer's choice always reaches its task.
+        """
         self.settings = settings
         self.words = words
         self.chars = chars
         self.labels = labels
         self.weights = weights
         self.bias = bias
+        self.known = known or {}
+        self._index = {label: i for i, label in enumerate(labels)}
         # Converted once here, not on every message: the weights are labels × (n-grams + 384).
         self._scoring = np.ascontiguousarray(weights.T, dtype=np.float64)
 
@@ -182,6 +209,7 @@ class IntentModel:
             [str(label) for label in regression.classes_],
             regression.coef_.astype(np.float32),
             regression.intercept_.astype(np.float32),
+            known_phrasings(texts, labels),
         )
 
     @property
@@ -214,6 +242,11 @@ class IntentModel:
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         result: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+        for row, text in enumerate(texts):
+            label = self.known.get(phrasing(text))
+            if label is not None and label in self._index:
+                result[row] = 0.0
+                result[row, self._index[label]] = 1.0
         return result
 
     def rank(
@@ -234,6 +267,7 @@ class IntentModel:
             "dimension": self.dimension,
             "words": {"vocabulary": self.words.vocabulary, "idf": self.words.idf.tolist()},
             "chars": {"vocabulary": self.chars.vocabulary, "idf": self.chars.idf.tolist()},
+            "known": self.known,
         }
         (directory / VOCABULARY_FILE).write_text(json.dumps(meta))
         np.save(directory / WEIGHTS_FILE, self.weights, allow_pickle=False)
@@ -257,6 +291,7 @@ class IntentModel:
             words = TfidfSpace(meta["words"]["vocabulary"], np.asarray(meta["words"]["idf"]))
             chars = TfidfSpace(meta["chars"]["vocabulary"], np.asarray(meta["chars"]["idf"]))
             labels = [str(label) for label in meta["labels"]]
+            known = {str(key): str(label) for key, label in meta.get("known", {}).items()}
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise IntentModelError(
                 f"intent model in {directory} cannot be read: {error}"
@@ -267,4 +302,4 @@ class IntentModel:
                 f"intent model in {directory}: weights {weights.shape} do not match "
                 f"{len(labels)} labels and {columns} features; retrain it"
             )
-        return cls(settings, words, chars, labels, weights, bias)
+        return cls(settings, words, chars, labels, weights, bias, known)

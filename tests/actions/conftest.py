@@ -112,10 +112,12 @@ def tracker(
     set_this_turn: dict[str, Any] | None = None,
     entities: list[dict[str, Any]] | None = None,
     metadata: dict[str, Any] | None = None,
+    ranking: list[tuple[str, float]] | None = None,
 ) -> Tracker:
     """A tracker as Rasa would send it; `set_this_turn` are slots filled by the last message.
 
-    `metadata` is what the channel attached to the last message.
+    `metadata` is what the channel attached to the last message; `ranking` the NLU's intent
+    ranking of it (Rasa's `intent_ranking`, the fallback first when it replaced the intent).
     """
     all_slots = {name: None for name in DOMAIN["slots"]}
     all_slots.update(slots or {})
@@ -124,6 +126,7 @@ def tracker(
         "text": text,
         "intent": {"name": intent, "confidence": 1.0},
         "entities": list(entities or []),
+        "intent_ranking": [{"name": n, "confidence": c} for n, c in (ranking or [])],
     }
     history = list(events or [])
     history.append(

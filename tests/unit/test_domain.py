@@ -23,7 +23,10 @@ def named_in_actions() -> set[str]:
     """Fixed names, plus every expansion of f-string names such as utter_order_status_{status}."""
     names = set(re.findall(r'"(utter_[a-z_]+)"', PYTHON))
     names.discard("utter_action")  # Rasa's metadata key naming the response a bot message used
-    for prefix in re.findall(r'f"(utter_[a-z_]+)\{', PYTHON):
+    # A name ending in "_" is a prefix (actions/clarify.py's utter_choice_<intent>).
+    prefixes = {name for name in names if name.endswith("_")}
+    names -= prefixes
+    for prefix in prefixes | set(re.findall(r'f"(utter_[a-z_]+)\{', PYTHON)):
         expanded = {r for r in RESPONSES if r.startswith(prefix)}
         assert expanded, f"no response starts with {prefix}"
         names |= expanded
@@ -70,3 +73,36 @@ def test_every_team_a_conversation_can_be_passed_to_has_a_notice():
     # The console offers every staff team; the relay says utter_staff_transferred_<team>.
     for team in STAFF_TEAMS:
         assert f"utter_staff_transferred_{team}" in RESPONSES
+
+
+def _training_examples() -> dict[str, set[str]]:
+    """Each training phrasing of data/nlu (words only, lower case) and the intents it has."""
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / "data" / "nlu").glob("*.yml"):
+        for item in yaml.safe_load(path.read_text()).get("nlu", []):
+            if "intent" in item:
+                for line in item["examples"].splitlines():
+                    words = " ".join(re.findall(r"\w+", line.removeprefix("- ").lower()))
+                    found.setdefault(words, set()).add(item["intent"])
+    return found
+
+
+def test_every_choice_button_is_an_example_of_its_own_intent_only():
+    # The "Do you mean ...?" buttons send these words; the classifier gives a phrasing it was
+    # trained on its label with certainty, so a choice reaches its task (actions/clarify.py).
+    examples = _training_examples()
+    choices = {
+        n.removeprefix("utter_choice_"): v
+        for n, v in DOMAIN["responses"].items()
+        if n.startswith("utter_choice_")
+    }
+    assert choices, "no choice buttons in domain.yml"
+    for intent, variants in choices.items():
+        words = " ".join(re.findall(r"\w+", variants[0]["text"].lower()))
+        assert examples.get(words) == {intent}, (intent, variants[0]["text"])
+
+
+def test_every_task_can_be_offered_as_a_choice():
+    from bench.nlu_blind import TASKS
+
+    assert {f"utter_choice_{task}" for task in TASKS} <= RESPONSES

@@ -17,6 +17,8 @@ from bot.nlu.intent_model import (
     IntentModelSettings,
     TfidfSpace,
     char_ngrams,
+    known_phrasings,
+    phrasing,
     word_ngrams,
 )
 
@@ -163,6 +165,7 @@ def test_a_saved_model_loads_to_the_same_answers(trained, tmp_path: Path) -> Non
     texts = ["where's my refund for order 100104", "good morning"]
     vectors = np.asarray(embedder.encode(texts))
     assert loaded.labels == model.labels
+    assert loaded.known == model.known and loaded.known
     assert loaded.settings == model.settings
     assert np.allclose(loaded.probabilities(texts, vectors), model.probabilities(texts, vectors))
     json.loads((tmp_path / VOCABULARY_FILE).read_text())  # plain JSON
@@ -205,3 +208,24 @@ def test_settings_change_the_model(embedder) -> None:
     assert not np.allclose(
         words_only.probabilities(probe, probe_vectors), default.probabilities(probe, probe_vectors)
     )
+
+
+def test_a_phrasing_is_its_words_whatever_the_case_spacing_and_punctuation() -> None:
+    assert phrasing("Track an  order!") == phrasing("track an order") == "track an order"
+    assert phrasing("Order 100102?") == "order 000000"
+
+
+def test_phrasings_with_two_labels_are_not_known() -> None:
+    known = known_phrasings(["Cancel it", "cancel it!", "hello", "Hello"], ["a", "b", "c", "c"])
+    assert known == {"hello": "c"}
+
+
+def test_a_message_worded_like_a_training_example_gets_its_label_with_certainty(embedder) -> None:
+    # A button's payload is a training phrasing: it must reach its intent, never a neighbour.
+    texts, labels = _data()
+    texts, labels = [*texts, "the usual thing please"], [*labels, "get_refund"]
+    model = IntentModel.fit(texts, labels, np.asarray(embedder.encode(texts)))
+    asked = ["The usual thing, please!", "the usual thing please for order 100102"]
+    ranked = model.rank(asked, np.asarray(embedder.encode(asked)), top=2)
+    assert ranked[0] == [("get_refund", 1.0), (ranked[0][1][0], 0.0)]
+    assert ranked[1][0][1] < 1.0  # other words: the model decides as usual

@@ -1,0 +1,111 @@
+"""Ask, don't guess: "Do you mean ...?" when the NLU cannot tell which task a message asks for.
+
+Rasa's FallbackClassifier (config.yml) turns a message into `nlu_fallback` when the classifier's
+best reading is weak or too close to the next one. Starting the wrong task then costs the customer
+more than a question does, so outside a form `action_clarify` reads the classifier's ranking: when
+its best reading is a task, the customer gets the tasks it hesitated between as buttons (at most
+three). Otherwise the message is a question for the help centre (`action_answer_from_knowledge`),
+which offers the same buttons when it has no answer, rather than only saying it does not know.
+
+Each button sends its task's choice phrasing, the text of `utter_choice_<intent>` in domain.yml.
+That phrasing is also a training example of the intent, and the classifier gives a phrasing it
+was trained on its label with certainty (bot/nlu/intent_model.py), so a choice goes straight to
+its task. What the first message said is not lost: its order number or product already filled
+their slots, and a help-centre choice answers the first message, not the button's words.
+"""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, FollowupAction
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import ShopAction, response_names, response_text
+from actions.services import Services
+from actions.turns import previous_turn, user_texts
+
+CHOICE = "utter_choice_"
+CLARIFY = "utter_clarify"  # the NLU hesitated between tasks
+CLARIFY_UNANSWERED = "utter_clarify_unanswered"  # the help centre had nothing either
+FALLBACK = "nlu_fallback"
+# A reading below this share of the classifier's confidence is not worth a button.
+FLOOR = 0.1
+MOST = 3
+
+
+def choices(tracker: Tracker) -> list[str]:
+    """The tasks the classifier hesitated between, most likely first, that have a choice button."""
+    offered = {name.removeprefix(CHOICE) for name in response_names(CHOICE)}
+    found: list[str] = []
+    for entry in tracker.latest_message.get("intent_ranking") or []:
+        name = str(entry.get("name") or "").split("+")[0]  # a two-request reading: its first
+        if name == FALLBACK:
+            continue
+        if float(entry.get("confidence") or 0.0) < FLOOR:
+            break
+        if name in offered and name not in found:
+            found.append(name)
+        if len(found) == MOST:
+            break
+    return found
+
+
+def best_reading(tracker: Tracker) -> str | None:
+    """The classifier's top intent before the fallback replaced it."""
+    for entry in tracker.latest_message.get("intent_ranking") or []:
+        name = str(entry.get("name") or "")
+        if name and name != FALLBACK:
+            return name.split("+")[0]
+    return None
+
+
+def choice_buttons(intents: list[str]) -> list[dict[str, str]]:
+    """One button per task: its choice phrasing, sent back as plain text."""
+    buttons = []
+    for intent in intents:
+        title = response_text(f"{CHOICE}{intent}")
+        if title:
+            buttons.append({"title": title, "payload": title})
+    return buttons
+
+
+def offer_choices(dispatcher: CollectingDispatcher, tracker: Tracker, response: str) -> bool:
+    """Say `response` with a button per task the classifier hesitated between, if any."""
+    buttons = choice_buttons(choices(tracker))
+    if not buttons:
+        return False
+    dispatcher.utter_message(response=response, buttons=buttons)
+    return True
+
+
+def clarified_question(tracker: Tracker) -> str | None:
+    """The message a choice answers, when the customer's latest message is a choice button.
+
+    A help-centre task chosen from the buttons must answer what the customer first wrote
+    ("can I send it to Spain?"), not the button's words ("Ask about delivery options").
+    """
+    if not {CLARIFY, CLARIFY_UNANSWERED} & set(previous_turn(tracker)):
+        return None
+    texts = user_texts(tracker)
+    latest = texts[-1].strip().casefold() if texts else ""
+    titles = {(response_text(name) or "").strip().casefold() for name in response_names(CHOICE)}
+    if len(texts) < 2 or latest not in titles:
+        return None
+    return texts[-2]
+
+
+class ActionClarify(ShopAction):
+    """A message the NLU was unsure about: ask which task, or pass it to the help centre."""
+
+    def name(self) -> str:
+        """Used by the rule for `nlu_fallback` outside a form."""
+        return "action_clarify"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Offer the tasks when the best reading is one; otherwise answer from the help centre."""
+        best = best_reading(tracker)
+        if best in choices(tracker) and offer_choices(dispatcher, tracker, CLARIFY):
+            return []
+        return [FollowupAction("action_answer_from_knowledge")]

@@ -1,0 +1,170 @@
+"""Ask, don't guess: the "Do you mean ...?" buttons and what a choice leads to (actions/clarify.py)."""
+
+from __future__ import annotations
+
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions.clarify import ActionClarify
+from actions.knowledge import ActionAnswerFromKnowledge
+from crm.records.models import KnowledgeAnswer
+from tests.actions.conftest import DOMAIN, responses, tracker
+
+FALLBACK = ("nlu_fallback", 0.4)
+
+
+def _titles(dispatcher: CollectingDispatcher) -> list[str]:
+    return [button["title"] for button in dispatcher.messages[0]["buttons"]]
+
+
+def _choice(intent: str) -> str:
+    return str(DOMAIN["responses"][f"utter_choice_{intent}"][0]["text"])
+
+
+async def test_a_message_between_two_tasks_gets_a_button_for_each(services):
+    dispatcher = CollectingDispatcher()
+    events = await ActionClarify().run(
+        dispatcher,
+        tracker(
+            text="i want to sort out 100102, i dont want it anymore",
+            intent="nlu_fallback",
+            ranking=[FALLBACK, ("cancel_order", 0.46), ("change_order", 0.31), ("greet", 0.02)],
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_clarify"]
+    assert _titles(dispatcher) == [_choice("cancel_order"), _choice("change_order")]
+    # Plain text, never an intent command: the payload is the choice's own words.
+    assert all(b["payload"] == b["title"] for b in dispatcher.messages[0]["buttons"])
+    assert events == []
+
+
+async def test_at_most_three_choices_and_none_below_the_floor(services):
+    dispatcher = CollectingDispatcher()
+    await ActionClarify().run(
+        dispatcher,
+        tracker(
+            text="money back for the thing",
+            intent="nlu_fallback",
+            ranking=[
+                FALLBACK,
+                ("get_refund", 0.35),
+                ("track_refund", 0.3),
+                ("check_refund_policy", 0.2),
+                ("get_invoice", 0.1),
+                ("complaint", 0.05),
+            ],
+        ),
+        DOMAIN,
+    )
+    assert _titles(dispatcher) == [
+        _choice("get_refund"),
+        _choice("track_refund"),
+        _choice("check_refund_policy"),
+    ]
+
+
+async def test_a_two_request_reading_offers_its_first_task(services):
+    dispatcher = CollectingDispatcher()
+    await ActionClarify().run(
+        dispatcher,
+        tracker(
+            text="order 100102 and the bill",
+            intent="nlu_fallback",
+            ranking=[FALLBACK, ("track_order+get_invoice", 0.38), ("get_invoice", 0.3)],
+        ),
+        DOMAIN,
+    )
+    assert _titles(dispatcher) == [_choice("track_order"), _choice("get_invoice")]
+
+
+async def test_a_question_goes_on_to_the_help_centre(services):
+    dispatcher = CollectingDispatcher()
+    events = await ActionClarify().run(
+        dispatcher,
+        tracker(
+            text="are your candles soy wax",
+            intent="nlu_fallback",
+            ranking=[FALLBACK, ("ask_question", 0.38), ("place_order", 0.2)],
+        ),
+        DOMAIN,
+    )
+    assert dispatcher.messages == []
+    assert [(e["event"], e["name"]) for e in events] == [
+        ("followup", "action_answer_from_knowledge")
+    ]
+
+
+async def test_no_answer_and_unsure_offers_the_tasks_it_may_be(services):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            text="the capital of Peru for my parcel",
+            intent="nlu_fallback",
+            ranking=[FALLBACK, ("out_of_scope", 0.36), ("track_order", 0.3)],
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_clarify_unanswered"]
+    assert _titles(dispatcher) == [_choice("track_order")]
+
+
+async def test_no_answer_and_nothing_to_offer_says_so(services):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            text="what is the capital of Peru",
+            intent="nlu_fallback",
+            ranking=[FALLBACK, ("out_of_scope", 0.39), ("greet", 0.05)],
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_knowledge_unknown"]
+
+
+def _clarified(question: str) -> list[dict]:
+    return [
+        {"event": "user", "text": question, "timestamp": 1.0},
+        {
+            "event": "bot",
+            "text": "...",
+            "timestamp": 1.1,
+            "metadata": {"utter_action": "utter_clarify"},
+        },
+    ]
+
+
+async def test_a_help_centre_choice_answers_the_first_message(services, sessions):
+    question = "can you send stuff to norway and what does it cost"
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            text=_choice("delivery_options"),
+            intent="delivery_options",
+            events=_clarified(question),
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher)[0] == "utter_knowledge_answer"
+    with sessions() as session:
+        (logged,) = session.scalars(select(KnowledgeAnswer))
+    assert logged.question == question
+
+
+async def test_new_words_after_the_buttons_are_a_new_question(services, sessions):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            text="no, I mean can I pay with klarna",
+            intent="check_payment_methods",
+            events=_clarified("can you send stuff to norway and what does it cost"),
+        ),
+        DOMAIN,
+    )
+    with sessions() as session:
+        (logged,) = session.scalars(select(KnowledgeAnswer))
+    assert logged.question == "no, I mean can I pay with klarna"
