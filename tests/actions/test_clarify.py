@@ -1,4 +1,4 @@
-"""Ask, don't guess: the "Do you mean ...?" buttons and what a choice leads to (actions/clarify.py)."""
+"""Ask, don't guess: the "Do you mean ...?" buttons and where a choice leads (actions/clarify.py)."""
 
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ async def test_no_answer_and_nothing_to_offer_says_so(services):
     assert responses(dispatcher) == ["utter_knowledge_unknown"]
 
 
-def _clarified(question: str) -> list[dict]:
+def _clarified(question: str) -> list[dict[str, object]]:
     return [
         {"event": "user", "text": question, "timestamp": 1.0},
         {
