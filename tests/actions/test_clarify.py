@@ -1,4 +1,4 @@
-"""Ask, don't guess: the "Do you mean ...?" buttons and where a choice leads (actions/clarify.py)."""
+"""Ask, don't guess: the "Do you mean ...?" buttons and where a choice leads."""
 
 from __future__ import annotations
 
