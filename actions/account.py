@@ -28,6 +28,7 @@ from actions.base import (
     verified_customer,
     yes_or_no,
 )
+from actions.context import CONTEXT_ORDER
 from actions.responses import day
 from actions.services import Services, get_services
 from actions.verification import (
@@ -139,6 +140,8 @@ class ActionSwitchAccount(ShopAction):
             SlotSet(CUSTOMER_NAME, None),
             SlotSet(VERIFIED_UNTIL, None),
             SlotSet(FAILURES, 0),
+            # The order the conversation was about was the other account's.
+            SlotSet(CONTEXT_ORDER, None),
         ]
 
 

@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, call, latest_intent
 from actions.clarify import CLARIFY_UNANSWERED, FALLBACK, clarified_question, offer_choices
+from actions.context import LAST_QUESTION, Question, resolve_follow_up
 from actions.handoff import hand_off, say_handed_off
 from actions.recommend import offer_after_question
 from actions.responses import literal
@@ -60,50 +61,69 @@ class ActionAnswerFromKnowledge(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Quote and cite, or abstain below the calibrated threshold."""
-        question = (
-            clarified_question(tracker) or str(tracker.latest_message.get("text") or "")
-        ).strip()
-        topics = TOPICS.get(latest_intent(tracker) or "", ())
-        answer = (
-            await call(services.knowledge.answer, question, topics=topics) if question else None
-        )
-        if answer is None:
-            log.info("knowledge: no answer good enough (conversation %s)", tracker.sender_id)
-            if question:
-                await call(
-                    services.answers.record_abstention,
-                    conversation_id=tracker.sender_id,
-                    question=question,
-                )
-            reason = failure_handoff_reason(tracker, question)
-            if reason is None:
-                # Unsure what the customer meant, and no article: the tasks it may be.
-                unsure = latest_intent(tracker) == FALLBACK
-                if not (unsure and offer_choices(dispatcher, tracker, CLARIFY_UNANSWERED)):
-                    dispatcher.utter_message(response="utter_knowledge_unknown")
-                return [SlotSet(ANSWER_ID, None)]
-            # Not again "would you like a person?": the customer gets one.
-            log.info("knowledge: handed off (%s), conversation %s", reason, tracker.sender_id)
-            handoff = await hand_off(services, tracker, reason)
-            say_handed_off(dispatcher, services, handoff, failed=True)
-            return [SlotSet(ANSWER_ID, None)]
-        log.info("knowledge: answered from %s, score %.3f", answer.article_id, answer.score)
-        answer_id = await call(
-            services.answers.record_answer,
-            conversation_id=tracker.sender_id,
-            question=question,
-            article_id=answer.article_id,
-            passage_id=answer.chunk_id,
-            score=answer.score,
-        )
-        dispatcher.utter_message(
-            response=ANSWER_RESPONSE,
-            quote=literal(answer.quote),
-            title=answer.title,
-            url=answer.url,
-        )
-        await offer_after_question(dispatcher, services, tracker)
-        return [SlotSet(ANSWER_ID, str(answer_id))]
+        return await answer_question(dispatcher, tracker, services)
+
+
+async def answer_question(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    services: Services,
+    *,
+    follow_up: bool = False,
+) -> list[EventType]:
+    """Answer the customer's latest message from the help centre, and remember the question.
+
+    With `follow_up`, the message is an elliptical follow-up and is read against the last
+    question (actions/context.py): the help centre is asked the question it stands for.
+    """
+    first = clarified_question(tracker)  # a choice button answers the message before it
+    said = Question.of_message(
+        (first or str(tracker.latest_message.get("text") or "")).strip(),
+        [] if first else list(tracker.latest_message.get("entities") or []),
+    )
+    if follow_up:
+        said = resolve_follow_up(Question.from_slot(tracker.get_slot(LAST_QUESTION)), said)
+    remembered = SlotSet(LAST_QUESTION, said.as_slot() if said.text else None)
+    question = said.text
+    topics = TOPICS.get(latest_intent(tracker) or "", ())
+    answer = await call(services.knowledge.answer, question, topics=topics) if question else None
+    if answer is None:
+        log.info("knowledge: no answer good enough (conversation %s)", tracker.sender_id)
+        if question:
+            await call(
+                services.answers.record_abstention,
+                conversation_id=tracker.sender_id,
+                question=question,
+            )
+        reason = failure_handoff_reason(tracker, question)
+        if reason is None:
+            # Unsure what the customer meant, and no article: the tasks it may be.
+            unsure = latest_intent(tracker) == FALLBACK
+            if not (unsure and offer_choices(dispatcher, tracker, CLARIFY_UNANSWERED)):
+                dispatcher.utter_message(response="utter_knowledge_unknown")
+            return [SlotSet(ANSWER_ID, None), remembered]
+        # Not again "would you like a person?": the customer gets one.
+        log.info("knowledge: handed off (%s), conversation %s", reason, tracker.sender_id)
+        handoff = await hand_off(services, tracker, reason)
+        say_handed_off(dispatcher, services, handoff, failed=True)
+        return [SlotSet(ANSWER_ID, None), remembered]
+    log.info("knowledge: answered from %s, score %.3f", answer.article_id, answer.score)
+    answer_id = await call(
+        services.answers.record_answer,
+        conversation_id=tracker.sender_id,
+        question=question,
+        article_id=answer.article_id,
+        passage_id=answer.chunk_id,
+        score=answer.score,
+    )
+    dispatcher.utter_message(
+        response=ANSWER_RESPONSE,
+        quote=literal(answer.quote),
+        title=answer.title,
+        url=answer.url,
+    )
+    await offer_after_question(dispatcher, services, tracker)
+    return [SlotSet(ANSWER_ID, str(answer_id)), remembered]
 
 
 def failure_handoff_reason(tracker: Tracker, question: str) -> str | None:

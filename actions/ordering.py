@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -67,7 +67,11 @@ _NUMBER_WORDS = {
 _NUMBER_WORDS.update({"a": 1, "an": 1, "single": 1, "none": 0, "pair": 2, "couple": 2})
 _QUANTITY = re.compile(r"\b(\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
 _A_PAIR = re.compile(r"\ban? (pair|couple)\b", re.I)
-_REMOVE = re.compile(r"\b(remove|delete|take (?:out|off)|drop|get rid of|don'?t want)\b", re.I)
+_REMOVE = re.compile(
+    r"\b(remove|delete|take (?:[\w']+ ){0,4}?(?:out|off)|drop|get rid of|don'?t want)\b", re.I
+)
+_MORE = re.compile(r"\b(add|more|extra|another|put)\b", re.I)
+_ANOTHER = re.compile(r"\b(another|one more)\b", re.I)
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1}
 
 
@@ -368,23 +372,73 @@ class ValidateChangeOrderForm(VerifiedOrderForm):
             return [CHANGE_PRODUCT, CHANGE_QUANTITY, CONFIRM_CHANGE]
         return []
 
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Also keep how many the request itself asked for, before verification asks anything.
+
+        "Remove the bath towel from 100102" or "put 3 more jars in it" says the quantity once,
+        in the message that starts the task; the item questions come after verification, when
+        that message is no longer the latest, so the count is kept now (`requested_quantity`)
+        and settled against the order once it is found (`on_order_found`).
+        """
+        kept: str | None = None
+        # Only in the message that starts the task, before the form has asked anything.
+        starting = tracker.get_slot("requested_slot") is None and not tracker.get_slot(
+            CHANGE_QUANTITY
+        )
+        if starting and latest_intent(tracker) == "change_order":
+            kept = requested_quantity(str(tracker.latest_message.get("text") or ""))
+            tracker.slots[CHANGE_QUANTITY] = kept
+        events: list[EventType] = await super().get_validation_events(dispatcher, tracker, domain)
+        settled = any(e.get("name") == CHANGE_QUANTITY for e in events)
+        if kept is not None and not settled:
+            events.append(SlotSet(CHANGE_QUANTITY, kept))
+        return events
+
     async def on_order_found(
         self, number: str, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
         """Resolve a product named in the request ("remove the kettle from 100102") now.
 
-        When the customer switches to another order midway ("sorry, I meant 100102"), the item
-        questions start again for it.
+        A quantity said in the request is settled against the order ("3 more" of what it
+        holds; nothing to remove if it holds none). When the customer switches to another order
+        midway ("sorry, I meant 100102"), the item questions start again for it.
         """
         if tracker.get_slot(ORDER_STATUS) is not None:
             return {slot: None for slot in CHANGE_SLOTS}
         named = tracker.get_slot(CHANGE_PRODUCT)
-        if not named or tracker.get_slot(CHANGE_SKU):
+        if not named:
             return {}
         order = await call(get_services().orders.get_order, number, customer_id)
-        return await product_slot(
-            CHANGE_PRODUCT, CHANGE_SKU, named, tracker, dispatcher, among=order
-        )
+        slots: dict[str, Any] = {}
+        if not tracker.get_slot(CHANGE_SKU):
+            slots = await product_slot(
+                CHANGE_PRODUCT, CHANGE_SKU, named, tracker, dispatcher, among=order
+            )
+        sku = slots.get(CHANGE_SKU, tracker.get_slot(CHANGE_SKU))
+        wanted = tracker.get_slot(CHANGE_QUANTITY)
+        if sku and wanted is not None:
+            slots.update(self._settle(dispatcher, order, str(sku), str(wanted), str(named)))
+        return slots
+
+    def _settle(
+        self,
+        dispatcher: CollectingDispatcher,
+        order: OrderView,
+        sku: str,
+        wanted: str,
+        product: str,
+    ) -> dict[str, Any]:
+        """A kept quantity made absolute for this order's item, or the item asked again."""
+        now = current_quantity(order, sku)
+        count = now + int(wanted) if wanted[:1] in ("+", "-") else int(wanted)
+        if count == 0 and now == 0:
+            return self._not_in_order(dispatcher, order, product)
+        if not 0 <= count <= MAX_QUANTITY:
+            dispatcher.utter_message(response="utter_invalid_quantity", low=0, high=MAX_QUANTITY)
+            return {CHANGE_QUANTITY: None}
+        return {CHANGE_QUANTITY: str(count)}
 
     async def validate_change_product(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -400,6 +454,12 @@ class ValidateChangeOrderForm(VerifiedOrderForm):
             if order is not None and current_quantity(order, sku) == 0:
                 return self._not_in_order(dispatcher, order, str(slots[CHANGE_PRODUCT]))
             slots[CHANGE_QUANTITY] = "0"
+        kept = tracker.get_slot(CHANGE_QUANTITY)
+        if sku and order is not None and kept is not None and CHANGE_QUANTITY not in slots:
+            # A count from the request ("3 more"), now that the item is known.
+            slots.update(
+                self._settle(dispatcher, order, str(sku), str(kept), str(slots[CHANGE_PRODUCT]))
+            )
         return slots
 
     async def validate_change_quantity(
@@ -456,6 +516,23 @@ class ActionAskChangeProduct(AskForProduct):
     def name(self) -> str:
         """Rasa calls `action_ask_<slot>` instead of the `utter_ask_<slot>` response."""
         return "action_ask_change_product"
+
+
+def requested_quantity(text: str) -> str | None:
+    """How many a change request asks for: "0" to remove, "+3" for three more, "4", or None.
+
+    "Add", "more", "another" and "extra" count on top of what the order holds, "remove 2" off
+    it ("-2"), settled once the order is known; a bare count is what the order should hold;
+    "a kettle" is asked, not 1.
+    """
+    number = quantity_in(text, articles=False)
+    if number is None:
+        if _REMOVE.search(text):
+            return "0"
+        return "+1" if _ANOTHER.search(text) else None
+    if _REMOVE.search(text):
+        return f"-{number}"
+    return f"+{number}" if _MORE.search(text) else str(number)
 
 
 def current_quantity(order: OrderView, sku: str) -> int:

@@ -12,6 +12,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import CUSTOMER_ID, CUSTOMER_NAME, VERIFIED_UNTIL, ShopAction, forget_task
+from actions.context import CONTEXT_ORDER, LAST_QUESTION
 from actions.services import Services
 from actions.verification import FAILURES, LOOKUP_FAILURES
 
@@ -20,13 +21,15 @@ class ActionResetTask(ShopAction):
     """Forget a task's slots when the customer stops it or asks for a person midway."""
 
     # Who the customer is outlives any one task; so does the count of failed verifications,
-    # or stopping a form would reset the limit on guessing.
+    # or stopping a form would reset the limit on guessing, and what the conversation is about.
     KEEP = frozenset(
         {
             CUSTOMER_ID,
             CUSTOMER_NAME,
             VERIFIED_UNTIL,
             FAILURES,
+            CONTEXT_ORDER,
+            LAST_QUESTION,
             "requested_slot",
             "session_started_metadata",
         }

@@ -26,6 +26,7 @@ from actions.base import (
     call,
     verified_customer,
 )
+from actions.context import CONTEXT_ORDER, refers_back
 from actions.services import get_services
 from crm.records.errors import OrderNotFound
 
@@ -178,11 +179,32 @@ class VerifiedOrderForm(VerifiedForm, ABC):
         """The order has been found on the verified customer's account."""
         return tracker.get_slot(ORDER_STATUS) is not None
 
+    async def extract_order_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A request that refers back ("can I get a refund on it?") is about the current order.
+
+        Only when the task starts (the form has asked nothing yet) and the request names no
+        order of its own; the order is then checked like any other (`validate_order_number`).
+        """
+        if tracker.get_slot(ORDER_NUMBER) or tracker.get_slot("requested_slot"):
+            return {}
+        current = self.current_order(tracker, str(tracker.latest_message.get("text") or ""))
+        return {} if current is None else {ORDER_NUMBER: current}
+
+    @staticmethod
+    def current_order(tracker: Tracker, text: str) -> str | None:
+        """The order the conversation is about, if `text` refers back to it and names none."""
+        current = tracker.get_slot(CONTEXT_ORDER)
+        if not current or find_order_number(text) is not None or not refers_back(text):
+            return None
+        return str(current)
+
     async def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Accept six digits; once verified, also check that the order is the customer's."""
-        number = find_order_number(str(value or ""))
+        """Accept six digits ("the same one" is the current order); once verified, look it up."""
+        number = find_order_number(str(value or "")) or self.current_order(tracker, str(value))
         if number is None:
             dispatcher.utter_message(response="utter_invalid_order_number")
             return {ORDER_NUMBER: None}
@@ -211,7 +233,13 @@ class VerifiedOrderForm(VerifiedForm, ABC):
             if failures < MAX_ATTEMPTS:
                 dispatcher.utter_message(response="utter_order_not_found", order_number=number)
             return {ORDER_NUMBER: None, ORDER_STATUS: None, LOOKUP_FAILURES: failures}
-        found = {ORDER_NUMBER: number, ORDER_STATUS: order.status, LOOKUP_FAILURES: 0}
+        # The order is now what the conversation is about, beyond this task (actions/context.py).
+        found = {
+            ORDER_NUMBER: number,
+            ORDER_STATUS: order.status,
+            LOOKUP_FAILURES: 0,
+            CONTEXT_ORDER: number,
+        }
         found.update(await self.on_order_found(number, customer_id, dispatcher, tracker))
         return found
 

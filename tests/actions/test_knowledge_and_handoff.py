@@ -321,7 +321,10 @@ async def test_an_answer_is_logged_and_remembered_for_the_vote(services, session
     assert logged.article_id.startswith("payments-")
     assert logged.passage_id.startswith(logged.article_id)
     assert logged.score >= 0.4
-    assert slot_events(events) == {"knowledge_answer_id": str(logged.id)}
+    assert slot_events(events) == {
+        "knowledge_answer_id": str(logged.id),
+        "last_question": {"text": "can I pay with klarna?", "entities": []},
+    }
     buttons = DOMAIN["responses"]["utter_knowledge_answer"][0]["buttons"]
     assert [b["payload"] for b in buttons] == ["yes, that helped", "no, that didn't help"]
 
@@ -334,7 +337,10 @@ async def test_an_abstention_is_logged_without_an_article(services, sessions):
     with sessions() as session:
         logged = session.scalars(select(KnowledgeAnswer)).one()
     assert (logged.question, logged.article_id) == ("what is the capital of Peru", None)
-    assert slot_events(events) == {"knowledge_answer_id": None}
+    assert slot_events(events) == {
+        "knowledge_answer_id": None,
+        "last_question": {"text": "what is the capital of Peru", "entities": []},
+    }
 
 
 def _log_answer(services) -> int:

@@ -1,0 +1,168 @@
+"""Context across turns: the order the conversation is about, and the last question it asked.
+
+Customers do not repeat themselves. After a question about an order, "can I get a refund on it?"
+means that order; after "when will 100103 arrive?", a bare "and 100102" asks the same of
+another order; after "do you deliver to France?", "what about the US?" asks the same of another
+country. Two slots, set by the action server only and never deciding a rule, keep the thread:
+
+- `context_order`: the last order the conversation was about (found on the verified customer's
+  account by any task's form, actions/verification.py). It outlives the task that found it: a
+  finished task forgets its own slots (`TaskAction`), not what the conversation is about. A
+  task about one order started without an order number takes it when the request refers back
+  to one ("it", "that order", "the same one"); the form still verifies the customer.
+- `last_question`: the last question the help centre was asked, as the agent understood it
+  (an elliptical follow-up already resolved), with the things it named (entities).
+
+`action_continue` (actions/followups.py) serves the customer's messages that continue the
+previous turn outside a task: an elliptical follow-up (`follow_up`) and a bare answer (`inform`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rasa_sdk import Tracker
+
+CONTEXT_ORDER = "context_order"
+LAST_QUESTION = "last_question"
+
+# The intents whose task is about one order: its form asks for an order number.
+ORDER_TASKS = frozenset(
+    {
+        "track_order",
+        "cancel_order",
+        "change_shipping_address",
+        "get_invoice",
+        "get_refund",
+        "check_cancellation_fee",
+        "delivery_period",
+        "change_order",
+    }
+)
+
+# Words that point back at something already said: "it", "that order", "the same one".
+_REFERS_BACK = re.compile(
+    r"\b(it|its|it's|that|this|same|them|they|those|these|one|above|again)\b", re.I
+)
+# The words an elliptical follow-up opens with ("and for Ireland?", "what about express?").
+_LEAD_IN = re.compile(
+    r"^\W*(?:(?:and|or|but|so|ok(?:ay)?|also|what|how|about|for|to|with|then|if)\b\W*)+", re.I
+)
+# Entity kinds a follow-up can swap for the previous question's ("what about Germany?").
+SWAPPABLE = frozenset({"place", "payment_method", "product", "delivery_speed"})
+
+
+def refers_back(text: str) -> bool:
+    """True if the message points at something the conversation already named."""
+    return bool(_REFERS_BACK.search(text or ""))
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as the help centre was asked it, and the things it named (entity spans)."""
+
+    text: str
+    entities: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_slot(self) -> dict[str, Any]:
+        """The plain JSON kept in the `last_question` slot."""
+        return {"text": self.text, "entities": self.entities}
+
+    @classmethod
+    def from_slot(cls, value: Any) -> Question | None:
+        """Read a kept question back; anything malformed counts as none."""
+        if not isinstance(value, dict) or not str(value.get("text") or "").strip():
+            return None
+        entities = value.get("entities")
+        kept = [e for e in entities if _named(e)] if isinstance(entities, list) else []
+        return cls(text=str(value["text"]), entities=kept)
+
+    @classmethod
+    def of_message(cls, text: str, entities: list[dict[str, Any]]) -> Question:
+        """The customer's message as a question, with the swappable things it names."""
+        named = [_entity(e) for e in entities if _named(e)]
+        # Overlapping lookups ("netherlands" in "the netherlands"): the longest words count.
+        longest = [
+            e
+            for e in named
+            if not any(
+                o["entity"] == e["entity"]
+                and len(o["value"]) > len(e["value"])
+                and e["value"].lower() in o["value"].lower()
+                for o in named
+            )
+        ]
+        return cls(text=text, entities=longest)
+
+    def kinds(self) -> set[str]:
+        """The kinds of thing the question names."""
+        return {str(e["entity"]) for e in self.entities}
+
+
+def _named(entity: Any) -> bool:
+    """An entity of a kind a follow-up may swap, with the words that named it."""
+    return (
+        isinstance(entity, dict)
+        and entity.get("entity") in SWAPPABLE
+        and isinstance(entity.get("value"), str)
+    )
+
+
+def _entity(entity: dict[str, Any]) -> dict[str, Any]:
+    """Only what the next turn needs of an entity: its kind and its words."""
+    return {"entity": entity["entity"], "value": entity["value"]}
+
+
+def resolve_follow_up(previous: Question | None, follow_up: Question) -> Question:
+    """The question an elliptical follow-up asks, read against the previous question.
+
+    A follow-up that names a thing of a kind the previous question named asks the previous
+    question again about the new thing ("do you deliver to France?", "what about the US?" ->
+    "do you deliver to the US?"). Any other follow-up keeps the previous question as its
+    context ("how much is postage to Ireland?", "and how long does it take?"). The result names
+    the things both named, so the next follow-up resolves against it in turn.
+    """
+    if previous is None:
+        return follow_up
+    swapped = previous.text
+    replaced: set[str] = set()
+    for new in follow_up.entities:
+        for old in previous.entities:
+            if old["entity"] == new["entity"] and old["value"] not in replaced:
+                swapped = _replace_words(swapped, old["value"], new["value"])
+                replaced.add(old["value"])
+    kept = [e for e in previous.entities if e["value"] not in replaced]
+    entities = [*kept, *follow_up.entities]
+    if replaced:
+        rest = _LEAD_IN.sub("", follow_up.text).strip()
+        text = swapped if _only_names(rest, follow_up.entities) else f"{rest} {swapped}"
+        return Question(text=text, entities=entities)
+    return Question(text=f"{follow_up.text.strip()} {previous.text.strip()}", entities=entities)
+
+
+def _replace_words(text: str, old: str, new: str) -> str:
+    """`text` with the words `old` (any case) replaced by `new`."""
+    return re.sub(rf"\b{re.escape(old)}\b", new, text, flags=re.I)
+
+
+def _only_names(rest: str, entities: list[dict[str, Any]]) -> bool:
+    """True if what follows the lead-in is little more than the things named ("the US?")."""
+    for entity in entities:
+        rest = _replace_words(rest, entity["value"], " ")
+    words = re.findall(r"[a-z']+", rest.lower())
+    return len([w for w in words if w not in ("the", "a", "an", "to", "in", "for", "of")]) == 0
+
+
+def previous_intent(tracker: Tracker) -> str | None:
+    """The intent of the customer's message before the latest one."""
+    seen_latest = False
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        if seen_latest:
+            name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            return str(name) if name else None
+        seen_latest = True
+    return None

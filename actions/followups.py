@@ -1,0 +1,73 @@
+"""`action_continue`: a message that continues the previous turn, outside a task.
+
+What the conversation is about is read in actions/context.py; this action decides what such a
+message asks for and hands it to the skill that serves it.
+"""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import ShopAction, latest_intent
+from actions.context import ORDER_TASKS, previous_intent
+from actions.knowledge import answer_question
+from actions.queue import Request, replay
+from actions.services import Services
+from actions.verification import ORDER_NUMBER, find_order_number
+
+FOLLOW_UP = "follow_up"
+# With an order number and nothing else to go on, the order is looked up.
+LOOK_UP = "track_order"
+
+
+def order_number_in(tracker: Tracker) -> str | None:
+    """The order number the customer's latest message names, if any."""
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == ORDER_NUMBER and entity.get("value"):
+            return find_order_number(str(entity["value"]))
+    return find_order_number(str(tracker.latest_message.get("text") or ""))
+
+
+def order_follow_up(tracker: Tracker, number: str) -> Request:
+    """The request a bare order number continues, as if the customer had said it in full.
+
+    After a request about an order ("when will 100103 arrive?"), the same request about this
+    one; after anything else (a question about a double charge, say), the order is looked up.
+    """
+    task = previous_intent(tracker)
+    text = str(tracker.latest_message.get("text") or number)
+    start = text.find(number)
+    entity = {
+        "entity": ORDER_NUMBER,
+        "value": number,
+        "start": max(start, 0),
+        "end": max(start, 0) + len(number),
+    }
+    return Request(intent=task if task in ORDER_TASKS else LOOK_UP, text=text, entities=[entity])
+
+
+class ActionContinue(ShopAction):
+    """A message that continues the previous turn outside a task, taken in its context.
+
+    An order number starts (or repeats) the task about that order; an elliptical question is
+    answered as the previous question about the new thing; anything else that the agent
+    cannot place gets the help menu, or the help centre for a question.
+    """
+
+    def name(self) -> str:
+        """Used by the rules for `follow_up` and for `inform` outside a task."""
+        return "action_continue"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Continue with the order, the question, or offer the menu."""
+        number = order_number_in(tracker)
+        if number is not None:
+            return replay(order_follow_up(tracker, number), tracker)
+        if latest_intent(tracker) == FOLLOW_UP:
+            return await answer_question(dispatcher, tracker, services, follow_up=True)
+        dispatcher.utter_message(response="utter_help")
+        return []
