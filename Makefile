@@ -209,6 +209,13 @@ BLIND_HALF ?= test
 bench-nlu-blind: train ## The agent's NLU on the blind set's BLIND_HALF (test; tune while tuning) (docs/nlu.md)
 	$(RASA_PY) -m bench.nlu_blind --half $(BLIND_HALF) --write docs/nlu.md
 
+# The blind conversations end to end through the REST channel, every turn machine-checked
+# (tests/conversations/blind/); UPDATE_FAILING=1 also rewrites the tests' list of known failures.
+.PHONY: bench-blind-conversations
+bench-blind-conversations: train index $(ROUTING_MODEL) ## The blind conversations of BLIND_HALF (tune, test or both) end to end (docs/nlu.md)
+	nice -n 10 $(PY) -m bench.blind_conversations --half $(BLIND_HALF) --write docs/nlu.md \
+		$(if $(UPDATE_FAILING),--update-failing)
+
 .PHONY: bench-crm-import
 bench-crm-import: $(ACT_VENV)/.installed ## Time `crm import` of 10k and 100k messy customer rows into SQLite (docs/crm.md)
 	$(PY) -m bench.crm_import --write docs/crm.md
