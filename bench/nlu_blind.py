@@ -16,6 +16,13 @@ Out-of-scope messages are right when they end as ``out_of_scope`` or ``nlu_fallb
 **false-task rate** is the share that starts one of the 27 tasks. Reported per group (the 27
 tasks, our other intents, out of scope), with per-label F1 and the most frequent confusions.
 
+A fallback whose best reading is a task is not a guess but a question: the agent asks "Do you
+mean ...?" with a button per task it hesitated between (actions/clarify.py, same rule here).
+The report counts those **clarified** messages, and a task message as **right after one
+clarification** when it was right at once or its task was among the buttons. A fallback whose
+best reading is not a task goes to the help centre first, which offers the buttons only when
+it has no answer; this report does not run the help centre, so those count as not clarified.
+
 The test half is for measuring only: nothing is trained or tuned on it (bench/data/blind/README.md).
 """
 
@@ -43,6 +50,11 @@ HALVES: dict[str, tuple[str, ...]] = {
 }
 FALLBACK = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
+DOMAIN = Path(__file__).resolve().parents[1] / "domain.yml"
+# actions/clarify.py's rule (tests/unit/bench/test_nlu_blind.py keeps the two equal).
+CHOICE = "utter_choice_"
+FLOOR = 0.1
+MOST = 3
 # The 27 customer-service tasks the agent is checked on from outside (README's skill table).
 TASKS = frozenset(
     {
@@ -114,6 +126,33 @@ def outcome(label: str, predicted: str) -> str:
     return "fallback" if predicted == FALLBACK else "wrong"
 
 
+def offered_choices(domain_file: Path = DOMAIN) -> frozenset[str]:
+    """The intents the agent can offer as a "Do you mean ...?" button (`utter_choice_<intent>`)."""
+    import yaml
+
+    responses = yaml.safe_load(domain_file.read_text())["responses"]
+    return frozenset(name.removeprefix(CHOICE) for name in responses if name.startswith(CHOICE))
+
+
+def choices(ranking: Sequence[tuple[str, float]], offered: frozenset[str]) -> list[str]:
+    """The buttons for an unsure message, or [] when its best reading is not a task.
+
+    `ranking` is the classifier's, without the fallback: at most `MOST` offered intents of at
+    least `FLOOR` confidence, a two-request reading counting as its first request.
+    """
+    found: list[str] = []
+    for name, confidence in ranking:
+        first = name.split("+")[0]
+        if confidence < FLOOR:
+            break
+        if first in offered and first not in found:
+            found.append(first)
+        if len(found) == MOST:
+            break
+    best = ranking[0][0].split("+")[0] if ranking else None
+    return found if best in found else []
+
+
 def f1_by_label(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
     """F1 of each true label, the first request of a multi-intent counting as the prediction."""
     first = [p.split("+")[0] for p in predicted]
@@ -126,9 +165,20 @@ def f1_by_label(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, flo
     return scores
 
 
-def report(messages: Sequence[Message], predicted: Sequence[str]) -> dict[str, Any]:
-    """Rates per group, out-of-scope false tasks, F1 per label and the confusions."""
+def report(
+    messages: Sequence[Message],
+    predicted: Sequence[str],
+    offered: Sequence[Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    """Rates per group, out-of-scope false tasks, F1 per label and the confusions.
+
+    `offered` are the "Do you mean ...?" buttons each message got (empty when none).
+    """
+    offered = offered if offered is not None else [[] for _ in messages]
     outcomes = [outcome(m.label, p) for m, p in zip(messages, predicted, strict=True)]
+    tasks = [
+        (m, o, c) for m, o, c in zip(messages, outcomes, offered, strict=True) if m.label in TASKS
+    ]
     groups: dict[str, dict[str, float]] = {}
     for name in ("tasks", "other intents", "out of scope"):
         chosen = [o for m, o in zip(messages, outcomes, strict=True) if group(m.label) == name]
@@ -149,14 +199,30 @@ def report(messages: Sequence[Message], predicted: Sequence[str]) -> dict[str, A
         "false_task": (
             sum(p.split("+")[0] in TASKS for p in outside) / len(outside) if outside else 0.0
         ),
+        "clarified": sum(1 for _, _, c in tasks if c) / len(tasks) if tasks else 0.0,
+        "right_after_clarifying": (
+            sum(1 for m, o, c in tasks if o == "right" or m.label in c) / len(tasks)
+            if tasks
+            else 0.0
+        ),
+        "outside_clarified": (
+            sum(1 for m, c in zip(messages, offered, strict=True) if m.label == OUT_OF_SCOPE and c)
+            / len(outside)
+            if outside
+            else 0.0
+        ),
         "f1": f1,
         "task_macro_f1": statistics.fmean(v for k, v in f1.items() if k in TASKS),
         "confusions": confusions.most_common(12),
     }
 
 
-async def parse_all(model: Path, texts: Sequence[str]) -> tuple[list[str], list[float]]:
-    """The top intent of each text, parsed one at a time, and each parse's milliseconds."""
+Parsed = tuple[str, list[tuple[str, float]]]
+"""The intent Rasa chose, and the classifier's ranking without the fallback."""
+
+
+async def parse_all(model: Path, texts: Sequence[str]) -> tuple[list[Parsed], list[float]]:
+    """The intent and ranking of each text, parsed one at a time, and each parse's time (ms)."""
     from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
 
@@ -168,7 +234,12 @@ async def parse_all(model: Path, texts: Sequence[str]) -> tuple[list[str], list[
         started = time.perf_counter()
         result = await agent.parse_message(text)
         timings.append((time.perf_counter() - started) * 1000)
-        predicted.append(str(result["intent"]["name"]))
+        ranking = [
+            (str(entry["name"]), float(entry["confidence"]))
+            for entry in result.get("intent_ranking") or []
+            if entry["name"] != FALLBACK
+        ]
+        predicted.append((str(result["intent"]["name"]), ranking))
     return predicted, timings
 
 
@@ -199,6 +270,11 @@ def markdown(half: str, result: dict[str, Any], timings: Sequence[float]) -> str
         f"Out of scope starting one of the 27 tasks (false task): {result['false_task']:.3f}. "
         f"Macro F1 over the 27 tasks: {result['task_macro_f1']:.3f}.",
         "",
+        f"Ask, don't guess: {result['clarified']:.3f} of the task messages get \"Do you mean "
+        f'...?" buttons; right task at once or after one clarification: '
+        f"{result['right_after_clarifying']:.3f}. Out of scope getting buttons: "
+        f"{result['outside_clarified']:.3f}.",
+        "",
         "| task | F1 |",
         "|---|---:|",
     ]
@@ -219,8 +295,13 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="Markdown file to write the table into")
     args = parser.parse_args()
     messages = read_messages(BLIND / name for name in HALVES[args.half])
-    predicted, timings = asyncio.run(parse_all(args.model, [m.text for m in messages]))
-    result = report(messages, predicted)
+    parsed, timings = asyncio.run(parse_all(args.model, [m.text for m in messages]))
+    offered = offered_choices()
+    predicted = [intent for intent, _ in parsed]
+    buttons = [
+        choices(ranking, offered) if intent == FALLBACK else [] for intent, ranking in parsed
+    ]
+    result = report(messages, predicted, buttons)
     table = markdown(args.half, result, timings)
     print(table)
     if args.write:

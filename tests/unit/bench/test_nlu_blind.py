@@ -95,3 +95,43 @@ def test_the_halves_share_no_writer_and_no_message() -> None:
     assert not writers["tune"] & writers["test"]
     texts = {half: {row["text"].strip().lower() for row in rows} for half, rows in halves.items()}
     assert not texts["tune"] & texts["test"]
+
+
+def test_the_report_asks_as_the_agent_does() -> None:
+    import actions.clarify as agent
+    from bench import nlu_blind
+
+    assert (nlu_blind.CHOICE, nlu_blind.FLOOR, nlu_blind.MOST) == (
+        agent.CHOICE,
+        agent.FLOOR,
+        agent.MOST,
+    )
+    assert nlu_blind.offered_choices() >= TASKS
+
+
+def test_buttons_only_when_the_best_reading_is_a_task() -> None:
+    from bench.nlu_blind import choices
+
+    offered = frozenset({"cancel_order", "change_order", "get_refund", "track_order"})
+    ranking = [("cancel_order", 0.45), ("change_order", 0.3), ("greet", 0.2), ("get_refund", 0.05)]
+    assert choices(ranking, offered) == ["cancel_order", "change_order"]
+    assert choices([("track_order+get_invoice", 0.4), ("track_order", 0.3)], offered) == [
+        "track_order"
+    ]
+    assert choices([("ask_question", 0.38), ("get_refund", 0.3)], offered) == []
+    assert choices([], offered) == []
+
+
+def test_right_after_one_clarification_counts_a_task_among_the_buttons() -> None:
+    messages = [
+        msg("cancel or change?", "cancel_order"),
+        msg("refund?", "get_refund"),
+        msg("where", "track_order"),
+        msg("a flight", "out_of_scope"),
+    ]
+    predicted = ["nlu_fallback", "nlu_fallback", "track_order", "nlu_fallback"]
+    offered = [["change_order", "cancel_order"], ["track_refund"], [], ["place_order"]]
+    result = report(messages, predicted, offered)
+    assert result["clarified"] == 2 / 3
+    assert result["right_after_clarifying"] == 2 / 3
+    assert result["outside_clarified"] == 1.0
