@@ -3,9 +3,10 @@
 Rasa's FallbackClassifier (config.yml) turns a message into `nlu_fallback` when the classifier's
 best reading is weak or too close to the next one. Starting the wrong task then costs the customer
 more than a question does, so outside a form `action_clarify` reads the classifier's ranking: when
-its best reading is a task, the customer gets the tasks it hesitated between as buttons (at most
-three). Otherwise the message is a question for the help centre (`action_answer_from_knowledge`),
-which offers the same buttons when it has no answer, rather than only saying it does not know.
+its best reading is a task and a second task came close enough, the customer gets the tasks it
+hesitated between as buttons (two or three). Otherwise the message is a question for the help
+centre (`action_answer_from_knowledge`), which offers the task buttons (even a single one) when
+it has no answer, rather than only saying it does not know.
 
 Each button sends its task's choice phrasing, the text of `utter_choice_<intent>` in domain.yml.
 That phrasing is also a training example of the intent, and the classifier gives a phrasing it
@@ -28,8 +29,11 @@ CHOICE = "utter_choice_"
 CLARIFY = "utter_clarify"  # the NLU hesitated between tasks
 CLARIFY_UNANSWERED = "utter_clarify_unanswered"  # the help centre had nothing either
 FALLBACK = "nlu_fallback"
-# A reading below this share of the classifier's confidence is not worth a button.
+# A reading below this share of the classifier's confidence is not worth a button. Asked
+# before the help centre only when the classifier hesitated between at least FEWEST tasks: with
+# one weak task reading, the rest is questions or out of scope, and the help centre goes first.
 FLOOR = 0.1
+FEWEST = 2
 MOST = 3
 
 
@@ -105,7 +109,8 @@ class ActionClarify(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Offer the tasks when the best reading is one; otherwise answer from the help centre."""
-        best = best_reading(tracker)
-        if best in choices(tracker) and offer_choices(dispatcher, tracker, CLARIFY):
+        found = choices(tracker)
+        if best_reading(tracker) in found and len(found) >= FEWEST:
+            offer_choices(dispatcher, tracker, CLARIFY)
             return []
         return [FollowupAction("action_answer_from_knowledge")]

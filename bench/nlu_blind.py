@@ -20,8 +20,9 @@ A fallback whose best reading is a task is not a guess but a question: the agent
 mean ...?" with a button per task it hesitated between (actions/clarify.py, same rule here).
 The report counts those **clarified** messages, and a task message as **right after one
 clarification** when it was right at once or its task was among the buttons. A fallback whose
-best reading is not a task goes to the help centre first, which offers the buttons only when
-it has no answer; this report does not run the help centre, so those count as not clarified.
+best reading is not a task, or that has one task reading only, goes to the help centre first,
+which offers the buttons only when it has no answer; this report does not run the help centre,
+so those count as not clarified.
 
 The test half is for measuring only: nothing is trained or tuned on it (bench/data/blind/README.md).
 """
@@ -54,6 +55,7 @@ DOMAIN = Path(__file__).resolve().parents[1] / "domain.yml"
 # actions/clarify.py's rule (tests/unit/bench/test_nlu_blind.py keeps the two equal).
 CHOICE = "utter_choice_"
 FLOOR = 0.1
+FEWEST = 2
 MOST = 3
 # The 27 customer-service tasks the agent is checked on from outside (README's skill table).
 TASKS = frozenset(
@@ -135,7 +137,7 @@ def offered_choices(domain_file: Path = DOMAIN) -> frozenset[str]:
 
 
 def choices(ranking: Sequence[tuple[str, float]], offered: frozenset[str]) -> list[str]:
-    """The buttons for an unsure message, or [] when its best reading is not a task.
+    """The buttons asked before the help centre, or [] (best reading not a task, or one task).
 
     `ranking` is the classifier's, without the fallback: at most `MOST` offered intents of at
     least `FLOOR` confidence, a two-request reading counting as its first request.
@@ -150,7 +152,7 @@ def choices(ranking: Sequence[tuple[str, float]], offered: frozenset[str]) -> li
         if len(found) == MOST:
             break
     best = ranking[0][0].split("+")[0] if ranking else None
-    return found if best in found else []
+    return found if best in found and len(found) >= FEWEST else []
 
 
 def f1_by_label(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:

@@ -64,6 +64,21 @@ async def test_at_most_three_choices_and_none_below_the_floor(services):
     ]
 
 
+async def test_one_weak_task_reading_goes_to_the_help_centre_first(services):
+    dispatcher = CollectingDispatcher()
+    events = await ActionClarify().run(
+        dispatcher,
+        tracker(
+            text="will the invoice show VAT",
+            intent="nlu_fallback",
+            ranking=[FALLBACK, ("get_invoice", 0.39), ("ask_question", 0.33), ("greet", 0.02)],
+        ),
+        DOMAIN,
+    )
+    assert dispatcher.messages == []
+    assert [e["event"] for e in events] == ["followup"]
+
+
 async def test_a_two_request_reading_offers_its_first_task(services):
     dispatcher = CollectingDispatcher()
     await ActionClarify().run(

@@ -101,9 +101,10 @@ def test_the_report_asks_as_the_agent_does() -> None:
     import actions.clarify as agent
     from bench import nlu_blind
 
-    assert (nlu_blind.CHOICE, nlu_blind.FLOOR, nlu_blind.MOST) == (
+    assert (nlu_blind.CHOICE, nlu_blind.FLOOR, nlu_blind.FEWEST, nlu_blind.MOST) == (
         agent.CHOICE,
         agent.FLOOR,
+        agent.FEWEST,
         agent.MOST,
     )
     assert nlu_blind.offered_choices() >= TASKS
@@ -115,9 +116,11 @@ def test_buttons_only_when_the_best_reading_is_a_task() -> None:
     offered = frozenset({"cancel_order", "change_order", "get_refund", "track_order"})
     ranking = [("cancel_order", 0.45), ("change_order", 0.3), ("greet", 0.2), ("get_refund", 0.05)]
     assert choices(ranking, offered) == ["cancel_order", "change_order"]
-    assert choices([("track_order+get_invoice", 0.4), ("track_order", 0.3)], offered) == [
-        "track_order"
+    assert choices([("track_order+get_invoice", 0.4), ("get_refund", 0.3)], offered) == [
+        "track_order",
+        "get_refund",
     ]
+    assert choices([("track_order", 0.38), ("out_of_scope", 0.35)], offered) == []
     assert choices([("ask_question", 0.38), ("get_refund", 0.3)], offered) == []
     assert choices([], offered) == []
 
