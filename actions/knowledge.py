@@ -96,7 +96,7 @@ class ActionAnswerFromKnowledge(ShopAction):
             title=answer.title,
             url=answer.url,
         )
-        await offer_after_question(dispatcher, services, tracker)
+        await offer_after_question(dispatcher, services, tracker, answer.topic)
         return [SlotSet(ANSWER_ID, str(answer_id))]
 
 

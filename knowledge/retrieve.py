@@ -81,6 +81,7 @@ class Answer:
     url: str
     quote: str
     score: float
+    topic: str  # the article's `topic:` front matter: what the answer was about
 
 
 class Reranker(Protocol):
@@ -265,6 +266,7 @@ class KnowledgeBase:
             url=best.chunk.url,
             quote=quote,
             score=best.dense,
+            topic=best.chunk.topic,
         )
 
     def _asks_the_title(self, query: str, best: Hit, passages: list[Chunk]) -> bool:
