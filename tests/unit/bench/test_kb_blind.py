@@ -48,6 +48,13 @@ def test_outcome_kind(articles: tuple[str, ...], quoted: str | None, kind: str) 
     assert outcome(question(articles), quoted).kind == kind
 
 
+def test_a_message_the_nlu_sends_to_a_task_is_answered_elsewhere() -> None:
+    routed = Outcome(question(("a",)), None, "", 0.0, "", intent="get_refund")
+    assert routed.kind == "elsewhere"
+    assert Outcome(question(("a",)), "a", "", 0.5, "a", intent="nlu_fallback").kind == "right"
+    assert rates([routed, outcome(question(("a",)), "a")])["elsewhere"] == 0.5
+
+
 def test_rates_count_answers_to_unanswerable_questions_as_confident_wrong() -> None:
     outcomes = [
         outcome(question(("a",)), "a"),
