@@ -122,7 +122,7 @@ async def answer_question(
         title=answer.title,
         url=answer.url,
     )
-    await offer_after_question(dispatcher, services, tracker)
+    await offer_after_question(dispatcher, services, tracker, answer.topic)
     return [SlotSet(ANSWER_ID, str(answer_id)), remembered]
 
 

@@ -14,6 +14,7 @@ starts the ordering form with the product filled in.
 from __future__ import annotations
 
 import logging
+import re
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
@@ -22,8 +23,29 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import ShopAction, call, latest_intent, verified_customer
 from actions.services import Services
 from crm.insights.recommend import CHAT_LIMIT, Recommendation
+from crm.insights.sentiment import is_negative
 
 log = logging.getLogger(__name__)
+
+# Help-centre topics (front matter `topic:`) whose answers are about the catalogue: care, sizes,
+# assembly, materials, restocks. Only after one of these can a product suggestion help; after an
+# answer about returns, payments, delivery, orders, accounts, privacy or contact details it reads
+# as selling to someone who came with a question or a problem.
+SUGGESTING_TOPICS = frozenset({"products"})
+# Intents whose questions are general ones; the policy intents (payment problems, the refund
+# policy, registration problems...) are never followed by products, whatever the answer's topic.
+SUGGESTING_INTENTS = frozenset({"ask_question", "nlu_fallback"})
+# Words of a customer describing something gone wrong: damaged, faulty, missing, late, a payment
+# problem, a return. Sentiment alone misses the calm ones ("my kettle stopped working, is it
+# under warranty?"). Stems, so "damaged", "faulty" and "returning" match.
+PROBLEM = re.compile(
+    r"\b(?:(?:broke|broken|breaks?|breaking|late|lost|rust(?:y|ed|ing|s)?|stain(?:s|ed)?|"
+    r"wrong|dent(?:s|ed)?|missing)\b|damag|faulty|fault|defect|crack|chipped|leak|peel|"
+    r"scratch|stopped\s+working|(?:not|isn'?t|doesn'?t|won'?t|never)\s+(?:work|arriv|com|"
+    r"came|turn)|delay|refund|return|send\s+(?:it\s+|them\s+)?back|complain|charged|"
+    r"declin|problem|issue|unhappy|disappoint)",
+    re.IGNORECASE,
+)
 
 # What a tap on a product says for the customer: the way customers ask to order a product
 # (data/nlu/ordering.yml has "i'd like to order the [Cast Iron Casserole 24cm](product)").
@@ -90,15 +112,35 @@ class ActionRecommend(ShopAction):
         return []
 
 
-async def offer_after_question(
-    dispatcher: CollectingDispatcher, services: Services, tracker: Tracker
-) -> None:
-    """After a help-centre answer about one product: a few products that go with it.
+def suggests_products(intent: str | None, topic: str, question: str) -> bool:
+    """Whether products may follow a help-centre answer of `topic` to `question`.
 
-    The product is the one the NLU found, or the one product the question's words name
-    (`CatalogueService.product_mentioned`); a question about no product, or several, gets
-    nothing more. The answer is already given, so a failure is logged and the offer left out.
+    Only a general question (`SUGGESTING_INTENTS`) answered from a catalogue article
+    (`SUGGESTING_TOPICS`), asked without a problem in its words (`PROBLEM`) or a clearly
+    negative tone: "how do I look after my chopping board?" may get boards' companions, "can I
+    return a candle I burned once?" and "my kettle arrived damaged, what now?" never do.
     """
+    return (
+        intent in SUGGESTING_INTENTS
+        and topic in SUGGESTING_TOPICS
+        and PROBLEM.search(question) is None
+        and not is_negative(question)
+    )
+
+
+async def offer_after_question(
+    dispatcher: CollectingDispatcher, services: Services, tracker: Tracker, topic: str
+) -> None:
+    """After a help-centre answer (of article topic `topic`) about one product: what goes with it.
+
+    Only where a suggestion helps (`suggests_products`). The product is the one the NLU found,
+    or the one product the question's words name (`CatalogueService.product_mentioned`); a
+    question about no product, or several, gets nothing more. The answer is already given, so
+    a failure is logged and the offer left out.
+    """
+    question = str(tracker.latest_message.get("text") or "")
+    if not suggests_products(latest_intent(tracker), topic, question):
+        return
     try:
         product = None
         words = named_product(tracker)
@@ -106,7 +148,6 @@ async def offer_after_question(
             matches = await call(services.catalogue.find_products, words, limit=1)
             product = matches[0] if matches else None
         if product is None:
-            question = str(tracker.latest_message.get("text") or "")
             product = await call(services.catalogue.product_mentioned, question)
         if product is None:
             return

@@ -31,8 +31,9 @@ from knowledge.vectors import search as vector_search
 Mode = Literal["dense", "lexical", "hybrid", "rerank"]
 MODES: tuple[Mode, ...] = ("dense", "lexical", "hybrid", "rerank")
 MAX_QUOTE_WORDS = 60
-# How far below the best passage's cosine a passage of a preferred topic may be and still win.
-TOPIC_MARGIN = 0.05
+# How far below the best passage's cosine a passage of a preferred topic may be and still win
+# (0.05 before the blind set; 0.10 chosen on its tune half, docs/knowledge.md).
+TOPIC_MARGIN = 0.10
 # An article's introduction shorter than this may be quoted together with the passage after it.
 SIGNPOST_WORDS = 30
 # A question this much closer to an article's title than to the passage found asks what the
@@ -80,6 +81,7 @@ class Answer:
     url: str
     quote: str
     score: float
+    topic: str  # the article's `topic:` front matter: what the answer was about
 
 
 class Reranker(Protocol):
@@ -253,7 +255,7 @@ class KnowledgeBase:
         if best.dense < self.min_score:
             return None
         passages = _article_passages(index, best)
-        if self._asks_the_title(query, best, passages):
+        if self._asks_the_title(query, best, passages) or _asks_the_article(best, passages):
             quote = overview(passages)
         else:
             quote = self.quote(query, best.chunk.text, _following(passages, best.chunk))
@@ -264,6 +266,7 @@ class KnowledgeBase:
             url=best.chunk.url,
             quote=quote,
             score=best.dense,
+            topic=best.chunk.topic,
         )
 
     def _asks_the_title(self, query: str, best: Hit, passages: list[Chunk]) -> bool:
@@ -330,21 +333,36 @@ def _cosines(
 def _article_passages(index: LoadedIndex, hit: Hit) -> list[Chunk]:
     """The article's own passages in order, when `hit` is a passage of an article, else [].
 
-    An article's passages sit together in the index in order (its learned wordings after
-    them), so they are found from the start of the article's run.
+    An article's passages sit together in the index in order, each learned wording right after
+    the passage it copies, so they are found from the start of the article's run, wordings
+    skipped. A wording is a copy of the passage it stands for (its position, headings and
+    text), so it is quoted like that passage: an introduction that is only a signpost needs the
+    sentence of the next passage that answers ("how can I get in touch with you?" quoting
+    "There are several ways to get in touch." alone would say nothing).
     """
     chunk = hit.chunk
-    if chunk.kind != "article" or chunk.question or hit.position < 0:
+    if chunk.kind != "article" or hit.position < 0:
         return []
     start = hit.position
     while start > 0 and index.chunks[start - 1].article_id == chunk.article_id:
         start -= 1
     passages = []
     for after in index.chunks[start:]:
-        if after.article_id != chunk.article_id or after.question:
+        if after.article_id != chunk.article_id:
             break
-        passages.append(after)
+        if not after.question:
+            passages.append(after)
     return passages
+
+
+def _asks_the_article(best: Hit, passages: list[Chunk]) -> bool:
+    """Whether `best` is a wording of the whole article (front matter `questions:`, no section).
+
+    Such a wording says the article as a whole answers ("what is your returns policy?"), so the
+    answer is its overview, as for a question that is the article's title.
+    """
+    chunk = best.chunk
+    return bool(chunk.question) and not chunk.headings and len({c.headings for c in passages}) > 1
 
 
 def _following(passages: list[Chunk], chunk: Chunk) -> Chunk | None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select, update
 
 from actions.knowledge import ActionAnswerFromKnowledge
 from actions.ordering import ActionPlaceOrder
-from actions.recommend import ORDER_REQUEST, ActionRecommend
+from actions.recommend import ORDER_REQUEST, ActionRecommend, suggests_products
 from actions.services import use_services
 from crm.insights.recommend import Recommender
 from crm.records.db import make_engine, make_session_factory
@@ -190,3 +191,53 @@ async def test_an_answer_about_no_product_offers_nothing_more(services):
         dispatcher, tracker(text="how long do refunds take?", intent="ask_question"), DOMAIN
     )
     assert responses(dispatcher) == ["utter_knowledge_answer"]
+
+
+async def _answer_and_offers(text: str, intent: str) -> list[str | None]:
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(dispatcher, tracker(text=text, intent=intent), DOMAIN)
+    return responses(dispatcher)
+
+
+async def test_no_products_after_an_answer_about_returns_even_when_a_product_is_named(services):
+    """Issue 29: "can I return a candle i burned once?" was answered, then candles were sold."""
+    question = "can I return a candle i burned once?"
+    assert services.catalogue.product_mentioned(question) is not None  # it names one
+    for intent in ("check_refund_policy", "ask_question"):
+        assert await _answer_and_offers(question, intent) == ["utter_knowledge_answer"]
+
+
+async def test_no_products_after_a_problem_with_a_product(services):
+    """A fault, damage or a payment problem is answered without selling anything."""
+    for question, intent in (
+        ("my enamel kettle stopped working after a month, is it under warranty?", "ask_question"),
+        ("the cast iron casserole 24cm arrived with a crack, what do I do?", "ask_question"),
+        ("I was charged twice for the wool throw", "payment_issue"),
+    ):
+        said = await _answer_and_offers(question, intent)
+        assert said[0] in ("utter_knowledge_answer", "utter_knowledge_unknown"), question
+        assert "utter_products_like_this" not in said, question
+
+
+@pytest.mark.parametrize(
+    ("intent", "topic", "question", "offers"),
+    [
+        ("ask_question", "products", "how do I look after my bamboo chopping board?", True),
+        ("ask_question", "products", "is the stainless steel trowel ok in a dishwasher", True),
+        ("nlu_fallback", "products", "what size is the wool throw", True),
+        ("ask_question", "returns", "can I return a candle i burned once?", False),
+        ("ask_question", "shipping", "do you deliver the hammock to ireland", False),
+        ("ask_question", "privacy", "what do you do with my data", False),
+        ("ask_question", "accounts", "how do I change my email", False),
+        ("check_refund_policy", "products", "what is the warranty on the kettle", False),
+        ("payment_issue", "payments", "my card was declined buying the lamp", False),
+        ("ask_question", "products", "my kettle stopped working, is it under warranty?", False),
+        ("ask_question", "products", "the pan arrived damaged", False),
+        ("ask_question", "products", "my hose is leaking at the tap", False),
+        ("ask_question", "products", "this is the worst board I have ever owned, awful", False),
+    ],
+)
+def test_products_follow_only_a_general_question_answered_from_a_catalogue_article(
+    intent: str, topic: str, question: str, offers: bool
+) -> None:
+    assert suggests_products(intent, topic, question) is offers

@@ -69,3 +69,14 @@ def test_an_answer_about_a_product_is_followed_by_what_goes_with_it(agent):
     offered = _buttons(reply[-1])
     assert len(offered) == 3 and "Bamboo Chopping Board" not in offered
     assert not SOLD_OUT & set(offered)
+
+
+def test_an_answer_about_returns_or_a_problem_is_followed_by_no_products(agent):
+    """Issue 29: "can I return a candle i burned once?" was answered, then sold candles."""
+    for question in (
+        "can I return a candle i burned once?",
+        "my enamel kettle stopped working, is it still under warranty?",
+    ):
+        reply = agent.say(new_sender(), question)
+        assert said(reply, "utter_knowledge_answer"), question
+        assert not said(reply, "utter_products_like_this"), question

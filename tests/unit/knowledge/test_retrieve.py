@@ -255,6 +255,35 @@ def test_an_article_is_found_and_quoted_by_a_learned_wording(tmp_path, embedder)
     assert after.score > before.score + 0.1  # the wording is far closer than the article was
 
 
+def test_a_wording_is_quoted_like_the_passage_it_stands_for(tmp_path, embedder):
+    """Wordings sit among the article's passages; a whole-article one is answered by its overview.
+
+    Before: the run of the article's passages stopped at the first wording, and a wording of the
+    whole article quoted its signpost introduction alone, stating no fact.
+    """
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "contact.md").write_text(
+        "---\nid: contact\ntitle: How to contact us\nurl: https://x/contact\n"
+        "questions:\n  - how can I get in touch with you\n"
+        "  - section: Email\n    question: what is your customer service email address\n---\n"
+        "There are several ways to get in touch.\n\n"
+        "## Phone\n\nOur phone number is 0161 555 0134.\n\n"
+        "## Email\n\nEmail help@example.org at any time. We reply within a day.\n",
+        encoding="utf-8",
+    )
+    write_article(sources, "cake", "Baking", "Our cakes are baked fresh every morning.")
+    ingest([sources], embedder, tmp_path / "index", exact_limit=DEFAULTS.kb_exact_limit)
+    index = load_index(tmp_path / "index", model_name=embedder.name, dimension=embedder.dimension)
+    kb = KnowledgeBase(index, embedder, min_score=0.0, settings=RETRIEVAL)
+    whole = kb.answer("how do I get in touch with you?")
+    assert whole is not None and whole.chunk_id == "contact#q1"
+    assert "0161 555 0134" in whole.quote and "help@example.org" in whole.quote
+    section = kb.answer("what's your email address for customer service?")
+    assert section is not None and section.chunk_id.startswith("contact#q")
+    assert section.quote.startswith("Email help@example.org")
+
+
 def test_a_question_that_is_the_articles_own_gets_its_overview(tmp_path, embedder):
     body = (
         "You can pay with any of the following methods.\n\n"
