@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions.queue import next_request
@@ -171,11 +172,45 @@ class TaskAction(ShopAction, ABC):
 
 
 class ShopFormValidation(FormValidationAction, ABC):
-    """A form validation action with the same error boundary."""
+    """A form validation action with the same error boundary.
+
+    Customers often say what the form would ask in the request itself ("change my email to
+    a@b.com", "send 100102 to 14 Canal Street, Manchester M1 3HE"). `early_details` reads
+    those from the message that starts the task, so the form never asks for them again.
+    """
 
     @abstractmethod
     def name(self) -> str:
         """`validate_<form name>`."""
+
+    async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
+        """The form's slots that `text`, the message starting the task, already answers.
+
+        Checked like an answer but quietly: what does not parse is simply asked later, with
+        the usual re-asking. None by default.
+        """
+        return {}
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Validate the answers; when the task starts, also keep the details it was given.
+
+        The details are kept before verification is asked, when that message is the latest;
+        a slot the customer answered or another rule already set is left as it is.
+        """
+        starting = tracker.get_slot(REQUESTED_SLOT) is None
+        events: list[EventType] = await super().get_validation_events(dispatcher, tracker, domain)
+        if not starting:
+            return events
+        text = str(tracker.latest_message.get("text") or "")
+        settled = {event.get("name") for event in events}
+        for slot, value in (await self.early_details(text, tracker)).items():
+            if value is None or slot in settled or tracker.get_slot(slot) is not None:
+                continue
+            tracker.slots[slot] = value
+            events.append(SlotSet(slot, value))
+        return events
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

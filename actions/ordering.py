@@ -88,6 +88,17 @@ def quantity_in(text: str, *, articles: bool = True) -> int | None:
     return None
 
 
+# "not two, three": a number the customer takes back.
+_TAKEN_BACK = re.compile(
+    r"\b(?:not|no|instead of|rather than)\s+(?:\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")\b", re.I
+)
+
+
+def corrected_quantity(text: str) -> int | None:
+    """The count a correction asks for: "no wait, make that two" -> 2, "not 2 but 3" -> 3."""
+    return quantity_in(_TAKEN_BACK.sub(" ", text), articles=False)
+
+
 def chosen_from(text: str, choices: list[str]) -> str | None:
     """The offered product the customer picked by name or position ("the second one", "2")."""
     typed = text.strip().casefold()
@@ -198,7 +209,17 @@ class ValidatePlaceOrderForm(VerifiedForm):
     async def extract_order_quantity(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """A count in the request itself ("I'd like 2 kettles"); "a kettle" is asked, not 1."""
+        """A count in the request itself ("I'd like 2 kettles"); "a kettle" is asked, not 1.
+
+        At the confirmation, a new count ("sorry, not two, three") corrects the order, which
+        is then read back again.
+        """
+        if tracker.get_slot("requested_slot") == CONFIRM_PLACE:
+            text = str(tracker.latest_message.get("text") or "")
+            number = corrected_quantity(text)
+            if number is None or str(number) == str(tracker.get_slot(ORDER_QUANTITY)):
+                return {}
+            return {ORDER_QUANTITY: number, CONFIRM_PLACE: None}
         if tracker.get_slot(ORDER_QUANTITY) is not None or tracker.get_slot("requested_slot"):
             return {}
         if latest_intent(tracker) != "place_order":
