@@ -269,6 +269,7 @@ class ValidateEditAccountForm(VerifiedForm):
     """Which detail, verification, the new value, then a confirmation."""
 
     leading_slots = (CONTACT_FIELD,)
+    details_with = (CONTACT_FIELD,)
 
     def name(self) -> str:
         """Validation action of `edit_account_form`."""

@@ -179,6 +179,10 @@ class ShopFormValidation(FormValidationAction, ABC):
     those from the message that starts the task, so the form never asks for them again.
     """
 
+    # Questions asked before the details whose answers may carry them too ("the phone, it's
+    # 07700 900552" to "what would you like to change?").
+    details_with: tuple[str, ...] = ()
+
     @abstractmethod
     def name(self) -> str:
         """`validate_<form name>`."""
@@ -196,10 +200,12 @@ class ShopFormValidation(FormValidationAction, ABC):
     ) -> list[EventType]:
         """Validate the answers; when the task starts, also keep the details it was given.
 
+        Also after a question of `details_with`, whose answer may hold them too.
+
         The details are kept before verification is asked, when that message is the latest;
         a slot the customer answered or another rule already set is left as it is.
         """
-        starting = tracker.get_slot(REQUESTED_SLOT) is None
+        starting = tracker.get_slot(REQUESTED_SLOT) in (None, *self.details_with)
         events: list[EventType] = await super().get_validation_events(dispatcher, tracker, domain)
         if not starting:
             return events

@@ -248,3 +248,21 @@ async def test_a_new_count_at_the_confirmation_reads_the_order_back_again(servic
     assert slots["order_quantity"] == "3"
     assert slots["confirm_place_order"] is None
     assert slots["requested_slot"] == "confirm_place_order"
+
+
+async def test_the_answer_naming_the_detail_may_give_the_new_value_too(services):
+    dispatcher = CollectingDispatcher()
+    events = await ValidateEditAccountForm().run(
+        dispatcher,
+        tracker(
+            verified(requested_slot="contact_field"),
+            text="Also the phone please, new number is 07700 900552",
+            intent="inform",
+            active_loop="edit_account_form",
+        ),
+        DOMAIN,
+    )
+    slots = slot_events(events)
+    assert slots["contact_field"] == "phone"
+    assert slots["new_contact"] == "+447700900552"
+    assert slots["requested_slot"] == "confirm_contact_change"
