@@ -417,6 +417,21 @@ class ValidateChangeOrderForm(VerifiedOrderForm):
             events.append(SlotSet(CHANGE_QUANTITY, kept))
         return events
 
+    async def extract_change_quantity(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """At the confirmation, a new count ("no wait, make that two") is read back again.
+
+        The count is what the read-back named: how many to add of an item the order lacks,
+        otherwise how many the order should hold.
+        """
+        if tracker.get_slot("requested_slot") != CONFIRM_CHANGE:
+            return {}
+        number = corrected_quantity(str(tracker.latest_message.get("text") or ""))
+        if number is None or str(number) == str(tracker.get_slot(CHANGE_QUANTITY)):
+            return {}
+        return {CHANGE_QUANTITY: number, CONFIRM_CHANGE: None}
+
     async def on_order_found(
         self, number: str, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from actions.feedback import (
     ValidateNewsletterForm,
     category_of,
 )
-from actions.ordering import ValidatePlaceOrderForm, corrected_quantity
+from actions.ordering import ValidateChangeOrderForm, ValidatePlaceOrderForm, corrected_quantity
 from crm.records.models import SupportTicket
 from tests.actions.conftest import DOMAIN, responses, slot_events, tracker, verified
 
@@ -266,3 +266,53 @@ async def test_the_answer_naming_the_detail_may_give_the_new_value_too(services)
     assert slots["contact_field"] == "phone"
     assert slots["new_contact"] == "+447700900552"
     assert slots["requested_slot"] == "confirm_contact_change"
+
+
+async def test_a_new_count_at_an_item_change_confirmation_is_read_back_again(services):
+    dispatcher = CollectingDispatcher()
+    events = await ValidateChangeOrderForm().run(
+        dispatcher,
+        tracker(
+            verified(
+                order_number="100101",
+                order_status="placed",
+                change_product="Bamboo Chopping Board",
+                change_sku="KIT-003",
+                change_quantity="1",
+                requested_slot="confirm_item_change",
+            ),
+            text="no wait make that two",
+            intent="deny",
+            active_loop="change_order_form",
+            set_this_turn={"confirm_item_change": False},
+        ),
+        DOMAIN,
+    )
+    slots = slot_events(events)
+    assert slots["change_quantity"] == "2"
+    assert slots["confirm_item_change"] is None
+    assert slots["requested_slot"] == "confirm_item_change"
+
+
+async def test_a_plain_no_at_an_item_change_confirmation_stays_a_no(services):
+    events = await ValidateChangeOrderForm().run(
+        CollectingDispatcher(),
+        tracker(
+            verified(
+                order_number="100101",
+                order_status="placed",
+                change_product="Bamboo Chopping Board",
+                change_sku="KIT-003",
+                change_quantity="1",
+                requested_slot="confirm_item_change",
+            ),
+            text="no thanks",
+            intent="deny",
+            active_loop="change_order_form",
+            set_this_turn={"confirm_item_change": False},
+        ),
+        DOMAIN,
+    )
+    slots = slot_events(events)
+    assert slots["confirm_item_change"] is False
+    assert "change_quantity" not in slots
