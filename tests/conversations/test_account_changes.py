@@ -238,7 +238,7 @@ def test_a_new_phone_number_in_the_request_is_only_confirmed(agent):
 def test_having_moved_saves_the_address_in_the_request_as_the_default(agent):
     shopper = new_customer(agent)
     sender = new_sender()
-    agent.say(sender, "we've just moved, please put 9 Harbour Lane, Bristol BS1 5TT on my account")
+    agent.say(sender, "we've moved house, add my new home address: 9 Harbour Lane, Bristol BS1 5TT")
     reply = verify(agent, sender, shopper)
     assert said(reply, "utter_ask_confirm_save_address")
     assert "9 Harbour Lane" in reply[-1]["text"] and "BS1 5TT" in reply[-1]["text"]

@@ -56,7 +56,9 @@ def test_a_shipped_order_keeps_its_address(agent):
 
 def test_the_new_address_in_the_request_goes_straight_to_the_confirmation(agent):
     sender = new_sender()
-    agent.say(sender, "could order 100101 go to 22 Mill Street, Manchester M4 5JU instead please")
+    agent.say(
+        sender, "please change the delivery address of 100101 to 22 Mill Street, Manchester M4 5JU"
+    )
     agent.say(sender, "ada@example.com")
     reply = agent.say(sender, "M4 6AB")
     assert said(reply, "utter_ask_confirm_address_change")
