@@ -72,6 +72,8 @@ def checked_address(slot: str, value: Any, dispatcher: CollectingDispatcher) -> 
 class ValidateChangeAddressForm(VerifiedOrderForm):
     """Order number, verification, then the new address and its confirmation."""
 
+    confirmation = CONFIRM_ADDRESS
+
     def name(self) -> str:
         """Validation action of `change_address_form`."""
         return "validate_change_address_form"
@@ -154,6 +156,8 @@ class ActionChangeShippingAddress(OrderTask):
 
 class ValidateSaveAddressForm(VerifiedForm):
     """Verification, the address, whether it becomes the default, then a confirmation."""
+
+    confirmation = CONFIRM_SAVE
 
     def name(self) -> str:
         """Validation action of `save_address_form`."""

@@ -182,6 +182,9 @@ class ShopFormValidation(FormValidationAction, ABC):
     # Questions asked before the details whose answers may carry them too ("the phone, it's
     # 07700 900552" to "what would you like to change?").
     details_with: tuple[str, ...] = ()
+    # The slot of the read-back that asks for a yes or a no: a detail given in its place
+    # ("sorry, it's grace.h@example.fr") corrects the one read back, which is read back again.
+    confirmation: str | None = None
 
     @abstractmethod
     def name(self) -> str:
@@ -200,34 +203,38 @@ class ShopFormValidation(FormValidationAction, ABC):
     ) -> list[EventType]:
         """Validate the answers; when the task starts, also keep the details it was given.
 
-        Also after a question of `details_with`, whose answer may hold them too.
+        Also after a question of `details_with`, whose answer may hold them too; and at the
+        `confirmation`, where a new detail replaces the one read back.
 
         The details are kept before verification is asked, when that message is the latest;
         a slot the customer answered or another rule already set is left as it is.
         """
-        starting = tracker.get_slot(REQUESTED_SLOT) in (None, *self.details_with)
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        starting = requested in (None, *self.details_with)
+        correcting = requested is not None and requested == self.confirmation
         events: list[EventType] = await super().get_validation_events(dispatcher, tracker, domain)
-        if not starting:
+        if not (starting or correcting):
             return events
         text = str(tracker.latest_message.get("text") or "")
+        details = await self.early_details(text, tracker)
+        if correcting:
+            changed = {
+                slot: value
+                for slot, value in details.items()
+                if value is not None and value != tracker.get_slot(slot)
+            }
+            if not changed:
+                return events
+            changed[str(self.confirmation)] = None
+            tracker.slots.update(changed)
+            return [*events, *(SlotSet(slot, value) for slot, value in changed.items())]
         settled = {event.get("name") for event in events}
-        for slot, value in (await self.early_details(text, tracker)).items():
+        for slot, value in details.items():
             if value is None or slot in settled or tracker.get_slot(slot) is not None:
                 continue
             tracker.slots[slot] = value
             events.append(SlotSet(slot, value))
         return events
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        """Validate; on an unexpected error, apologise and ask for the same slot again."""
-        try:
-            events: list[EventType] = await super().run(dispatcher, tracker, domain)
-            return events
-        except Exception:
-            technical_problem(dispatcher, tracker, self.name())
-            return [SlotSet(slot, None) for slot in tracker.slots_to_validate()]
 
 
 def transcript(tracker: Tracker) -> list[TranscriptRecord]:

@@ -316,3 +316,84 @@ async def test_a_plain_no_at_an_item_change_confirmation_stays_a_no(services):
     slots = slot_events(events)
     assert slots["confirm_item_change"] is False
     assert "change_quantity" not in slots
+
+
+async def correct(form, slots: dict, text: str, intent: str = "inform", mapped=None):
+    """Run `form` on `text` said while its read-back waits for a yes or a no."""
+    run = await form.run(
+        CollectingDispatcher(),
+        tracker(
+            verified(**slots),
+            text=text,
+            intent=intent,
+            active_loop=form.form_name(),
+            set_this_turn=mapped,
+        ),
+        DOMAIN,
+    )
+    return slot_events(run)
+
+
+async def test_a_corrected_email_at_the_read_back_is_read_back_again(services):
+    slots = await correct(
+        ValidateEditAccountForm(),
+        {
+            "contact_field": "email",
+            "new_contact": "grace.hopper@example.fr",
+            "requested_slot": "confirm_contact_change",
+        },
+        "Pardon, I make a mistake, it is grace.h@example.fr and not grace.hopper",
+    )
+    assert slots["new_contact"] == "grace.h@example.fr"
+    assert slots["confirm_contact_change"] is None
+    assert slots["requested_slot"] == "confirm_contact_change"
+
+
+async def test_a_taken_back_email_is_not_the_new_one(services):
+    slots = await correct(
+        ValidateEditAccountForm(),
+        {
+            "contact_field": "email",
+            "new_contact": "ada.l@example.org",
+            "requested_slot": "confirm_contact_change",
+        },
+        "no, it should be ada.lovelace@example.org, not ada.l@example.org",
+        intent="deny",
+        mapped={"confirm_contact_change": False},
+    )
+    assert slots["new_contact"] == "ada.lovelace@example.org"
+    assert slots["confirm_contact_change"] is None
+
+
+async def test_a_plain_yes_at_the_read_back_confirms(services):
+    slots = await correct(
+        ValidateEditAccountForm(),
+        {
+            "contact_field": "email",
+            "new_contact": "grace.h@example.fr",
+            "requested_slot": "confirm_contact_change",
+        },
+        "yes please",
+        intent="affirm",
+        mapped={"confirm_contact_change": True},
+    )
+    assert slots["confirm_contact_change"] is True
+    assert "new_contact" not in slots
+
+
+async def test_a_corrected_address_at_the_read_back_is_read_back_again(services):
+    slots = await correct(
+        ValidateChangeAddressForm(),
+        {
+            "order_number": "100101",
+            "order_status": "placed",
+            "new_address": "7 Beech Road, Didsbury, M20 6TQ, GB",
+            "requested_slot": "confirm_address_change",
+        },
+        "sorry, it's 9 Beech Road, Didsbury, M20 6TQ",
+        intent="deny",
+        mapped={"confirm_address_change": False},
+    )
+    assert slots["new_address"] == "9 Beech Road, Didsbury, M20 6TQ, GB"
+    assert slots["confirm_address_change"] is None
+    assert slots["requested_slot"] == "confirm_address_change"
