@@ -210,12 +210,14 @@ class ShopFormValidation(FormValidationAction, ABC):
         a slot the customer answered or another rule already set is left as it is.
         """
         requested = tracker.get_slot(REQUESTED_SLOT)
+        text = str(tracker.latest_message.get("text") or "")
         starting = requested in (None, *self.details_with)
-        correcting = requested is not None and requested == self.confirmation
+        # A question asked at the read-back ("will mail to a@b.com still reach me?") is answered
+        # by the rules, not taken for a correction.
+        correcting = requested is not None and requested == self.confirmation and "?" not in text
         events: list[EventType] = await super().get_validation_events(dispatcher, tracker, domain)
         if not (starting or correcting):
             return events
-        text = str(tracker.latest_message.get("text") or "")
         details = await self.early_details(text, tracker)
         if correcting:
             changed = {

@@ -94,9 +94,32 @@ _TAKEN_BACK = re.compile(
 )
 
 
+# Words that make a message a correction rather than an aside ("quick one before I confirm").
+_CORRECTS = re.compile(
+    r"\b(make (?:it|that|them)|change (?:it|that) to|actually|instead|rather|sorry|wait|"
+    r"oops|no|not|only|just)\b",
+    re.I,
+)
+# "that one", "the other one": a pointer, not a count.
+_POINTING_ONE = re.compile(
+    r"\b(?:that|this|the|which|other|each|any|every|quick|another|last|first|same|right|wrong)"
+    r"\s+one\b",
+    re.I,
+)
+_BARE_COUNT_WORDS = 3
+
+
 def corrected_quantity(text: str) -> int | None:
-    """The count a correction asks for: "no wait, make that two" -> 2, "not 2 but 3" -> 3."""
-    return quantity_in(_TAKEN_BACK.sub(" ", text), articles=False)
+    """The count a correction asks for: "no wait, make that two" -> 2, "not 2 but 3" -> 3.
+
+    Only a correction counts: words that correct, or little but the count ("three sets"); a
+    question asked at the confirmation ("quick one: will the invoice show VAT?") is none.
+    """
+    if "?" in text:
+        return None
+    if not _CORRECTS.search(text) and len(text.split()) > _BARE_COUNT_WORDS:
+        return None
+    return quantity_in(_POINTING_ONE.sub(" ", _TAKEN_BACK.sub(" ", text)), articles=False)
 
 
 def chosen_from(text: str, choices: list[str]) -> str | None:

@@ -225,6 +225,10 @@ def test_a_correction_takes_back_the_old_count():
     assert corrected_quantity("Sorry, not two, three sets. My sister want one also.") == 3
     assert corrected_quantity("no wait make that two") == 2
     assert corrected_quantity("yes please") is None
+    assert corrected_quantity("three sets") == 3
+    assert corrected_quantity("Quick one before I confirm: will the invoice show VAT?") is None
+    assert corrected_quantity("no, I don't want that one") is None
+    assert corrected_quantity("we need one for the cafe and one for home") is None
 
 
 async def test_a_new_count_at_the_confirmation_reads_the_order_back_again(services):
@@ -397,3 +401,17 @@ async def test_a_corrected_address_at_the_read_back_is_read_back_again(services)
     assert slots["new_address"] == "9 Beech Road, Didsbury, M20 6TQ, GB"
     assert slots["confirm_address_change"] is None
     assert slots["requested_slot"] == "confirm_address_change"
+
+
+async def test_a_question_at_the_read_back_is_not_a_correction(services):
+    slots = await correct(
+        ValidateEditAccountForm(),
+        {
+            "contact_field": "email",
+            "new_contact": "a.lovelace@example.net",
+            "requested_slot": "confirm_contact_change",
+        },
+        "will mail to ada@example.com still reach me afterwards?",
+        intent="ask_question",
+    )
+    assert "new_contact" not in slots
