@@ -218,6 +218,12 @@ class ShopFormValidation(FormValidationAction, ABC):
         events: list[EventType] = await super().get_validation_events(dispatcher, tracker, domain)
         if not (starting or correcting):
             return events
+        if starting:
+            # A task chosen from the "Do you mean ...?" buttons: the details are in the message
+            # the choice answers, not in the button's words. (Imported here: clarify needs base.)
+            from actions.clarify import clarified_question
+
+            text = clarified_question(tracker) or text
         details = await self.early_details(text, tracker)
         if correcting:
             changed = {
@@ -237,6 +243,18 @@ class ShopFormValidation(FormValidationAction, ABC):
             tracker.slots[slot] = value
             events.append(SlotSet(slot, value))
         return events
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Validate; on an unexpected error, apologise and ask for the same slot again."""
+        _DOMAIN.set(domain)
+        try:
+            events: list[EventType] = await super().run(dispatcher, tracker, domain)
+            return events
+        except Exception:
+            technical_problem(dispatcher, tracker, self.name())
+            return [SlotSet(slot, None) for slot in tracker.slots_to_validate()]
 
 
 def transcript(tracker: Tracker) -> list[TranscriptRecord]:

@@ -95,6 +95,7 @@ class ValidateComplaintForm(ShopFormValidation):
     async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
         """What happened and its category, when the request tells it."""
         said = [line["text"] for line in transcript(tracker) if line["role"] == "customer"]
+        # `text` is the latest message, or the one a clarification's choice answers.
         before = said[-2] if len(said) >= 2 and said[-1] == text else None
         details = what_happened(text, before)
         if details is None:

@@ -415,3 +415,22 @@ async def test_a_question_at_the_read_back_is_not_a_correction(services):
         intent="ask_question",
     )
     assert "new_contact" not in slots
+
+
+async def test_a_complaint_chosen_from_the_buttons_takes_the_words_they_answered(services):
+    said = "The courier left my parcel out in the rain all afternoon and the box fell apart"
+    slots, _ = await start(
+        ValidateComplaintForm(),
+        "Make a complaint",  # the button's words (utter_choice_complaint)
+        "complaint",
+        events=[
+            {"event": "user", "text": said, "parse_data": {}, "metadata": {}},
+            {
+                "event": "bot",
+                "text": "Do you mean one of these?",
+                "metadata": {"utter_action": "utter_clarify"},
+            },
+        ],
+    )
+    assert slots["complaint_details"] == said
+    assert slots["complaint_category"] == "delivery"
