@@ -40,7 +40,13 @@ from actions.verification import (
     verified_or_explain,
 )
 from crm.records.accounts import EmailTaken, OrdersInFlight
-from crm.records.contacts import InvalidContact, normalise_email, normalise_name, normalise_phone
+from crm.records.contacts import (
+    InvalidContact,
+    find_phone,
+    normalise_email,
+    normalise_name,
+    normalise_phone,
+)
 
 RESET_EMAIL = "reset_email"
 SIGNUP_NAME = "signup_name"
@@ -64,6 +70,9 @@ INVALID_SIGN_UP = {
 _SKIP = re.compile(r"^\s*(no|nope|skip|none|no thanks|rather not|i'?d rather not|n/?a)\b", re.I)
 _PHONE_WORDS = re.compile(r"\b(phone|mobile|number|cell|telephone|tel)\b", re.I)
 _EMAIL_WORDS = re.compile(r"\b(e-?mail|address)\b", re.I)
+_EMAILS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# "c@d.com, not a@b.com": an address the customer takes back.
+_TAKEN_BACK_EMAIL = re.compile(r"\b(?:not|instead of|rather than)\s+\S+@\S+", re.I)
 
 
 class ValidatePasswordResetForm(ShopFormValidation):
@@ -262,6 +271,8 @@ class ValidateEditAccountForm(VerifiedForm):
     """Which detail, verification, the new value, then a confirmation."""
 
     leading_slots = (CONTACT_FIELD,)
+    details_with = (CONTACT_FIELD,)
+    confirmation = CONFIRM_CONTACT
 
     def name(self) -> str:
         """Validation action of `edit_account_form`."""
@@ -284,6 +295,24 @@ class ValidateEditAccountForm(VerifiedForm):
         if field is None and asked:
             dispatcher.utter_message(response="utter_invalid_contact_field")
         return {CONTACT_FIELD: field}
+
+    async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
+        """The new address or number, when the request gives it ("change my email to a@b.com").
+
+        With two addresses ("from a@b.com to c@d.com") the new one is the last, unless it is
+        taken back ("c@d.com, not a@b.com").
+        """
+        field = tracker.get_slot(CONTACT_FIELD)
+        try:
+            if field == "phone":
+                region = get_services().settings.default_phone_region
+                return {NEW_CONTACT: find_phone(text, region)}
+            emails = _EMAILS.findall(_TAKEN_BACK_EMAIL.sub(" ", text))
+            if field == "email" and emails:
+                return {NEW_CONTACT: normalise_email(emails[-1])}
+        except InvalidContact:
+            pass
+        return {}
 
     async def validate_contact_field(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -6,6 +6,7 @@ for future orders, optionally as the default.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -25,7 +26,7 @@ from actions.verification import (
     VerifiedOrderForm,
     verified_or_explain,
 )
-from crm.records.addresses import InvalidAddress, parse_address
+from crm.records.addresses import InvalidAddress, find_address, parse_address
 from crm.records.errors import AddressChangeNotAllowed, OrderNotFound
 from crm.records.views import is_changeable
 
@@ -34,6 +35,28 @@ CONFIRM_ADDRESS = "confirm_address_change"
 ADDRESS_TO_SAVE = "address_to_save"
 MAKE_DEFAULT = "address_make_default"
 CONFIRM_SAVE = "confirm_save_address"
+
+
+# How a customer says the saved address replaces the default, or joins it.
+_AS_DEFAULT = re.compile(
+    r"\b(default|main|primary|moved|moving|relocat\w*|from now on|instead of|replac\w*)\b", re.I
+)
+_AS_EXTRA = re.compile(
+    r"\b(extra|another|additional|second|as well|also|work|office|holiday|parents'?)\b", re.I
+)
+
+
+def address_in(text: str) -> str | None:
+    """An address written in the request itself, formatted as a valid answer would be."""
+    address = find_address(text)
+    return None if address is None else address.formatted()
+
+
+def default_wanted(text: str) -> bool | None:
+    """Whether the request says the address becomes the default ("I've moved") or joins it."""
+    if _AS_DEFAULT.search(text):
+        return True
+    return False if _AS_EXTRA.search(text) else None
 
 
 def checked_address(slot: str, value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
@@ -49,6 +72,8 @@ def checked_address(slot: str, value: Any, dispatcher: CollectingDispatcher) -> 
 class ValidateChangeAddressForm(VerifiedOrderForm):
     """Order number, verification, then the new address and its confirmation."""
 
+    confirmation = CONFIRM_ADDRESS
+
     def name(self) -> str:
         """Validation action of `change_address_form`."""
         return "validate_change_address_form"
@@ -58,6 +83,10 @@ class ValidateChangeAddressForm(VerifiedOrderForm):
         if is_changeable(tracker.get_slot(ORDER_STATUS)):
             return [NEW_ADDRESS, CONFIRM_ADDRESS]
         return []
+
+    async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
+        """The new address, when the request names it ("send 100102 to 14 Canal Street, ...")."""
+        return {NEW_ADDRESS: address_in(text)}
 
     async def validate_new_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -128,6 +157,8 @@ class ActionChangeShippingAddress(OrderTask):
 class ValidateSaveAddressForm(VerifiedForm):
     """Verification, the address, whether it becomes the default, then a confirmation."""
 
+    confirmation = CONFIRM_SAVE
+
     def name(self) -> str:
         """Validation action of `save_address_form`."""
         return "validate_save_address_form"
@@ -135,6 +166,11 @@ class ValidateSaveAddressForm(VerifiedForm):
     def task_slots(self, tracker: Tracker) -> list[str]:
         """Address, default or not, confirmation."""
         return [ADDRESS_TO_SAVE, MAKE_DEFAULT, CONFIRM_SAVE]
+
+    async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
+        """The address, and whether it becomes the default, when the request says so."""
+        address = address_in(text)
+        return {ADDRESS_TO_SAVE: address, MAKE_DEFAULT: default_wanted(text) if address else None}
 
     async def validate_address_to_save(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

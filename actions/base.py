@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions.queue import next_request
@@ -171,16 +172,83 @@ class TaskAction(ShopAction, ABC):
 
 
 class ShopFormValidation(FormValidationAction, ABC):
-    """A form validation action with the same error boundary."""
+    """A form validation action with the same error boundary.
+
+    Customers often say what the form would ask in the request itself ("change my email to
+    a@b.com", "send 100102 to 14 Canal Street, Manchester M1 3HE"). `early_details` reads
+    those from the message that starts the task, so the form never asks for them again.
+    """
+
+    # Questions asked before the details whose answers may carry them too ("the phone, it's
+    # 07700 900552" to "what would you like to change?").
+    details_with: tuple[str, ...] = ()
+    # The slot of the read-back that asks for a yes or a no: a detail given in its place
+    # ("sorry, it's grace.h@example.fr") corrects the one read back, which is read back again.
+    confirmation: str | None = None
 
     @abstractmethod
     def name(self) -> str:
         """`validate_<form name>`."""
 
+    async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
+        """The form's slots that `text`, the message starting the task, already answers.
+
+        Checked like an answer but quietly: what does not parse is simply asked later, with
+        the usual re-asking. None by default.
+        """
+        return {}
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Validate the answers; when the task starts, also keep the details it was given.
+
+        Also after a question of `details_with`, whose answer may hold them too; and at the
+        `confirmation`, where a new detail replaces the one read back.
+
+        The details are kept before verification is asked, when that message is the latest;
+        a slot the customer answered or another rule already set is left as it is.
+        """
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        text = str(tracker.latest_message.get("text") or "")
+        starting = requested in (None, *self.details_with)
+        # A question asked at the read-back ("will mail to a@b.com still reach me?") is answered
+        # by the rules, not taken for a correction.
+        correcting = requested is not None and requested == self.confirmation and "?" not in text
+        events: list[EventType] = await super().get_validation_events(dispatcher, tracker, domain)
+        if not (starting or correcting):
+            return events
+        if starting:
+            # A task chosen from the "Do you mean ...?" buttons: the details are in the message
+            # the choice answers, not in the button's words. (Imported here: clarify needs base.)
+            from actions.clarify import clarified_question
+
+            text = clarified_question(tracker) or text
+        details = await self.early_details(text, tracker)
+        if correcting:
+            changed = {
+                slot: value
+                for slot, value in details.items()
+                if value is not None and value != tracker.get_slot(slot)
+            }
+            if not changed:
+                return events
+            changed[str(self.confirmation)] = None
+            tracker.slots.update(changed)
+            return [*events, *(SlotSet(slot, value) for slot, value in changed.items())]
+        settled = {event.get("name") for event in events}
+        for slot, value in details.items():
+            if value is None or slot in settled or tracker.get_slot(slot) is not None:
+                continue
+            tracker.slots[slot] = value
+            events.append(SlotSet(slot, value))
+        return events
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Validate; on an unexpected error, apologise and ask for the same slot again."""
+        _DOMAIN.set(domain)
         try:
             events: list[EventType] = await super().run(dispatcher, tracker, domain)
             return events

@@ -11,8 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopFormValidation, TaskAction, call, transcript, verified_customer
+from actions.context import refers_back
 from actions.services import Services, get_services
 from actions.verification import ORDER_NUMBER, find_email
+from config.contract import GENERAL_TEAM
 from crm.desk.handoff_policy import ROUTING_WINDOW
 
 COMPLAINT_CATEGORY = "complaint_category"
@@ -32,6 +34,21 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "website": ("website", "site", "app", "login", "checkout", "page"),
     "other": ("other", "something else"),
 }
+# The ticket category of each staff team's work, for words that name no category themselves:
+# the routing model reads the whole complaint, as it does when the ticket is routed.
+TEAM_CATEGORIES: dict[str, str] = {
+    "shipping": "delivery",
+    "billing": "billing",
+    "technical": "website",
+    "account": "website",
+    GENERAL_TEAM: "other",
+}
+# A sentence that only asks for a complaint ("I'd like to make a formal complaint.") says
+# nothing of what happened; a description is a few words more than that.
+_ASKS_TO_COMPLAIN = re.compile(r"\b(complain\w*|complaint|recorded|record it|report)\b", re.I)
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+_REQUEST_WORDS = 12
+_DETAIL_WORDS = 5
 _RATING = re.compile(r"\b([1-5])\b")
 _UNSUBSCRIBE = re.compile(r"\b(un-?subscribe|stop|cancel|remove|opt[ -]?out|no more)\b", re.I)
 
@@ -45,12 +62,50 @@ def category_of(text: str) -> str | None:
     return None
 
 
+def what_happened(text: str, before: str | None = None) -> str | None:
+    """The description a complaint request already holds, without the request itself.
+
+    "The kettle arrived dented. I'd like to complain." holds one; "I want to make a formal
+    complaint" does not. A request that points back ("that's not good enough, I want to
+    complain") is about the customer's previous message, `before`, which is taken with it.
+    """
+    sentences = [part.strip() for part in _SENTENCE.findall(text) if part.strip()]
+    kept = [
+        sentence
+        for sentence in sentences
+        if not (_ASKS_TO_COMPLAIN.search(sentence) and len(sentence.split()) < _REQUEST_WORDS)
+    ]
+    details = " ".join(kept)
+    if before and refers_back(text):
+        details = f"{before.strip()} {details}".strip()
+    return details if len(details.split()) >= _DETAIL_WORDS else None
+
+
 class ValidateComplaintForm(ShopFormValidation):
-    """Category (buttons or words) and what happened, in the customer's words."""
+    """Category (buttons or words) and what happened, in the customer's words.
+
+    A request that already says what happened opens the ticket at once: the category is read
+    from its words, or from the team the routing model gives them.
+    """
 
     def name(self) -> str:
         """Validation action of `complaint_form`."""
         return "validate_complaint_form"
+
+    async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
+        """What happened and its category, when the request tells it."""
+        said = [line["text"] for line in transcript(tracker) if line["role"] == "customer"]
+        # `text` is the latest message, or the one a clarification's choice answers.
+        before = said[-2] if len(said) >= 2 and said[-1] == text else None
+        details = what_happened(text, before)
+        if details is None:
+            return {}
+        category = category_of(details)
+        if category is None:
+            routing = get_services().handoff_policy
+            team = await call(routing.team, tracker.sender_id, [details])
+            category = TEAM_CATEGORIES.get(team, "other")
+        return {COMPLAINT_DETAILS: details[:2000], COMPLAINT_CATEGORY: category}
 
     async def validate_complaint_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -196,6 +251,10 @@ class ValidateNewsletterForm(ShopFormValidation):
             return {}
         text = str(tracker.latest_message.get("text") or "")
         return {NEWSLETTER_CHOICE: "unsubscribe" if _UNSUBSCRIBE.search(text) else "subscribe"}
+
+    async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
+        """The address, when the request gives one ("sign up a@b.com")."""
+        return {NEWSLETTER_EMAIL: find_email(text)}
 
     async def validate_newsletter_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -88,6 +88,40 @@ def quantity_in(text: str, *, articles: bool = True) -> int | None:
     return None
 
 
+# "not two, three": a number the customer takes back.
+_TAKEN_BACK = re.compile(
+    r"\b(?:not|no|instead of|rather than)\s+(?:\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")\b", re.I
+)
+
+
+# Words that make a message a correction rather than an aside ("quick one before I confirm").
+_CORRECTS = re.compile(
+    r"\b(make (?:it|that|them)|change (?:it|that) to|actually|instead|rather|sorry|wait|"
+    r"oops|no|not|only|just)\b",
+    re.I,
+)
+# "that one", "the other one": a pointer, not a count.
+_POINTING_ONE = re.compile(
+    r"\b(?:that|this|the|which|other|each|any|every|quick|another|last|first|same|right|wrong)"
+    r"\s+one\b",
+    re.I,
+)
+_BARE_COUNT_WORDS = 3
+
+
+def corrected_quantity(text: str) -> int | None:
+    """The count a correction asks for: "no wait, make that two" -> 2, "not 2 but 3" -> 3.
+
+    Only a correction counts: words that correct, or little but the count ("three sets"); a
+    question asked at the confirmation ("quick one: will the invoice show VAT?") is none.
+    """
+    if "?" in text:
+        return None
+    if not _CORRECTS.search(text) and len(text.split()) > _BARE_COUNT_WORDS:
+        return None
+    return quantity_in(_POINTING_ONE.sub(" ", _TAKEN_BACK.sub(" ", text)), articles=False)
+
+
 def chosen_from(text: str, choices: list[str]) -> str | None:
     """The offered product the customer picked by name or position ("the second one", "2")."""
     typed = text.strip().casefold()
@@ -198,7 +232,17 @@ class ValidatePlaceOrderForm(VerifiedForm):
     async def extract_order_quantity(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """A count in the request itself ("I'd like 2 kettles"); "a kettle" is asked, not 1."""
+        """A count in the request itself ("I'd like 2 kettles"); "a kettle" is asked, not 1.
+
+        At the confirmation, a new count ("sorry, not two, three") corrects the order, which
+        is then read back again.
+        """
+        if tracker.get_slot("requested_slot") == CONFIRM_PLACE:
+            text = str(tracker.latest_message.get("text") or "")
+            number = corrected_quantity(text)
+            if number is None or str(number) == str(tracker.get_slot(ORDER_QUANTITY)):
+                return {}
+            return {ORDER_QUANTITY: number, CONFIRM_PLACE: None}
         if tracker.get_slot(ORDER_QUANTITY) is not None or tracker.get_slot("requested_slot"):
             return {}
         if latest_intent(tracker) != "place_order":
@@ -395,6 +439,21 @@ class ValidateChangeOrderForm(VerifiedOrderForm):
         if kept is not None and not settled:
             events.append(SlotSet(CHANGE_QUANTITY, kept))
         return events
+
+    async def extract_change_quantity(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """At the confirmation, a new count ("no wait, make that two") is read back again.
+
+        The count is what the read-back named: how many to add of an item the order lacks,
+        otherwise how many the order should hold.
+        """
+        if tracker.get_slot("requested_slot") != CONFIRM_CHANGE:
+            return {}
+        number = corrected_quantity(str(tracker.latest_message.get("text") or ""))
+        if number is None or str(number) == str(tracker.get_slot(CHANGE_QUANTITY)):
+            return {}
+        return {CHANGE_QUANTITY: number, CONFIRM_CHANGE: None}
 
     async def on_order_found(
         self, number: str, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker

@@ -196,6 +196,41 @@ def parse_address(text: str) -> AddressInput:
     return AddressInput(line1=line1, line2=line2, city=city, postcode=postcode, country=country)
 
 
+# Where an address may start inside a sentence: a flat, or a house number of one to four digits
+# (an order number has six) followed by a word.
+_HOUSE_NUMBER_RE: Final = re.compile(
+    r"(?<![\w-])(?:(?:flat|apartment|apt|unit)\s+\d{1,4}[A-Za-z]?\b|\d{1,4}[A-Za-z]?\s+[A-Za-z])",
+    re.I,
+)
+# Where it may end: the end of a sentence or of the message.
+_SENTENCE_END_RE: Final = re.compile(
+    r"[.!?]+(?=\s|$)|\s+(?:please|thanks|thank you|cheers)\b", re.I
+)
+# "2 things changed: 14 Canal Street" is not a first line; real first lines are short.
+_MAX_LINE1_WORDS: Final = 5
+
+
+def find_address(text: str) -> AddressInput | None:
+    """The first valid address written inside a sentence, or ``None``.
+
+    "Please send order 100102 to 14 Canal Street, Manchester M1 3HE." holds one: it starts at a
+    house number and ends where the sentence (or message) does. Nothing is raised: a message
+    without a complete address simply has none, and the address is asked for.
+    """
+    ends = [match.start() for match in _SENTENCE_END_RE.finditer(text)] + [len(text)]
+    for start in _HOUSE_NUMBER_RE.finditer(text):
+        for end in ends:
+            if end <= start.start():
+                continue
+            try:
+                address = parse_address(text[start.start() : end])
+            except InvalidAddress:
+                continue
+            if len(address.line1.split()) <= _MAX_LINE1_WORDS and ":" not in address.line1:
+                return address
+    return None
+
+
 def _split_city_postcode(parts: list[str], country: str) -> tuple[str, str, list[str]]:
     """Find city and postcode at the end of ``parts``; return them and the remaining lines."""
     pattern = _POSTCODE_PATTERNS[country]

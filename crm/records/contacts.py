@@ -16,7 +16,14 @@ import phonenumbers
 
 from crm.records.errors import CRMError
 
-__all__ = ["ContactField", "InvalidContact", "normalise_email", "normalise_name", "normalise_phone"]
+__all__ = [
+    "ContactField",
+    "InvalidContact",
+    "find_phone",
+    "normalise_email",
+    "normalise_name",
+    "normalise_phone",
+]
 
 ContactField = Literal["email", "phone", "name"]
 
@@ -93,6 +100,24 @@ def normalise_phone(text: str, default_region: str = "GB") -> str:
     if not phonenumbers.is_valid_number(number) and not _FICTIONAL_GB_RE.fullmatch(e164):
         raise InvalidContact("phone", "not a valid phone number")
     return e164
+
+
+def find_phone(text: str, default_region: str = "GB") -> str | None:
+    """The first valid phone number written inside a sentence, as E.164, or ``None``.
+
+    "change my number to 07700 900456 please" holds one. Candidates are what libphonenumber
+    finds possible, then checked by :func:`normalise_phone` (which also knows Ofcom's fiction
+    ranges), so six-digit order numbers and dates are not taken for phone numbers.
+    """
+    matcher = phonenumbers.PhoneNumberMatcher(
+        text, default_region.upper(), leniency=phonenumbers.Leniency.POSSIBLE
+    )
+    for match in matcher:
+        try:
+            return normalise_phone(match.raw_string, default_region)
+        except InvalidContact:
+            continue
+    return None
 
 
 def normalise_name(text: str) -> str:

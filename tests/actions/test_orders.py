@@ -211,3 +211,22 @@ async def test_a_failing_database_gives_an_apology_with_an_error_id_and_no_detai
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert dispatcher.messages[0]["error_id"] in logged
     assert "action-test" in logged  # the conversation, to find it
+
+
+async def test_a_form_whose_validation_fails_apologises_and_asks_again(services, tmp_path):
+    # The order lookup after verification fails (a database without its tables).
+    broken = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
+    install(services.settings, broken, services.knowledge)
+    dispatcher = CollectingDispatcher()
+    events = await ValidateChangeAddressForm().run(
+        dispatcher,
+        tracker(
+            verified(requested_slot="order_number"),
+            text="100101",
+            active_loop="change_address_form",
+            set_this_turn={"order_number": "100101"},
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_technical_problem"]
+    assert slot_events(events) == {"order_number": None}

@@ -218,3 +218,32 @@ def test_an_address_is_not_saved_without_confirmation(agent):
     agent.say(sender, "yes")
     assert said(agent.say(sender, "no"), "utter_address_not_saved")
     assert saved(agent, shopper) == [("12 Rose Street", "LS1 4AB", True)]
+
+
+# --- details given in the request (issue 29) ----------------------------------------------------
+
+
+def test_a_new_phone_number_in_the_request_is_only_confirmed(agent):
+    shopper = new_customer(agent)
+    sender = new_sender()
+    agent.say(sender, "hiya, could you switch my mobile to 07700 900789 please")
+    reply = verify(agent, sender, shopper)
+    assert said(reply, "utter_ask_confirm_contact_change")
+    assert not said(reply, "utter_ask_new_contact")
+    assert "+447700900789" in reply[-1]["text"]
+    assert said(agent.say(sender, "yes"), "utter_contact_updated_phone")
+    assert customer(agent, shopper.email).phone == "+447700900789"
+
+
+def test_having_moved_saves_the_address_in_the_request_as_the_default(agent):
+    shopper = new_customer(agent)
+    sender = new_sender()
+    agent.say(sender, "we've moved house, add my new home address: 9 Harbour Lane, Bristol BS1 5TT")
+    reply = verify(agent, sender, shopper)
+    assert said(reply, "utter_ask_confirm_save_address")
+    assert "9 Harbour Lane" in reply[-1]["text"] and "BS1 5TT" in reply[-1]["text"]
+    assert said(agent.say(sender, "yes"), "utter_address_saved_default")
+    assert saved(agent, shopper) == [
+        ("12 Rose Street", "LS1 4AB", False),
+        ("9 Harbour Lane", "BS1 5TT", True),
+    ]

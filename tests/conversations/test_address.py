@@ -52,3 +52,16 @@ def test_a_shipped_order_keeps_its_address(agent):
     reply = start(agent, sender, "100103", "ada@example.com", "M4 6AB")
     assert said(reply, "utter_address_change_not_possible_shipped")
     assert not said(reply, "utter_ask_new_address")
+
+
+def test_the_new_address_in_the_request_goes_straight_to_the_confirmation(agent):
+    sender = new_sender()
+    agent.say(
+        sender, "please change the delivery address of 100101 to 22 Mill Street, Manchester M4 5JU"
+    )
+    agent.say(sender, "ada@example.com")
+    reply = agent.say(sender, "M4 6AB")
+    assert said(reply, "utter_ask_confirm_address_change")
+    assert not said(reply, "utter_ask_new_address")
+    assert "22 Mill Street" in reply[-1]["text"] and "M4 5JU" in reply[-1]["text"]
+    assert said(agent.say(sender, "no"), "utter_address_kept")

@@ -24,6 +24,23 @@ def test_a_complaint_opens_a_ticket_and_offers_a_person(agent):
     assert said(agent.say(sender, "yes, talk to a person"), "utter_handoff_requested")
 
 
+def test_a_complaint_that_says_what_happened_opens_the_ticket_at_once(agent):
+    sender = new_sender()
+    text = (
+        "The driver threw my parcel over the gate and the vase inside is in pieces. "
+        "I want to make a complaint."
+    )
+    reply = agent.say(sender, text)
+    assert said(reply, "utter_complaint_logged")
+    assert not said(reply, "utter_ask_complaint_category")
+    with agent.sessions() as session:
+        ticket = session.scalars(
+            select(SupportTicket).where(SupportTicket.conversation_id == sender)
+        ).one()
+    assert ticket.category == "delivery"
+    assert ticket.description.startswith("The driver threw my parcel")
+
+
 def test_a_complaint_needs_a_real_description(agent):
     sender = new_sender()
     agent.say(sender, "this is unacceptable, I want to complain")

@@ -182,3 +182,17 @@ def test_a_sold_out_product_is_not_ordered_and_a_short_one_only_as_many_as_are_l
     assert said(reply, "utter_product_low_stock") and "4" in reply[0]["text"]
     assert said(reply, "utter_ask_order_quantity")
     assert said(agent.say(sender, "4"), "utter_ask_verify_email")
+
+
+def test_a_new_count_at_the_confirmation_is_read_back_before_ordering(agent):
+    shopper = new_customer(agent)
+    sender = new_sender()
+    agent.say(sender, "I'd like to order 2 enamel kettles")
+    reply = verify(agent, sender, shopper)
+    assert "2 × Enamel Kettle" in reply[-1]["text"]
+    reply = agent.say(sender, "oh wait, not two, make it three please")
+    assert said(reply, "utter_ask_confirm_place_order")
+    assert "3 × Enamel Kettle" in reply[-1]["text"]
+    assert said(agent.say(sender, "yes"), "utter_order_placed")
+    [order] = placed_orders(agent, shopper)
+    assert order.items == {"KIT-005": 3}

@@ -6,6 +6,7 @@ from crm.records.addresses import (
     AddressInput,
     InvalidAddress,
     country_code,
+    find_address,
     format_postcode,
     normalise_postcode,
     parse_address,
@@ -213,3 +214,51 @@ def test_format_postcode(text: str, country: str, expected: str) -> None:
 )
 def test_country_code(text: str, expected: str | None) -> None:
     assert country_code(text) == expected
+
+
+# --- an address inside a sentence ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "found"),
+    [
+        (
+            "I need the delivery address on order 100102 changed to 14 Canal Street, "
+            "Manchester M1 3HE",
+            "14 Canal Street, Manchester, M1 3HE, GB",
+        ),
+        (
+            "Could you send it to the new place please, 7 Beech Road, Didsbury, M20 6TQ? Ta",
+            "7 Beech Road, Didsbury, M20 6TQ, GB",
+        ),
+        (
+            "send it to 1 Hauptstrasse, Berlin, 10115, Germany please",
+            "1 Hauptstrasse, Berlin, 10115, DE",
+        ),
+        (
+            "Flat 2, 14 Canal Street, Manchester M1 3HE",
+            "Flat 2, 14 Canal Street, Manchester, M1 3HE, GB",
+        ),
+        (
+            "I need 2 things: 14 Canal Street, Manchester M1 3HE",
+            "14 Canal Street, Manchester, M1 3HE, GB",
+        ),
+    ],
+)
+def test_an_address_is_found_inside_a_sentence(said: str, found: str) -> None:
+    address = find_address(said)
+    assert address is not None
+    assert address.formatted() == found
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "please change the delivery address of order 100101",
+        "send order 100101 to 7 Beech Road instead",  # no town, no postcode: asked for
+        "send 100101 to 7 Beech Road, Didsbury, NOTAPOSTCODE",
+        "I ordered 3 mugs on 12 March",
+    ],
+)
+def test_no_address_is_made_up(said: str) -> None:
+    assert find_address(said) is None

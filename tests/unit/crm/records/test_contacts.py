@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from crm.records.contacts import InvalidContact, normalise_email, normalise_name, normalise_phone
+from crm.records.contacts import (
+    InvalidContact,
+    find_phone,
+    normalise_email,
+    normalise_name,
+    normalise_phone,
+)
 from crm.records.errors import CRMError
 
 # --- email ------------------------------------------------------------------------------------
@@ -164,3 +170,16 @@ def test_invalid_names(typed: str) -> None:
         normalise_name(typed)
     assert caught.value.field == "name"
     assert "R2D2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("said", "found"),
+    [
+        ("can you change my mobile to 07700 900456 please", "+447700900456"),
+        ("my new number is +49 30 1234567, thanks", "+49301234567"),
+        ("order 100102 from 12 March", None),
+        ("change my phone number", None),
+    ],
+)
+def test_a_phone_number_is_found_inside_a_sentence(said: str, found: str | None) -> None:
+    assert find_phone(said) == found
