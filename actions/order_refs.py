@@ -13,7 +13,6 @@ No Rasa imports: the forms (actions/verification.py) feed it the customer's word
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -239,13 +238,32 @@ def resolve(
 
 
 def _spelled(text: str) -> str:
-    """`text` with misspelt words about an order's state put right ("parcle" -> "parcel")."""
+    """`text` with misspelt words about an order's state put right ("parcle" -> "parcel").
+
+    Only the slips of a hurried typist count, two letters swapped or one left out, so that
+    real words near a cue ("cancel", "delivery", "poster") are never changed.
+    """
 
     def right(match: re.Match[str]) -> str:
         word = match.group(0)
-        if len(word) < 5 or word.lower() in _CUE_WORDS:
+        lowered = word.lower()
+        if len(word) < 5 or lowered in _CUE_WORDS:
             return word
-        close = difflib.get_close_matches(word.lower(), _CUE_WORDS, n=1, cutoff=0.8)
-        return close[0] if close else word
+        return next((cue for cue in _CUE_WORDS if _one_slip(lowered, cue)), word)
 
     return re.sub(r"[A-Za-z]+", right, text)
+
+
+def _one_slip(word: str, cue: str) -> bool:
+    """True if `word` is `cue` with two neighbouring letters swapped or one letter left out."""
+    if len(word) == len(cue):
+        differ = [i for i, (a, b) in enumerate(zip(word, cue, strict=True)) if a != b]
+        return (
+            len(differ) == 2
+            and differ[1] == differ[0] + 1
+            and word[differ[0]] == cue[differ[1]]
+            and word[differ[1]] == cue[differ[0]]
+        )
+    if len(word) == len(cue) - 1:
+        return any(cue[:i] + cue[i + 1 :] == word for i in range(len(cue)))
+    return False

@@ -103,6 +103,11 @@ def test_a_product_the_customer_bought_names_its_order(services) -> None:
 def test_plain_words_say_nothing_about_an_order() -> None:
     assert not describe("where is my order", TODAY).says_anything
     assert not describe("i want a refund", TODAY).says_anything
+    # Real words a slip away from a word about an order's state are left alone.
+    assert not describe("cancel my order", TODAY).says_anything
+    assert describe("my delivery is late", TODAY).statuses == frozenset(
+        {"placed", "paid", "shipped"}
+    )
 
 
 # --- the forms ----------------------------------------------------------------------------
