@@ -22,8 +22,10 @@ from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, response_names, response_text
+from actions.context import ORDER_TASKS, last_request
 from actions.services import Services
 from actions.turns import previous_turn, user_texts
+from actions.verification import find_order_number
 
 CHOICE = "utter_choice_"
 CLARIFY = "utter_clarify"  # the NLU hesitated between tasks
@@ -35,6 +37,8 @@ FALLBACK = "nlu_fallback"
 FLOOR = 0.1
 FEWEST = 2
 MOST = 3
+# Readings that mean the message continues the conversation rather than asks something new.
+CONTINUING = frozenset({"inform", "follow_up"})
 
 
 def choices(tracker: Tracker) -> list[str]:
@@ -52,6 +56,16 @@ def choices(tracker: Tracker) -> list[str]:
         if len(found) == MOST:
             break
     return found
+
+
+def continues_order_task(tracker: Tracker, readings: list[str]) -> bool:
+    """True if the message names an order and may do again the last request about an order."""
+    previous = last_request(tracker)
+    if previous is None or previous.intent not in ORDER_TASKS:
+        return False
+    if find_order_number(str(tracker.latest_message.get("text") or "")) is None:
+        return False
+    return previous.intent in readings or best_reading(tracker) in CONTINUING
 
 
 def best_reading(tracker: Tracker) -> str | None:
@@ -108,8 +122,14 @@ class ActionClarify(ShopAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
-        """Offer the tasks when the best reading is one; otherwise answer from the help centre."""
+        """Offer the tasks when the best reading is one; otherwise answer from the help centre.
+
+        An order number after a task about an order, read as that task or as a bare answer
+        ("OK then put it on 100201 after all"), continues that task (`action_continue`).
+        """
         found = choices(tracker)
+        if continues_order_task(tracker, found):
+            return [FollowupAction("action_continue")]
         if best_reading(tracker) in found and len(found) >= FEWEST:
             offer_choices(dispatcher, tracker, CLARIFY)
             return []

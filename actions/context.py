@@ -155,6 +155,67 @@ def _only_names(rest: str, entities: list[dict[str, Any]]) -> bool:
     return len([w for w in words if w not in ("the", "a", "an", "to", "in", "for", "of")]) == 0
 
 
+# Intents that answer or continue a turn rather than ask for something: a request is looked for
+# before them (an email and a postcode answered for verification sit between a request and
+# its correction).
+_NOT_REQUESTS = frozenset(
+    {
+        "inform",
+        "affirm",
+        "deny",
+        "follow_up",
+        "nlu_fallback",
+        "thank",
+        "answer_helpful",
+        "answer_not_helpful",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Said:
+    """A customer's message as the NLU read it: intent, words and entities."""
+
+    intent: str
+    text: str
+    entities: list[dict[str, Any]]
+
+
+def requests(events: list[dict[str, Any]]) -> list[Said]:
+    """The customer's requests in `events`, latest first: what they asked with no task under way.
+
+    Answers to a task's questions (an email and a postcode, "sorry, I meant order 100202") are
+    not requests, nor are yes, no and thanks.
+    """
+    said: list[Said] = []
+    in_task = False
+    for event in events:
+        kind = event.get("event")
+        if kind == "active_loop":
+            in_task = bool(event.get("name"))
+        elif kind == "user" and not in_task:
+            parse = event.get("parse_data") or {}
+            name = str((parse.get("intent") or {}).get("name") or "")
+            if name and name not in _NOT_REQUESTS:
+                entities = [e for e in parse.get("entities") or [] if isinstance(e, dict)]
+                said.append(Said(intent=name, text=str(event.get("text") or ""), entities=entities))
+    return said[::-1]
+
+
+def last_request(tracker: Tracker) -> Said | None:
+    """The customer's last request before the latest message, past any answers to questions.
+
+    "sorry I meant 100101" after "cancel 100104" and the verification that followed it corrects
+    the cancellation, not the postcode.
+    """
+    events = list(tracker.events)
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].get("event") == "user":
+            found = requests(events[:index])
+            return found[0] if found else None
+    return None
+
+
 def previous_intent(tracker: Tracker) -> str | None:
     """The intent of the customer's message before the latest one."""
     seen_latest = False

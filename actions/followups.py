@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, latest_intent
-from actions.context import ORDER_TASKS, previous_intent
+from actions.context import ORDER_TASKS, last_request
 from actions.knowledge import answer_question
 from actions.queue import Request, replay
 from actions.services import Services
@@ -33,19 +33,26 @@ def order_number_in(tracker: Tracker) -> str | None:
 def order_follow_up(tracker: Tracker, number: str) -> Request:
     """The request a bare order number continues, as if the customer had said it in full.
 
-    After a request about an order ("when will 100103 arrive?"), the same request about this
-    one; after anything else (a question about a double charge, say), the order is looked up.
+    After a request about an order ("when will 100103 arrive?", "add a kettle to 100201"), the
+    same request, with what else it said, about this one: "and 100102", "sorry, I meant
+    100101", "put it on 100201 after all". After anything else (a question about a double
+    charge, say), the order is looked up.
     """
-    task = previous_intent(tracker)
-    text = str(tracker.latest_message.get("text") or number)
-    start = text.find(number)
-    entity = {
-        "entity": ORDER_NUMBER,
-        "value": number,
-        "start": max(start, 0),
-        "end": max(start, 0) + len(number),
-    }
-    return Request(intent=task if task in ORDER_TASKS else LOOK_UP, text=text, entities=[entity])
+    previous = last_request(tracker)
+    if previous is None or previous.intent not in ORDER_TASKS:
+        text = str(tracker.latest_message.get("text") or number)
+        return Request(intent=LOOK_UP, text=text, entities=[_number_entity(text, number)])
+    said = find_order_number(previous.text)
+    text = previous.text.replace(said, number) if said else f"{previous.text} ({number})"
+    kept = [e for e in previous.entities if e.get("entity") != ORDER_NUMBER]
+    return Request(
+        intent=previous.intent, text=text, entities=[*kept, _number_entity(text, number)]
+    )
+
+
+def _number_entity(text: str, number: str) -> dict[str, object]:
+    start = max(text.find(number), 0)
+    return {"entity": ORDER_NUMBER, "value": number, "start": start, "end": start + len(number)}
 
 
 class ActionContinue(ShopAction):

@@ -17,12 +17,21 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, call, latest_intent
 from actions.clarify import CLARIFY_UNANSWERED, FALLBACK, clarified_question, offer_choices
-from actions.context import LAST_QUESTION, Question, resolve_follow_up
+from actions.context import (
+    CONTEXT_ORDER,
+    LAST_QUESTION,
+    ORDER_TASKS,
+    Question,
+    refers_back,
+    resolve_follow_up,
+)
 from actions.handoff import hand_off, say_handed_off
+from actions.queue import Request, replay
 from actions.recommend import offer_after_question
 from actions.responses import literal
 from actions.services import Services
 from actions.turns import last_reply, previous_turn
+from actions.verification import ORDER_NUMBER, find_order_number
 from crm.insights.sentiment import is_negative
 
 log = logging.getLogger(__name__)
@@ -60,8 +69,30 @@ class ActionAnswerFromKnowledge(ShopAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
-        """Quote and cite, or abstain below the calibrated threshold."""
+        """Quote and cite, or abstain below the calibrated threshold.
+
+        A question about "it" when the conversation is about an order ("when's it going to
+        get here?") is that order's task, not a general question: it is asked again with the
+        order's number.
+        """
+        about = about_current_order(tracker)
+        if about is not None:
+            return replay(about, tracker)
         return await answer_question(dispatcher, tracker, services)
+
+
+def about_current_order(tracker: Tracker) -> Request | None:
+    """The latest message as a request about the current order, if it refers back to one."""
+    intent = latest_intent(tracker)
+    current = tracker.get_slot(CONTEXT_ORDER)
+    text = str(tracker.latest_message.get("text") or "")
+    if intent not in ORDER_TASKS or not current or not refers_back(text):
+        return None
+    if find_order_number(text) is not None:
+        return None
+    entities = [e for e in tracker.latest_message.get("entities") or [] if isinstance(e, dict)]
+    order = {"entity": ORDER_NUMBER, "value": str(current)}
+    return Request(intent=str(intent), text=text, entities=[*entities, order])
 
 
 async def answer_question(

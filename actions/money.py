@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import call, verified_customer
+from actions.context import requests
 from actions.entities import parse_amount, parse_period
 from actions.order_helpers import ORDER_SLOTS, OrderAnswer, OrderTask, unverified_or_unknown
 from actions.responses import day
@@ -23,11 +24,12 @@ from actions.verification import (
     ORDER_NUMBER,
     VerifiedForm,
     VerifiedOrderForm,
+    orders_described,
     verified_or_explain,
 )
 from crm.records.delivery import uk_date
 from crm.records.errors import InvoiceNotFound, RefundNotAllowed
-from crm.records.views import format_money
+from crm.records.views import OrderView, format_money
 
 INVOICE_PERIOD = "invoice_period"
 INVOICE_AMOUNT = "invoice_amount"
@@ -252,14 +254,27 @@ class ActionTrackRefund(OrderTask):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
-        """One message per refund (at most five), or say there are none."""
+        """One message per refund (at most five), or say there are none.
+
+        Without an order number, an order the request describes ("I cancelled something a
+        while ago and never saw the money back") is the one asked about, when only one fits.
+        """
         customer_id = verified_or_explain(dispatcher, tracker)
         if customer_id is not None:
             number = tracker.get_slot(ORDER_NUMBER)
+            order = None if number else await self.described_order(tracker, customer_id)
+            if order is not None:
+                number = order.number
             refunds = await call(
                 services.refunds.list_refunds, customer_id, order_number=number or None
             )
-            if not refunds:
+            if not refunds and order is not None:
+                unpaid = order.status == "cancelled" and order.paid_at is None
+                response = "utter_no_refund_unpaid" if unpaid else "utter_no_refund"
+                dispatcher.utter_message(
+                    response=response, order_number=order.number, status=order.status
+                )
+            elif not refunds:
                 dispatcher.utter_message(response="utter_no_refunds")
             for refund in refunds[:5]:
                 dispatcher.utter_message(
@@ -271,6 +286,15 @@ class ActionTrackRefund(OrderTask):
                     expected_by=day(refund.expected_by) or "within 5 working days",
                 )
         return self.forget()
+
+    @staticmethod
+    async def described_order(tracker: Tracker, customer_id: int) -> OrderView | None:
+        """The one order the request that started the task describes, if it describes one."""
+        asked = requests(list(tracker.events))
+        if not asked or not VerifiedOrderForm.describes_order(asked[0].text):
+            return None
+        _, found = await orders_described(asked[0].text, customer_id, tracker)
+        return found[0] if len(found) == 1 else None
 
     def on_error(self, tracker: Tracker) -> list[EventType]:
         """A failure forgets nothing, unlike the other tasks: the order named stays."""

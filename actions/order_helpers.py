@@ -16,20 +16,22 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import TaskAction, verified_customer
+from actions.base import ShopAction, TaskAction, response_text, verified_customer
 from actions.responses import day
 from actions.services import Services
 from actions.verification import (
     LOOKUP_FAILURES,
     ORDER_NUMBER,
+    ORDER_REFERENCE,
     ORDER_STATUS,
+    orders_described,
     verified_or_explain,
 )
 from crm.records.errors import OrderNotFound
 from crm.records.views import OrderView
 
 # The slots a task about one order fills before its own: forgotten first when it ends.
-ORDER_SLOTS: tuple[str, ...] = (ORDER_NUMBER, ORDER_STATUS)
+ORDER_SLOTS: tuple[str, ...] = (ORDER_NUMBER, ORDER_STATUS, ORDER_REFERENCE)
 
 
 def order_details(order: OrderView) -> dict[str, Any]:
@@ -97,3 +99,39 @@ class OrderAnswer(OrderTask, ABC):
             except OrderNotFound:
                 dispatcher.utter_message(response="utter_order_not_found", order_number=number)
         return self.forget()
+
+
+class ActionAskOrderNumber(ShopAction):
+    """Every order form's question for the order number (Rasa's `action_ask_<slot>`).
+
+    When the customer described the order instead ("the one I haven't paid for yet") and it
+    fits several of their orders, or none, the question lists them as buttons (the payload is
+    the number); otherwise it is the plain question.
+    """
+
+    def name(self) -> str:
+        """Rasa asks for `order_number` with this action in every form."""
+        return "action_ask_order_number"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """List the orders the description fits, or ask for the number."""
+        reference = tracker.get_slot(ORDER_REFERENCE)
+        customer_id = verified_customer(tracker)
+        if not reference or customer_id is None:
+            dispatcher.utter_message(response="utter_ask_order_number")
+            return []
+        orders, found = await orders_described(str(reference), customer_id, tracker)
+        response = "utter_ask_which_order" if found else "utter_ask_which_order_none"
+        dispatcher.utter_message(response=response, buttons=order_buttons(found or orders))
+        return []
+
+
+def order_buttons(orders: list[OrderView]) -> list[dict[str, str]]:
+    """One button per order, titled as `utter_order_choice` words it; it sends the number."""
+    template = response_text("utter_order_choice") or "{order_number}"
+    return [
+        {"title": template.format(**order_details(order)), "payload": order.number}
+        for order in orders
+    ]

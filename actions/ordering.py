@@ -406,6 +406,9 @@ class ActionPlaceOrder(TaskAction):
 class ValidateChangeOrderForm(VerifiedOrderForm):
     """Order number, verification, then which item, how many, and a confirmation."""
 
+    # "add a kettle to my order": the product is the change, not which order it is.
+    products_describe_order = False
+
     def name(self) -> str:
         """Validation action of `change_order_form`."""
         return "validate_change_order_form"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from abc import ABC
+from datetime import date
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -26,9 +27,12 @@ from actions.base import (
     call,
     verified_customer,
 )
-from actions.context import CONTEXT_ORDER, refers_back
+from actions.context import CONTEXT_ORDER, ORDER_TASKS, refers_back
+from actions.order_refs import describe, resolve
+from actions.queue import QUEUED_REQUESTS, Request
 from actions.services import get_services
 from crm.records.errors import OrderNotFound
+from crm.records.views import CHANGEABLE_STATUSES, OrderView
 
 ORDER_NUMBER = "order_number"
 ORDER_STATUS = "order_status"
@@ -36,7 +40,28 @@ EMAIL = "verify_email"
 POSTCODE = "verify_postcode"
 FAILURES = "verification_failures"
 LOOKUP_FAILURES = "order_lookup_failures"
+# The customer's words about an order they did not number ("the £54.90 one"), kept until the
+# order is found; with it, verification comes first, so the words can be read against their orders.
+ORDER_REFERENCE = "order_reference"
 MAX_ATTEMPTS = 3
+# How many of the customer's latest orders a description is read against.
+RECENT_ORDERS = 10
+
+# The statuses of the orders each task can act on: when a description fits several orders,
+# those the task can act on come first ("cancel the other one" is not the cancelled one).
+_NOT_CANCELLED = frozenset({"placed", "paid", "shipped", "delivered"})
+TASK_STATUSES: dict[str, frozenset[str]] = {
+    "track_order_form": _NOT_CANCELLED,
+    "cancel_order_form": CHANGEABLE_STATUSES,
+    "change_address_form": CHANGEABLE_STATUSES,
+    "change_order_form": CHANGEABLE_STATUSES,
+    "invoice_form": frozenset({"paid", "shipped", "delivered"}),
+    "refund_form": frozenset({"delivered"}),
+    "cancellation_fee_form": _NOT_CANCELLED,
+    "delivery_period_form": frozenset({"placed", "paid", "shipped"}),
+}
+# Words that say the customer is correcting a number, not naming a second order.
+_CORRECTION = re.compile(r"\b(?:meant|mean|not|instead|rather|sorry|wrong|actually)\b", re.I)
 
 _ORDER_NUMBER = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -53,6 +78,38 @@ def find_email(text: str) -> str | None:
     """The first email address in `text`."""
     match = _EMAIL.search(text or "")
     return match.group(0) if match else None
+
+
+def numbers_named(tracker: Tracker) -> list[str]:
+    """The distinct order numbers the customer's latest message names, in the order said."""
+    numbers: list[str] = []
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == ORDER_NUMBER and entity.get("value"):
+            number = find_order_number(str(entity["value"]))
+            if number and number not in numbers:
+                numbers.append(number)
+    return numbers
+
+
+async def orders_described(
+    text: str, customer_id: int, tracker: Tracker, *, by_product: bool = True
+) -> tuple[list[OrderView], list[OrderView]]:
+    """The verified customer's recent orders, and those of them that `text` describes.
+
+    The task's statuses are a hint (`TASK_STATUSES`), and "the other one" is not the order the
+    conversation was about (`context_order`).
+    """
+    orders = list(await call(get_services().orders.list_orders, customer_id, limit=RECENT_ORDERS))
+    products = {item.name for order in orders for item in order.items} if by_product else set()
+    description = describe(text, date.today(), products)
+    current = tracker.get_slot(CONTEXT_ORDER)
+    found = resolve(
+        description,
+        orders,
+        current=str(current) if current else None,
+        task_statuses=TASK_STATUSES.get(tracker.active_loop_name or ""),
+    )
+    return orders, found
 
 
 def verified_or_explain(dispatcher: CollectingDispatcher, tracker: Tracker) -> int | None:
@@ -170,6 +227,30 @@ class VerifiedOrderForm(VerifiedForm, ABC):
     """
 
     leading_slots = (ORDER_NUMBER,)
+    # Whether product names in the request describe the order; not where the product is what
+    # the task changes ("add a kettle to my order").
+    products_describe_order = True
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """An order described but not numbered: verification first, then which order it is."""
+        described = tracker.get_slot(ORDER_REFERENCE) and not tracker.get_slot(ORDER_NUMBER)
+        if described and not self.gave_up(tracker) and verified_customer(tracker) is None:
+            return [EMAIL, POSTCODE, *self.leading_slots]
+        return await super().required_slots(domain_slots, dispatcher, tracker, domain)
+
+    @staticmethod
+    def describes_order(text: str) -> bool:
+        """True if `text` says something about an order (its amount, state, carrier, date).
+
+        Product names count only once the customer's orders are known (`orders_described`).
+        """
+        return describe(text, date.today()).says_anything
 
     def gave_up(self, tracker: Tracker) -> bool:
         """Also give up after repeated unknown order numbers."""
@@ -189,8 +270,15 @@ class VerifiedOrderForm(VerifiedForm, ABC):
         """
         if tracker.get_slot(ORDER_NUMBER) or tracker.get_slot("requested_slot"):
             return {}
-        current = self.current_order(tracker, str(tracker.latest_message.get("text") or ""))
-        return {} if current is None else {ORDER_NUMBER: current}
+        text = str(tracker.latest_message.get("text") or "")
+        current = self.current_order(tracker, text)
+        if current is not None:
+            return {ORDER_NUMBER: current}
+        unplaced = refers_back(text) and not tracker.get_slot(CONTEXT_ORDER)
+        if find_order_number(text) is None and (self.describes_order(text) or unplaced):
+            # The words go to `validate_order_number`, which reads them against the orders.
+            return {ORDER_NUMBER: text}
+        return {}
 
     @staticmethod
     def current_order(tracker: Tracker, text: str) -> str | None:
@@ -203,24 +291,70 @@ class VerifiedOrderForm(VerifiedForm, ABC):
     async def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Accept six digits ("the same one" is the current order); once verified, look it up."""
-        number = find_order_number(str(value or "")) or self.current_order(tracker, str(value))
-        if number is None:
-            dispatcher.utter_message(response="utter_invalid_order_number")
-            return {ORDER_NUMBER: None}
+        """Accept six digits ("the same one" is the current order); once verified, look it up.
+
+        An order described rather than numbered ("the £54.90 one") is found among the verified
+        customer's orders, after verification if need be. Two orders named at once ("cancel
+        100101 and 100102") are done one after the other: the second waits in the queue.
+        """
+        text = str(value or "")
+        number = find_order_number(text) or self.current_order(tracker, text)
+        queued: dict[str, Any] = {}
+        named = numbers_named(tracker)
+        correcting = _CORRECTION.search(_latest(tracker))
+        if number in named and len(named) > 1 and not correcting:
+            number, queued = named[0], self._queue_others(named[1:], tracker)
         customer_id = verified_customer(tracker)
+        if number is None:
+            reference = text if self.describes_order(text) or refers_back(text) else None
+            if reference is None:
+                dispatcher.utter_message(response="utter_invalid_order_number")
+                return {ORDER_NUMBER: None}
+            if customer_id is None:
+                return {ORDER_NUMBER: None, ORDER_STATUS: None, ORDER_REFERENCE: reference}
+            return await self._find_described(reference, customer_id, dispatcher, tracker)
         if customer_id is None:
-            return {ORDER_NUMBER: number, ORDER_STATUS: None}
-        return await self._look_up(number, customer_id, dispatcher, tracker)
+            return {ORDER_NUMBER: number, ORDER_STATUS: None, **queued}
+        return {**await self._look_up(number, customer_id, dispatcher, tracker), **queued}
+
+    @staticmethod
+    def _queue_others(numbers: list[str], tracker: Tracker) -> dict[str, Any]:
+        """The same request for each further order named, kept to do next (actions/queue.py)."""
+        intent = str((tracker.latest_message.get("intent") or {}).get("name") or "")
+        if intent not in ORDER_TASKS:
+            return {}
+        text = _latest(tracker)
+        waiting = tracker.get_slot(QUEUED_REQUESTS)
+        kept = list(waiting) if isinstance(waiting, list) else []
+        for number in numbers:
+            entity = {"entity": ORDER_NUMBER, "value": number}
+            kept.append(Request(intent=intent, text=text, entities=[entity]).as_slot())
+        return {QUEUED_REQUESTS: kept}
+
+    async def _find_described(
+        self, text: str, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """The one order the words describe, looked up; with several, the form asks which."""
+        _, found = await orders_described(
+            text, customer_id, tracker, by_product=self.products_describe_order
+        )
+        if len(found) == 1:
+            slots = await self._look_up(found[0].number, customer_id, dispatcher, tracker)
+            return {**slots, ORDER_REFERENCE: None}
+        # `action_ask_order_number` lists the orders that fit (or all, when none does).
+        return {ORDER_NUMBER: None, ORDER_STATUS: None, ORDER_REFERENCE: text}
 
     async def after_verification(
         self, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
-        """Look up the order given before verification."""
+        """Look up the order given (or described) before verification."""
         number = tracker.get_slot(ORDER_NUMBER)
-        if not number:
-            return {}
-        return await self._look_up(str(number), customer_id, dispatcher, tracker)
+        if number:
+            return await self._look_up(str(number), customer_id, dispatcher, tracker)
+        reference = tracker.get_slot(ORDER_REFERENCE)
+        if reference:
+            return await self._find_described(str(reference), customer_id, dispatcher, tracker)
+        return {}
 
     async def _look_up(
         self, number: str, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker
@@ -248,3 +382,7 @@ class VerifiedOrderForm(VerifiedForm, ABC):
     ) -> dict[str, Any]:
         """Slots the task derives from the order once it is found (none by default)."""
         return {}
+
+
+def _latest(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("text") or "")

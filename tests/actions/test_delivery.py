@@ -19,6 +19,7 @@ async def test_an_unshipped_order_gets_the_window_of_the_delivery_rules(services
     assert slot_events(events) == {
         "order_number": None,
         "order_status": None,
+        "order_reference": None,
         "order_lookup_failures": 0,
     }
 

@@ -90,6 +90,7 @@ def test_a_failed_task_forgets_what_a_finished_one_does() -> None:
         == [
             SlotSet("order_number", None),
             SlotSet("order_status", None),
+            SlotSet("order_reference", None),
             SlotSet("confirm_cancel", None),
             SlotSet("order_lookup_failures", 0),
         ]
