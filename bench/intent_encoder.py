@@ -3,9 +3,9 @@
 The stock MiniLM was trained on the web's sentence pairs, not on our intents. Contrastive
 fine-tuning on data/nlu (two messages of the same intent pulled together, two of different
 intents pushed apart) reshapes the space around our intents before the intent classifier's
-logistic regression reads it. Measured on the blind set's tuning half it did not help
-(docs/nlu.md, "A fine-tuned encoder"), so nothing in the agent uses it; kept to repeat the
-measurement. Runs in the actions venv (torch):
+logistic regression reads it. On the blind set's tuning half SetFit's cosine pairs did not
+help and the ranking loss did (docs/nlu.md, "A fine-tuned encoder"); nothing in the agent uses
+it yet. Runs in the actions venv (torch):
 
     python -m bench.intent_encoder --data data/nlu --out models/intent-encoder [--loss cosine]
     python -m bench.nlu_finetune --encoder models/encoder --encoder models/intent-encoder
