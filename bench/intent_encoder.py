@@ -11,8 +11,9 @@ it yet. Runs in the actions venv (torch):
     python -m bench.nlu_finetune --encoder models/encoder --encoder models/intent-encoder
 
 `--data` is Rasa's YAML (a file or a folder: `- intent:` blocks, entity markup stripped) or a
-CSV with `text` and `label`. Two-request intents (`track_order+get_invoice`) are left out: as
-pairs they would push apart messages that share half their meaning. Every digit is read as 0, as
+CSV with `text` and `label` (or `category`, as Banking77 has it). Two-request intents
+(`track_order+get_invoice`) are left out: as pairs they would push apart messages that share
+half their meaning. Every digit is read as 0, as
 the classifier reads it (`bot.nlu.intent_model.encoder_text`). The result is exported by
 `encoder.export` (the ONNX graph, tokenizer and agreement check of `make encoder`), with
 `fine_tuned.json` beside it saying how it was made. Seeded: the same data, options and seed give
@@ -99,10 +100,12 @@ def read_examples(path: Path) -> list[Example]:
         return [e for file in sorted(path.glob("*.yml")) for e in read_examples(file)]
     if path.suffix.lower() == ".csv":
         with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            column = next(
+                c for c in ("label", "category", "intent") if c in (reader.fieldnames or [])
+            )
             return [
-                Example(row["text"].strip(), row["label"])
-                for row in csv.DictReader(handle)
-                if row["text"].strip()
+                Example(row["text"].strip(), row[column]) for row in reader if row["text"].strip()
             ]
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     examples = []

@@ -88,6 +88,8 @@ def test_a_csv_gives_text_and_label(tmp_path: Path) -> None:
     path = tmp_path / "train.csv"
     path.write_text('text,label\n"my card, it was declined",card_declined\n , empty\n')
     assert read_examples(path) == [Example("my card, it was declined", "card_declined")]
+    path.write_text("text,category\nI am still waiting on my card?,card_arrival\n")
+    assert read_examples(path) == [Example("I am still waiting on my card?", "card_arrival")]
 
 
 def test_training_examples_are_single_intents_with_digits_as_zero() -> None:
