@@ -151,6 +151,16 @@ def tracker(
     )
 
 
+def after_reply(
+    response: str, said: str = "how many watts does your toaster use"
+) -> list[dict[str, Any]]:
+    """A conversation so far: the customer `said` something, the agent replied with `response`."""
+    return [
+        {"event": "user", "text": said, "timestamp": 1.0},
+        {"event": "bot", "text": "...", "timestamp": 1.1, "metadata": {"utter_action": response}},
+    ]
+
+
 def verified(customer_id: int = ADA, **slots: Any) -> dict[str, Any]:
     return {
         "customer_id": customer_id,

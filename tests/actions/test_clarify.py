@@ -8,7 +8,7 @@ from sqlalchemy import select
 from actions.clarify import ActionClarify
 from actions.knowledge import ActionAnswerFromKnowledge
 from crm.records.models import KnowledgeAnswer
-from tests.actions.conftest import DOMAIN, responses, tracker
+from tests.actions.conftest import DOMAIN, after_reply, responses, tracker
 
 FALLBACK = ("nlu_fallback", 0.4)
 
@@ -139,18 +139,6 @@ async def test_no_answer_and_nothing_to_offer_says_so(services):
     assert responses(dispatcher) == ["utter_knowledge_unknown"]
 
 
-def _clarified(question: str) -> list[dict[str, object]]:
-    return [
-        {"event": "user", "text": question, "timestamp": 1.0},
-        {
-            "event": "bot",
-            "text": "...",
-            "timestamp": 1.1,
-            "metadata": {"utter_action": "utter_clarify"},
-        },
-    ]
-
-
 async def test_a_help_centre_choice_answers_the_first_message(services, sessions):
     question = "can you send stuff to norway and what does it cost"
     dispatcher = CollectingDispatcher()
@@ -159,7 +147,7 @@ async def test_a_help_centre_choice_answers_the_first_message(services, sessions
         tracker(
             text=_choice("delivery_options"),
             intent="delivery_options",
-            events=_clarified(question),
+            events=after_reply("utter_clarify", question),
         ),
         DOMAIN,
     )
@@ -176,7 +164,9 @@ async def test_new_words_after_the_buttons_are_a_new_question(services, sessions
         tracker(
             text="no, I mean can I pay with klarna",
             intent="check_payment_methods",
-            events=_clarified("can you send stuff to norway and what does it cost"),
+            events=after_reply(
+                "utter_clarify", "can you send stuff to norway and what does it cost"
+            ),
         ),
         DOMAIN,
     )

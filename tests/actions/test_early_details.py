@@ -272,52 +272,38 @@ async def test_the_answer_naming_the_detail_may_give_the_new_value_too(services)
     assert slots["requested_slot"] == "confirm_contact_change"
 
 
+# The read-back of adding one Bamboo Chopping Board to Ada's unpaid order.
+ITEM_CHANGE_READ_BACK = {
+    "order_number": "100101",
+    "order_status": "placed",
+    "change_product": "Bamboo Chopping Board",
+    "change_sku": "KIT-003",
+    "change_quantity": "1",
+    "requested_slot": "confirm_item_change",
+}
+
+
 async def test_a_new_count_at_an_item_change_confirmation_is_read_back_again(services):
-    dispatcher = CollectingDispatcher()
-    events = await ValidateChangeOrderForm().run(
-        dispatcher,
-        tracker(
-            verified(
-                order_number="100101",
-                order_status="placed",
-                change_product="Bamboo Chopping Board",
-                change_sku="KIT-003",
-                change_quantity="1",
-                requested_slot="confirm_item_change",
-            ),
-            text="no wait make that two",
-            intent="deny",
-            active_loop="change_order_form",
-            set_this_turn={"confirm_item_change": False},
-        ),
-        DOMAIN,
+    slots = await correct(
+        ValidateChangeOrderForm(),
+        ITEM_CHANGE_READ_BACK,
+        "no wait make that two",
+        intent="deny",
+        mapped={"confirm_item_change": False},
     )
-    slots = slot_events(events)
     assert slots["change_quantity"] == "2"
     assert slots["confirm_item_change"] is None
     assert slots["requested_slot"] == "confirm_item_change"
 
 
 async def test_a_plain_no_at_an_item_change_confirmation_stays_a_no(services):
-    events = await ValidateChangeOrderForm().run(
-        CollectingDispatcher(),
-        tracker(
-            verified(
-                order_number="100101",
-                order_status="placed",
-                change_product="Bamboo Chopping Board",
-                change_sku="KIT-003",
-                change_quantity="1",
-                requested_slot="confirm_item_change",
-            ),
-            text="no thanks",
-            intent="deny",
-            active_loop="change_order_form",
-            set_this_turn={"confirm_item_change": False},
-        ),
-        DOMAIN,
+    slots = await correct(
+        ValidateChangeOrderForm(),
+        ITEM_CHANGE_READ_BACK,
+        "no thanks",
+        intent="deny",
+        mapped={"confirm_item_change": False},
     )
-    slots = slot_events(events)
     assert slots["confirm_item_change"] is False
     assert "change_quantity" not in slots
 

@@ -18,6 +18,7 @@ from crm.records.models import HandoffRequest, KnowledgeAnswer, SupportTicket
 from tests.actions.conftest import (
     ALWAYS_STAFFED,
     DOMAIN,
+    after_reply,
     install,
     responses,
     slot_events,
@@ -45,14 +46,6 @@ async def test_abstains_on_questions_the_help_centre_does_not_answer(services):
     assert responses(dispatcher) == ["utter_knowledge_unknown"]
 
 
-def _after_reply(response: str) -> list[dict]:
-    """A conversation whose agent last replied with `response`."""
-    return [
-        {"event": "user", "text": "how many watts does your toaster use", "timestamp": 1.0},
-        {"event": "bot", "text": "...", "timestamp": 1.1, "metadata": {"utter_action": response}},
-    ]
-
-
 def _handoffs(sessions) -> list[HandoffRequest]:
     with sessions() as session:
         return list(session.scalars(select(HandoffRequest)))
@@ -68,7 +61,7 @@ async def test_failing_twice_in_a_row_hands_the_conversation_to_a_person(
         tracker(
             text="what is the capital of Peru",
             intent="nlu_fallback",
-            events=_after_reply(previous),
+            events=after_reply(previous),
         ),
         DOMAIN,
     )
@@ -97,7 +90,7 @@ async def test_a_failure_after_an_answer_only_offers_a_person(services, sessions
         tracker(
             text="what is the capital of Peru",
             intent="nlu_fallback",
-            events=_after_reply("utter_knowledge_answer"),
+            events=after_reply("utter_knowledge_answer"),
         ),
         DOMAIN,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clarify import ActionClarify
@@ -299,36 +300,27 @@ async def test_a_hesitant_reading_with_an_order_number_continues_the_order_task(
     first = "Please add one Enamel Kettle to order 100201."
     product = {"entity": "product", "value": "Enamel Kettle"}
     text = "OK then put it on 100201 after all"
-    events = await ActionClarify().run(
-        CollectingDispatcher(),
-        tracker(
+
+    def hesitant(**extra: Any) -> Tracker:
+        return tracker(
             verified(),
             text=text,
             intent="nlu_fallback",
             entities=[number_entity("100201", text)],
-            ranking=[("nlu_fallback", 0.4), ("change_order", 0.39), ("inform", 0.28)],
             events=[
                 user(first, "change_order", [product, number_entity("100201", first)]),
                 user("Sorry, I meant order 100202.", "inform"),
             ],
-        ),
+            **extra,
+        )
+
+    events = await ActionClarify().run(
+        CollectingDispatcher(),
+        hesitant(ranking=[("nlu_fallback", 0.4), ("change_order", 0.39), ("inform", 0.28)]),
         DOMAIN,
     )
     assert events == [{"event": "followup", "timestamp": None, "name": "action_continue"}]
-    events = await ActionContinue().run(
-        CollectingDispatcher(),
-        tracker(
-            verified(),
-            text=text,
-            intent="nlu_fallback",
-            entities=[number_entity("100201", text)],
-            events=[
-                user(first, "change_order", [product, number_entity("100201", first)]),
-                user("Sorry, I meant order 100202.", "inform"),
-            ],
-        ),
-        DOMAIN,
-    )
+    events = await ActionContinue().run(CollectingDispatcher(), hesitant(), DOMAIN)
     (replayed,) = [e for e in events if e.get("event") == "user"]
     assert replayed["parse_data"]["intent"]["name"] == "change_order"
     assert product in replayed["parse_data"]["entities"]
