@@ -4,7 +4,12 @@ Runs in the Rasa venv (it trains and loads a real Rasa model with the given conf
 project's `config.yml` by default, so what is measured is what the agent runs):
 
     python -m bench.nlu --train train.csv --test test.csv [--config config.yml]
-                        [--name banking77] [--holdout 10] [--write docs/nlu.md]
+                        [--encoder DIR] [--name banking77] [--holdout 10] [--write docs/nlu.md]
+
+`--encoder` replaces the intent classifier's `model_dir`: config.yml's encoder is fine-tuned on
+the shop's intents, so another data set is measured with one fine-tuned on its own training
+messages (`python -m encoder.intents --data train.csv --out DIR`, as `make bench-nlu` does) or,
+when intents are held out, the stock encoder, which has seen none of them.
 
 Data: a CSV file with a text column and a label column (`text` and `label`, `category` or
 `intent`), or Rasa YAML (a file or a folder). Reports accuracy and macro F1 (the top intent;
@@ -214,6 +219,23 @@ def out_of_scope_report(
     }
 
 
+def with_encoder(config: Path, encoder: Path, workdir: Path) -> Path:
+    """A copy of `config` in `workdir` whose sentence components read `encoder`."""
+    import yaml
+
+    document = yaml.safe_load(config.read_text(encoding="utf-8"))
+    replaced = 0
+    for component in document.get("pipeline") or []:
+        if "model_dir" in component:
+            component["model_dir"] = str(encoder)
+            replaced += 1
+    if not replaced:
+        raise SystemExit(f"{config}: no pipeline component has a model_dir to replace")
+    path = workdir / config.name
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def fallback_threshold(config: Path) -> float | None:
     """The FallbackClassifier threshold of the config, if it has one."""
     from rasa.shared.utils.io import read_config_file
@@ -228,8 +250,9 @@ def markdown(name: str, config: Path, result: dict[str, Any]) -> str:
     """The tables for docs/nlu.md."""
     scope = result["in_scope"]
     latency = result["latency"]
+    encoder = f" with the encoder `{result['encoder']}`" if result.get("encoder") else ""
     lines = [
-        f"`{config}` trained on {result['train_examples']} examples of {name}, "
+        f"`{config}`{encoder} trained on {result['train_examples']} examples of {name}, "
         f"tested on {scope['examples']} ({scope['intents']} intents).",
         "",
         "| accuracy | macro F1 | accuracy, fallback counted wrong | training | "
@@ -280,6 +303,7 @@ def main() -> None:
     parser.add_argument("--train", type=Path, required=True)
     parser.add_argument("--test", type=Path, required=True)
     parser.add_argument("--config", type=Path, default=Path("config.yml"))
+    parser.add_argument("--encoder", type=Path, help="the intent classifier's model_dir instead")
     parser.add_argument("--name", default="the data set")
     parser.add_argument("--holdout", type=int, default=0, help="intents left out as OOS")
     parser.add_argument("--seed", type=int, default=7)
@@ -296,11 +320,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nlu-bench-") as scratch:
         # A cache of its own: Rasa would otherwise restore a repeated run's training from it.
         os.environ["RASA_CACHE_DIRECTORY"] = str(Path(scratch) / "cache")
-        model, seconds = train(args.config, training, Path(scratch))
+        config = args.config
+        if args.encoder:
+            config = with_encoder(args.config, args.encoder, Path(scratch))
+        model, seconds = train(config, training, Path(scratch))
         parsed, passes = asyncio.run(parse_all(model, test, args.repeats))
     in_scope = [(e, p) for e, p in zip(test, parsed, strict=True) if e.label not in unseen]
     result: dict[str, Any] = {
         "train_examples": len(training),
+        "encoder": str(args.encoder) if args.encoder else None,
         "train_seconds": seconds,
         "repeats": args.repeats,
         "latency": latency_report(passes),

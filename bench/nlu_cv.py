@@ -26,8 +26,10 @@ def report_tables(report: dict[str, Any], *, folds: int, config: str = "config.y
     weighted = report.get("weighted avg", {})
     accuracy = report.get("accuracy")
     below = sorted(name for name, row in intents.items() if row["f1-score"] < GOAL_F1)
+    path, _, variant = config.partition(" ")  # "config.yml with the stock encoder"
     lines = [
-        f"{folds}-fold cross-validation of `{config}` over {total} examples of "
+        f"{folds}-fold cross-validation of `{path}`{' ' + variant if variant else ''} over "
+        f"{total} examples of "
         f"{len(intents)} intents.",
         "",
         "| accuracy | macro F1 | weighted F1 | intents below F1 0.90 |",

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bench.intent_encoder import read_examples
 from bench.nlu_blind import BLIND, FALLBACK, HALVES, read_messages, report
 from bot.nlu.intent_model import IntentModel, IntentModelSettings
 from bot.nlu.intent_model import encoder_text as digits_as_zero
+from encoder.intents import read_examples
 from encoder.sentence import SentenceEncoder
 
 

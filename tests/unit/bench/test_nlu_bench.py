@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bench.nlu import (
     Example,
@@ -15,6 +16,7 @@ from bench.nlu import (
     markdown,
     out_of_scope_report,
     read_examples,
+    with_encoder,
     write_rasa_yaml,
 )
 
@@ -101,3 +103,20 @@ def test_out_of_scope_recall_and_in_scope_accuracy_trade_off() -> None:
     assert "| the config (0.4, with its ambiguity rule) | 0.5000 | 0.5000 |" in table
     assert "1.0 min" in table
     assert "| 12.0 ms (11.0–19.5) | 13.0 ms (12.0–30.0) |" in table
+
+
+def test_another_encoder_replaces_every_model_dir_and_nothing_else(tmp_path: Path) -> None:
+    copied = with_encoder(Path("config.yml"), Path("models/intent-encoder-banking77"), tmp_path)
+    original = yaml.safe_load(Path("config.yml").read_text())
+    document = yaml.safe_load(copied.read_text())
+    dirs = [c.get("model_dir") for c in document["pipeline"] if "model_dir" in c]
+    assert dirs == ["models/intent-encoder-banking77"]
+    for component in document["pipeline"]:
+        component.pop("model_dir", None)
+    for component in original["pipeline"]:
+        component.pop("model_dir", None)
+    assert document == original
+    bare = tmp_path / "bare.yml"
+    bare.write_text("pipeline:\n  - name: WhitespaceTokenizer\n")
+    with pytest.raises(SystemExit, match="no pipeline component has a model_dir"):
+        with_encoder(bare, Path("x"), tmp_path)

@@ -22,3 +22,5 @@ def test_the_table_lists_the_worst_intents_first_with_their_confusions():
     assert rows[0].startswith("| `track_order` | 0.850 | 0.900 | 0.874 | 40 |")
     assert "cancel_order (3), ask_question (1)" in rows[0]
     assert rows[1].endswith("| 50 | – |")
+    variant = report_tables(report, folds=5, config="config.yml with the stock encoder")
+    assert "cross-validation of `config.yml` with the stock encoder over 90 examples" in variant

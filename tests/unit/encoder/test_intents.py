@@ -1,4 +1,4 @@
-"""Fine-tuning MiniLM on intents (bench/intent_encoder.py): data, pairs, a real short run."""
+"""Fine-tuning MiniLM on intents (encoder/intents.py): data, pairs, a real short run."""
 
 from __future__ import annotations
 
@@ -9,18 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.intent_encoder import (
+from config.settings import Settings
+from encoder.intents import (
     DETAILS_FILE,
     Example,
     FineTuneOptions,
     build,
     cosine_pairs,
+    current_details,
     fine_tune,
     ranking_batches,
     read_examples,
     training_examples,
 )
-from config.settings import Settings
 from encoder.sentence import SentenceEncoder
 
 NLU = """\
@@ -160,3 +161,15 @@ def test_build_exports_a_checked_onnx_encoder_that_says_how_it_was_made(tmp_path
     assert details["options"]["seed"] == OPTIONS.seed and details["intents"] == 3
     vectors = SentenceEncoder(tmp_path / "intent-encoder").encode(["send me the invoice"])
     assert vectors.shape == (1, 384)
+
+    # Asked again with the same data, base and options (as `make` does), nothing is redone.
+    exported = (tmp_path / "intent-encoder" / "model.onnx").stat().st_mtime_ns
+    assert build(data, Settings().model_path, tmp_path / "intent-encoder", OPTIONS) == details
+    assert (tmp_path / "intent-encoder" / "model.onnx").stat().st_mtime_ns == exported
+    examples = training_examples(read_examples(data))
+    source = Settings().model_path
+    assert current_details(tmp_path / "intent-encoder", examples, source, OPTIONS) == details
+    changed = FineTuneOptions(**{**OPTIONS.__dict__, "seed": OPTIONS.seed + 1})
+    assert current_details(tmp_path / "intent-encoder", examples, source, changed) is None
+    more = [*examples, Example("where is my refund", "track_refund")]
+    assert current_details(tmp_path / "intent-encoder", more, source, OPTIONS) is None
