@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         default={"accounts": 0.47},
         description="KB_MIN_SCORE for the articles of one topic (front matter `topic:`).",
     )
+    kb_hinted_min_score: float = Field(
+        default=0.32,
+        ge=0.0,
+        le=1.0,
+        description="KB_MIN_SCORE for a passage of the topic the NLU's intent points to.",
+    )
     kb_mode: Literal["dense", "lexical", "hybrid", "rerank"] = "hybrid"
     kb_query_encoder: Literal["onnx", "torch"] = "onnx"
     kb_candidates: int = Field(default=50, ge=1, le=1000)
