@@ -24,8 +24,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     texts = json.loads(args.texts.read_text(encoding="utf-8"))
-    intents, _ = asyncio.run(parse_all(args.model, texts))
-    args.out.write_text(json.dumps(intents), encoding="utf-8")
+    parsed, _ = asyncio.run(parse_all(args.model, texts))
+    # parse_all gives each text's intent with its ranking; the knowledge bench needs the intent.
+    args.out.write_text(json.dumps([intent for intent, _ranking in parsed]), encoding="utf-8")
 
 
 if __name__ == "__main__":

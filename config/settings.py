@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +63,16 @@ class Settings(BaseSettings):
         default=Path(), description="Built index; var/knowledge if unset."
     )
     kb_min_score: float = Field(default=0.39, ge=0.0, le=1.0)
+    kb_topic_min_scores: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default={"accounts": 0.47},
+        description="KB_MIN_SCORE for the articles of one topic (front matter `topic:`).",
+    )
+    kb_hinted_min_score: float = Field(
+        default=0.32,
+        ge=0.0,
+        le=1.0,
+        description="KB_MIN_SCORE for a passage of the topic the NLU's intent points to.",
+    )
     kb_mode: Literal["dense", "lexical", "hybrid", "rerank"] = "hybrid"
     kb_query_encoder: Literal["onnx", "torch"] = "onnx"
     kb_candidates: int = Field(default=50, ge=1, le=1000)

@@ -225,8 +225,9 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     for row in rows:
         print(f"{row['cosine']:.3f}  {row['document']}  {row['title']}")
         print(f"       {str(row['text'])[:160]}")
-    if hits and hits[0].dense < kb.min_score:
-        print(f"(the agent would abstain: best cosine below KB_MIN_SCORE {kb.min_score})")
+    if hits and hits[0].dense < kb.threshold(hits[0].chunk.topic):
+        limit = kb.threshold(hits[0].chunk.topic)
+        print(f"(the agent would abstain: best cosine below its topic's KB_MIN_SCORE {limit})")
     return 0
 
 

@@ -37,6 +37,8 @@ def knowledge_base(
         index,
         embedder,
         min_score=settings.kb_min_score,
+        topic_min_scores=settings.kb_topic_min_scores,
+        hinted_min_score=settings.kb_hinted_min_score,
         settings=retrieval_settings(settings),
         reranker=reranker,
     )

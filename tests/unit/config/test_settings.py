@@ -19,9 +19,17 @@ def test_defaults_put_state_under_var(tmp_path, monkeypatch):
 def test_environment_variables_override(monkeypatch, tmp_path):
     monkeypatch.setenv("RASA_PORT", "6005")
     monkeypatch.setenv("KB_MIN_SCORE", "0.6")
+    monkeypatch.setenv("KB_TOPIC_MIN_SCORES", '{"accounts": 0.5, "products": 0.45}')
     settings = Settings(var_dir=tmp_path)
     assert settings.rasa_port == 6005
     assert settings.kb_min_score == 0.6
+    assert settings.kb_topic_min_scores == {"accounts": 0.5, "products": 0.45}
+
+
+def test_a_topic_threshold_is_a_cosine(monkeypatch, tmp_path):
+    monkeypatch.setenv("KB_TOPIC_MIN_SCORES", '{"accounts": 1.5}')
+    with pytest.raises(ValidationError):
+        Settings(var_dir=tmp_path)
 
 
 def test_a_token_is_generated_once_and_kept_private(tmp_path):

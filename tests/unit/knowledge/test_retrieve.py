@@ -113,6 +113,36 @@ def test_abstains_below_the_threshold(index, embedder):
     assert answer.score >= 0.40
 
 
+def test_a_topic_with_its_own_threshold_needs_more_evidence(index, embedder):
+    question = "how do I sign up with my email"
+    kb = KnowledgeBase(
+        index, embedder, min_score=0.3, settings=RETRIEVAL, topic_min_scores={"accounts": 0.99}
+    )
+    assert kb.threshold("accounts") == 0.99
+    assert kb.threshold("newsletter") == 0.3
+    assert kb.answer(question, topics=("accounts",)) is None
+    answer = kb.answer(question, topics=("newsletter",))
+    assert answer is not None and answer.article_id == "news"
+
+
+def test_a_passage_of_the_named_topic_needs_less_unless_its_topic_has_its_own(index, embedder):
+    question = "how do I sign up with my email"
+    kb = KnowledgeBase(
+        index,
+        embedder,
+        min_score=0.99,
+        settings=RETRIEVAL,
+        topic_min_scores={"accounts": 0.99},
+        hinted_min_score=0.0,
+    )
+    assert kb.answer(question) is None  # no topic named: the global threshold
+    answer = kb.answer(question, topics=("newsletter",))
+    assert answer is not None and answer.article_id == "news"
+    assert kb.answer(question, topics=("accounts",)) is None  # its own threshold first
+    assert kb.threshold("newsletter", hinted=True) == 0.0
+    assert kb.threshold("accounts", hinted=True) == 0.99
+
+
 def test_a_preferred_topic_wins_only_a_near_tie(index, embedder):
     kb = KnowledgeBase(index, embedder, min_score=0.3, settings=RETRIEVAL)
     question = "how do I sign up with my email"
