@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, latest_intent
-from actions.context import ORDER_TASKS, last_request
+from actions.context import LAST_QUESTION, ORDER_TASKS, SWAPPABLE, Question, last_request
 from actions.knowledge import answer_question
 from actions.queue import Request, replay
 from actions.services import Services
@@ -55,6 +55,19 @@ def _number_entity(text: str, number: str) -> dict[str, object]:
     return {"entity": ORDER_NUMBER, "value": number, "start": start, "end": start + len(number)}
 
 
+def swaps_a_thing(tracker: Tracker) -> bool:
+    """True if a bare answer names a thing the last question could be asked about again.
+
+    "netherlands" after "how long does delivery take?" asks it about the Netherlands.
+    """
+    if Question.from_slot(tracker.get_slot(LAST_QUESTION)) is None:
+        return False
+    return any(
+        isinstance(entity, dict) and entity.get("entity") in SWAPPABLE
+        for entity in tracker.latest_message.get("entities") or []
+    )
+
+
 class ActionContinue(ShopAction):
     """A message that continues the previous turn outside a task, taken in its context.
 
@@ -74,7 +87,7 @@ class ActionContinue(ShopAction):
         number = order_number_in(tracker)
         if number is not None:
             return replay(order_follow_up(tracker, number), tracker)
-        if latest_intent(tracker) == FOLLOW_UP:
+        if latest_intent(tracker) == FOLLOW_UP or swaps_a_thing(tracker):
             return await answer_question(dispatcher, tracker, services, follow_up=True)
         dispatcher.utter_message(response="utter_help")
         return []

@@ -22,9 +22,11 @@ from actions.context import (
     LAST_QUESTION,
     ORDER_TASKS,
     Question,
+    corrects,
     refers_back,
     resolve_follow_up,
 )
+from actions.delivery import DELIVERY_TO_PLACE, say_delivery_to_place
 from actions.handoff import hand_off, say_handed_off
 from actions.queue import Request, replay
 from actions.recommend import offer_after_question
@@ -40,6 +42,8 @@ ANSWER_ID = "knowledge_answer_id"
 # Replies that mean the agent did not understand or could not answer.
 FAILED_REPLIES = frozenset({"utter_knowledge_unknown", "utter_default", CLARIFY_UNANSWERED})
 ANSWER_RESPONSE = "utter_knowledge_answer"
+# Replies that answered the last question.
+ANSWERED_REPLIES = frozenset({ANSWER_RESPONSE, *DELIVERY_TO_PLACE})
 HELPFUL = "answer_helpful"  # its counterpart, answer_not_helpful, is every other vote
 YES, NO = "affirm", "deny"
 
@@ -112,12 +116,21 @@ async def answer_question(
         (first or str(tracker.latest_message.get("text") or "")).strip(),
         [] if first else list(tracker.latest_message.get("entities") or []),
     )
-    if follow_up:
-        said = resolve_follow_up(Question.from_slot(tracker.get_slot(LAST_QUESTION)), said)
+    own = said
+    last = Question.from_slot(tracker.get_slot(LAST_QUESTION))
+    # The question the agent answered just before, which this message may go on from.
+    answered = last if ANSWERED_REPLIES & set(previous_turn(tracker)) else None
+    if follow_up or (answered is not None and corrects(own, answered)):
+        said = resolve_follow_up(last, said)
     remembered = SlotSet(LAST_QUESTION, said.as_slot() if said.text else None)
     question = said.text
+    served = say_delivery_to_place(dispatcher, own, said, answered)
+    if served is False:  # we don't deliver there: an article about where we do adds nothing
+        return [SlotSet(ANSWER_ID, None), remembered]
     topics = TOPICS.get(latest_intent(tracker) or "", ())
     answer = await call(services.knowledge.answer, question, topics=topics) if question else None
+    if answer is None and served:  # the delivery rules answered; the help centre had no more
+        return [SlotSet(ANSWER_ID, None), remembered]
     if answer is None:
         log.info("knowledge: no answer good enough (conversation %s)", tracker.sender_id)
         if question:
