@@ -148,7 +148,7 @@ async def test_of_two_addresses_the_new_one_is_the_last(services):
     assert slots["requested_slot"] == "verify_email"
 
 
-async def test_the_new_phone_number_in_the_request_is_normalised(services):
+async def test_the_new_phone_number_in_the_request_is_read_back_as_written_at_home(services):
     slots, _ = await start(
         ValidateEditAccountForm(),
         "can you update my mobile number to 07700 900456 please",
@@ -156,8 +156,31 @@ async def test_the_new_phone_number_in_the_request_is_normalised(services):
         verified(),
     )
     assert slots["contact_field"] == "phone"
-    assert slots["new_contact"] == "+447700900456"
+    assert slots["new_contact"] == "07700 900456"  # stored as +447700900456
     assert slots["requested_slot"] == "confirm_contact_change"
+
+
+async def test_a_new_name_in_the_request_goes_to_the_confirmation(services):
+    slots, _ = await start(
+        ValidateEditAccountForm(),
+        "Hello, I need to change surname in my account, I am married now, it is Ada King, "
+        "not Lovelace anymore",
+        "edit_account",
+        verified(),
+    )
+    assert slots["contact_field"] == "name"
+    assert slots["new_contact"] == "Ada King"
+    assert slots["requested_slot"] == "confirm_contact_change"
+
+
+async def test_a_surname_alone_is_the_new_surname_and_the_old_one_is_never_taken(services):
+    slots, _ = await start(
+        ValidateEditAccountForm(),
+        "please change my last name from Lovelace to King",
+        "edit_account",
+        verified(),
+    )
+    assert slots["new_contact"] == "King"
 
 
 async def test_a_complaint_that_says_what_happened_opens_the_ticket_at_once(services, sessions):
@@ -268,7 +291,7 @@ async def test_the_answer_naming_the_detail_may_give_the_new_value_too(services)
     )
     slots = slot_events(events)
     assert slots["contact_field"] == "phone"
-    assert slots["new_contact"] == "+447700900552"
+    assert slots["new_contact"] == "07700 900552"
     assert slots["requested_slot"] == "confirm_contact_change"
 
 
