@@ -4,6 +4,8 @@ Each form reads what its first message already answers (`ShopFormValidation.earl
 the form is run as Rasa runs it when the task starts, and the next question is checked.
 """
 
+from typing import Any
+
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
@@ -16,6 +18,7 @@ from actions.feedback import (
     ValidateNewsletterForm,
     category_of,
 )
+from actions.money import ValidateRefundForm
 from actions.ordering import ValidateChangeOrderForm, ValidatePlaceOrderForm, corrected_quantity
 from crm.records.models import SupportTicket
 from tests.actions.conftest import DOMAIN, responses, slot_events, tracker, verified
@@ -36,6 +39,10 @@ async def start(form, text: str, intent: str, slots=None, events=None, mapped=No
         DOMAIN,
     )
     return slot_events(run), responses(dispatcher)
+
+
+def user(text: str, intent: str) -> dict[str, Any]:
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}}
 
 
 async def test_an_address_in_the_request_is_read_back_after_verification(services):
@@ -202,6 +209,27 @@ async def test_a_complaint_that_says_what_happened_opens_the_ticket_at_once(serv
             select(SupportTicket).where(SupportTicket.conversation_id == "action-test")
         ).one()
     assert ticket.category == "delivery"
+
+
+async def test_a_damaged_item_of_a_named_order_is_offered_the_refund_at_once(services):
+    text = "my order 100301 arrived yesterday, but the item was damaged in transit."
+    slots, _ = await start(ValidateComplaintForm(), text, "complaint")
+    dispatcher = CollectingDispatcher()
+    await ActionOpenComplaint().run(dispatcher, tracker(slots, text=text), DOMAIN)
+    assert responses(dispatcher) == ["utter_complaint_logged_fault"]
+    assert dispatcher.messages[0]["order_number"] == "100301"
+
+
+async def test_the_refund_after_such_a_complaint_takes_it_as_its_reason(services):
+    complaint = "my order 100301 arrived yesterday, but the item was damaged in transit."
+    slots, _ = await start(
+        ValidateRefundForm(),
+        "I should prefer a refund, please.",
+        "get_refund",
+        verified(),
+        events=[user(complaint, "complaint")],
+    )
+    assert slots["refund_reason"] == complaint
 
 
 async def test_words_without_a_category_are_routed_like_the_ticket(services):
