@@ -7,11 +7,12 @@ message asks for and hands it to the skill that serves it.
 from __future__ import annotations
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, latest_intent
 from actions.context import LAST_QUESTION, ORDER_TASKS, SWAPPABLE, Question, last_request
+from actions.handoff import asks_about_handoff
 from actions.knowledge import answer_question
 from actions.queue import Request, replay
 from actions.services import Services
@@ -100,7 +101,8 @@ def swaps_a_thing(tracker: Tracker) -> bool:
 class ActionContinue(ShopAction):
     """A message that continues the previous turn outside a task, taken in its context.
 
-    An order number starts (or repeats) the task about that order; a new phone number or
+    A question about the handoff under way gets its reference again; an order number starts
+    (or repeats) the task about that order; a new phone number or
     email address after a change of account details changes that too; an elliptical question is
     answered as the previous question about the new thing; anything else that the agent
     cannot place gets the help menu, or the help centre for a question.
@@ -114,6 +116,8 @@ class ActionContinue(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Continue with the order, the question, or offer the menu."""
+        if asks_about_handoff(tracker):
+            return [FollowupAction("action_request_handoff")]
         number = order_number_in(tracker)
         if number is not None:
             return replay(order_follow_up(tracker, number), tracker)

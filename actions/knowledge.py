@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, call, latest_intent
@@ -27,7 +27,7 @@ from actions.context import (
     resolve_follow_up,
 )
 from actions.delivery import DELIVERY_TO_PLACE, say_delivery_to_place
-from actions.handoff import hand_off, say_handed_off
+from actions.handoff import asks_about_handoff, hand_off, say_handed_off
 from actions.queue import Request, replay
 from actions.recommend import offer_after_question
 from actions.responses import literal
@@ -75,10 +75,13 @@ class ActionAnswerFromKnowledge(ShopAction):
     ) -> list[EventType]:
         """Quote and cite, or abstain below the calibrated threshold.
 
+        A question about the handoff under way (its reference, the wait) is the handoff's.
         A question about "it" when the conversation is about an order ("when's it going to
         get here?") is that order's task, not a general question: it is asked again with the
         order's number.
         """
+        if asks_about_handoff(tracker):
+            return [FollowupAction("action_request_handoff")]
         about = about_current_order(tracker)
         if about is not None:
             return replay(about, tracker)
