@@ -13,12 +13,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import ShopAction, latest_intent
 from actions.context import LAST_QUESTION, ORDER_TASKS, SWAPPABLE, Question, last_request
 from actions.handoff import asks_about_handoff
-from actions.knowledge import answer_question
+from actions.knowledge import FOLLOW_UP, answer_question
 from actions.queue import Request, replay
 from actions.services import Services
 from actions.verification import ORDER_NUMBER, find_order_number
 
-FOLLOW_UP = "follow_up"
 EDIT_ACCOUNT = "edit_account"
 PHONE = "phone"
 EMAIL_ENTITY = "email"

@@ -46,6 +46,7 @@ ANSWER_RESPONSE = "utter_knowledge_answer"
 ANSWERED_REPLIES = frozenset({ANSWER_RESPONSE, *DELIVERY_TO_PLACE})
 HELPFUL = "answer_helpful"  # its counterpart, answer_not_helpful, is every other vote
 YES, NO = "affirm", "deny"
+FOLLOW_UP = "follow_up"
 
 # Help-centre topics (front matter `topic:`) that answer each policy intent; the NLU's reading
 # of the question breaks near-ties between articles of different topics.
@@ -85,7 +86,8 @@ class ActionAnswerFromKnowledge(ShopAction):
         about = about_current_order(tracker)
         if about is not None:
             return replay(about, tracker)
-        return await answer_question(dispatcher, tracker, services)
+        elliptical = latest_intent(tracker) == FOLLOW_UP  # asked in the middle of a task
+        return await answer_question(dispatcher, tracker, services, follow_up=elliptical)
 
 
 def about_current_order(tracker: Tracker) -> Request | None:
