@@ -39,9 +39,10 @@ from actions.verification import (
     find_email,
     verified_or_explain,
 )
-from crm.records.accounts import EmailTaken, OrdersInFlight
+from crm.records.accounts import EmailTaken, OrdersInFlight, ProfileView
 from crm.records.contacts import (
     InvalidContact,
+    display_phone,
     find_phone,
     normalise_email,
     normalise_name,
@@ -73,6 +74,15 @@ _EMAIL_WORDS = re.compile(r"\b(e-?mail|address)\b", re.I)
 _EMAILS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # "c@d.com, not a@b.com": an address the customer takes back.
 _TAKEN_BACK_EMAIL = re.compile(r"\b(?:not|instead of|rather than)\s+\S+@\S+", re.I)
+_NAME_WORDS = re.compile(r"\b(name|surname|(?:first|last|family|maiden|married) ?name)\b", re.I)
+_SURNAME_WORDS = re.compile(r"\b(surname|(?:last|family|married) ?name)\b", re.I)
+# A name as customers write it: one to three capitalised words ("Ada King", "O'Neill").
+_CAPITALISED = r"[A-Z][A-Za-z'’-]+(?:\s+[A-Z][A-Za-z'’-]+){0,2}"
+# "to Ada King", "it is Ada King", "now King": the new name follows one of these words.
+_NEW_NAME = re.compile(rf"\b(?:to|is|it's|now|be|as|become)\s+({_CAPITALISED})")
+# "..., not Lovelace anymore": a name the customer is leaving behind.
+_TAKEN_BACK_NAME = re.compile(rf"\b(?:not|no longer|instead of|rather than|from)\s+{_CAPITALISED}")
+NAME = "name"
 
 
 class ValidatePasswordResetForm(ShopFormValidation):
@@ -259,16 +269,41 @@ class ActionCreateAccount(TaskAction):
 
 
 def contact_field_of(text: str) -> str | None:
-    """Which contact detail the customer's words name: "phone", "email", or None."""
+    """Which account detail the customer's words name: "phone", "email", "name", or None."""
     if _PHONE_WORDS.search(text):
         return "phone"
     if _EMAIL_WORDS.search(text) or "@" in text:
         return "email"
+    if _NAME_WORDS.search(text):
+        return NAME
     return None
 
 
+def new_name_in(text: str) -> str | None:
+    """The new name a request gives ("it is Ada King, not Lovelace anymore" -> "Ada King").
+
+    One word after "surname" or "last name" is the surname alone. A name the customer leaves
+    behind ("not Lovelace", "from Lovelace") is never the new one.
+    """
+    found = _NEW_NAME.findall(_TAKEN_BACK_NAME.sub(" ", text))
+    if not found:
+        return None
+    name = " ".join(str(found[-1]).split())
+    if len(name.split()) == 1 and not _SURNAME_WORDS.search(text):
+        return None  # "my name is Ada": who they are, not what to change it to
+    return name
+
+
+def split_name(value: str, current_first: str) -> tuple[str, str]:
+    """First and last name of a new name; a surname alone keeps the first name."""
+    parts = value.split()
+    if len(parts) == 1:
+        return current_first, normalise_name(parts[0])
+    return normalise_name(parts[0]), normalise_name(" ".join(parts[1:]))
+
+
 class ValidateEditAccountForm(VerifiedForm):
-    """Which detail, verification, the new value, then a confirmation."""
+    """Which detail (email, phone or name), verification, the new value, then a confirmation."""
 
     leading_slots = (CONTACT_FIELD,)
     details_with = (CONTACT_FIELD,)
@@ -297,16 +332,20 @@ class ValidateEditAccountForm(VerifiedForm):
         return {CONTACT_FIELD: field}
 
     async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
-        """The new address or number, when the request gives it ("change my email to a@b.com").
+        """The new address, number or name, when the request gives it.
 
-        With two addresses ("from a@b.com to c@d.com") the new one is the last, unless it is
-        taken back ("c@d.com, not a@b.com").
+        "change my email to a@b.com", "my surname is King now". With two addresses ("from
+        a@b.com to c@d.com") the new one is the last, unless it is taken back ("c@d.com, not
+        a@b.com").
         """
         field = tracker.get_slot(CONTACT_FIELD)
         try:
             if field == "phone":
                 region = get_services().settings.default_phone_region
-                return {NEW_CONTACT: find_phone(text, region)}
+                phone = find_phone(text, region)
+                return {NEW_CONTACT: display_phone(phone, region) if phone else None}
+            if field == NAME:
+                return {NEW_CONTACT: new_name_in(text)}
             emails = _EMAILS.findall(_TAKEN_BACK_EMAIL.sub(" ", text))
             if field == "email" and emails:
                 return {NEW_CONTACT: normalise_email(emails[-1])}
@@ -318,17 +357,25 @@ class ValidateEditAccountForm(VerifiedForm):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Only the details this skill can change."""
-        return {CONTACT_FIELD: value if value in ("email", "phone") else None}
+        return {CONTACT_FIELD: value if value in ("email", "phone", NAME) else None}
 
     async def validate_new_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Normalise the new email address or phone number; re-ask naming what is wrong."""
+        """Normalise the new email address, phone number or name; re-ask naming what is wrong.
+
+        A phone number is kept as the customer writes it at home, so the read-back shows it.
+        """
         text = str(value or "")
+        field = tracker.get_slot(CONTACT_FIELD)
         try:
-            if tracker.get_slot(CONTACT_FIELD) == "phone":
+            if field == "phone":
                 region = get_services().settings.default_phone_region
-                return {NEW_CONTACT: normalise_phone(text, region)}
+                return {NEW_CONTACT: display_phone(normalise_phone(text, region), region)}
+            if field == NAME:
+                name = new_name_in(text) or text
+                split_name(name, "-")  # raises for anything that is not a name
+                return {NEW_CONTACT: " ".join(name.split())}
             return {NEW_CONTACT: normalise_email(find_email(text) or text)}
         except InvalidContact as invalid:
             dispatcher.utter_message(response=f"utter_invalid_{invalid.field}")
@@ -345,7 +392,7 @@ EDIT_SLOTS = (CONTACT_FIELD, NEW_CONTACT, CONFIRM_CONTACT, EMAIL, POSTCODE)
 
 
 class ActionUpdateContact(TaskAction):
-    """`edit_account`: change the email address or phone number, audited."""
+    """`edit_account`: change the email address, phone number or name, audited."""
 
     forgets = EDIT_SLOTS
 
@@ -367,14 +414,15 @@ class ActionUpdateContact(TaskAction):
             dispatcher.utter_message(response="utter_contact_kept")
             return done
         before = await call(services.accounts.get_profile, customer_id)
-        if (before.email if field == "email" else before.phone) == value:
-            dispatcher.utter_message(response=f"utter_contact_unchanged_{field}", value=value)
-            return done
         try:
+            change = _change(field, value, before)
+            if not change:
+                dispatcher.utter_message(response=f"utter_contact_unchanged_{field}", value=value)
+                return done
             await call(
                 services.accounts.update_contact,
                 customer_id,
-                **{field: value},
+                **change,
                 actor="bot",
                 conversation_id=tracker.sender_id,
             )
@@ -385,6 +433,24 @@ class ActionUpdateContact(TaskAction):
         else:
             dispatcher.utter_message(response=f"utter_contact_updated_{field}", value=value)
         return done
+
+
+def _change(field: str, value: str, before: ProfileView) -> dict[str, str]:
+    """What `update_contact` is asked to change; empty when the account already holds it."""
+    if field == NAME:
+        first, last = split_name(value, before.first_name)
+        return (
+            {}
+            if (first, last) == (before.first_name, before.last_name)
+            else {
+                "first_name": first,
+                "last_name": last,
+            }
+        )
+    if field == "phone":
+        region = get_services().settings.default_phone_region
+        return {} if normalise_phone(value, region) == before.phone else {"phone": value}
+    return {} if value == before.email else {"email": value}
 
 
 # --- delete_account -----------------------------------------------------------------------

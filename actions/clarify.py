@@ -22,7 +22,7 @@ from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, response_names, response_text
-from actions.context import ORDER_TASKS, last_request
+from actions.context import CONTEXT_ORDER, ORDER_TASKS, last_request, refers_back
 from actions.services import Services
 from actions.turns import previous_turn, user_texts
 from actions.verification import find_order_number
@@ -39,6 +39,22 @@ FEWEST = 2
 MOST = 3
 # Readings that mean the message continues the conversation rather than asks something new.
 CONTINUING = frozenset({"inform", "follow_up"})
+# Readings the help centre answers, whichever of them is right: no task starts for them (the
+# last two only without an order), so asking which one the customer meant changes nothing but
+# costs a click; the help centre answers the message itself either way.
+HELP_CENTRE_READINGS = frozenset(
+    {
+        "ask_question",
+        "delivery_options",
+        "check_payment_methods",
+        "payment_issue",
+        "check_refund_policy",
+        "contact_customer_service",
+        "registration_problems",
+        "delivery_period",
+        "check_cancellation_fee",
+    }
+)
 
 
 def choices(tracker: Tracker) -> list[str]:
@@ -66,6 +82,18 @@ def continues_order_task(tracker: Tracker, readings: list[str]) -> bool:
     if find_order_number(str(tracker.latest_message.get("text") or "")) is None:
         return False
     return previous.intent in readings or best_reading(tracker) in CONTINUING
+
+
+def only_questions(tracker: Tracker, readings: list[str]) -> bool:
+    """True if every reading is a question for the help centre, about no order in particular.
+
+    "when's it coming?" about the order just named is that order's task, not a question.
+    """
+    text = str(tracker.latest_message.get("text") or "")
+    about_order = find_order_number(text) is not None or (
+        bool(tracker.get_slot(CONTEXT_ORDER)) and refers_back(text)
+    )
+    return not about_order and all(name in HELP_CENTRE_READINGS for name in readings)
 
 
 def best_reading(tracker: Tracker) -> str | None:
@@ -130,7 +158,11 @@ class ActionClarify(ShopAction):
         found = choices(tracker)
         if continues_order_task(tracker, found):
             return [FollowupAction("action_continue")]
-        if best_reading(tracker) in found and len(found) >= FEWEST:
+        if (
+            best_reading(tracker) in found
+            and len(found) >= FEWEST
+            and not only_questions(tracker, found)
+        ):
             offer_choices(dispatcher, tracker, CLARIFY)
             return []
         return [FollowupAction("action_answer_from_knowledge")]

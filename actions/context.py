@@ -50,8 +50,13 @@ _REFERS_BACK = re.compile(
 _LEAD_IN = re.compile(
     r"^\W*(?:(?:and|or|but|so|ok(?:ay)?|also|what|how|about|for|to|with|then|if)\b\W*)+", re.I
 )
+# Words that take back what was just said: "I meant ...", "sorry, ... instead".
+_CORRECTION = re.compile(
+    r"\b(?:i meant|i mean|meant to say|sorry|pardon|actually|instead|rather|correction)\b", re.I
+)
 # Entity kinds a follow-up can swap for the previous question's ("what about Germany?").
-SWAPPABLE = frozenset({"place", "payment_method", "product", "delivery_speed"})
+PLACE = "place"
+SWAPPABLE = frozenset({PLACE, "payment_method", "product", "delivery_speed"})
 
 
 def refers_back(text: str) -> bool:
@@ -140,6 +145,15 @@ def resolve_follow_up(previous: Question | None, follow_up: Question) -> Questio
         text = swapped if _only_names(rest, follow_up.entities) else f"{rest} {swapped}"
         return Question(text=text, entities=entities)
     return Question(text=f"{follow_up.text.strip()} {previous.text.strip()}", entities=entities)
+
+
+def corrects(said: Question, previous: Question) -> bool:
+    """True if the message takes back a thing the previous question named and names another.
+
+    "I do beg your pardon, I meant the Republic of Ireland" after "do you deliver to Northern
+    Ireland?" asks the same question about the Republic of Ireland.
+    """
+    return bool(_CORRECTION.search(said.text)) and bool(said.kinds() & previous.kinds())
 
 
 def _replace_words(text: str, old: str, new: str) -> str:

@@ -11,9 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopFormValidation, TaskAction, call, transcript, verified_customer
-from actions.context import refers_back
+from actions.context import CONTEXT_ORDER, refers_back
 from actions.services import Services, get_services
-from actions.verification import ORDER_NUMBER, find_email
+from actions.verification import ORDER_NUMBER, find_email, find_order_number
 from config.contract import GENERAL_TEAM
 from crm.desk.handoff_policy import ROUTING_WINDOW
 
@@ -49,6 +49,14 @@ _ASKS_TO_COMPLAIN = re.compile(r"\b(complain\w*|complaint|recorded|record it|rep
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 _REQUEST_WORDS = 12
 _DETAIL_WORDS = 5
+# An item that arrived damaged, faulty or wrong: the returns route applies, not only a ticket.
+_FAULT = re.compile(
+    r"\b(?:damaged?|broken|faulty|defective|chip(?:ped|s)?|crack(?:ed|s)?|leak(?:s|ing|ed)?|"
+    r"dent(?:ed|s)?|smashed|shattered|torn|ripped|stain(?:ed|s)?|scratch(?:ed|es)?|"
+    r"wrong (?:colou?r|size|item|product|one|thing)|not working|(?:doesn'?t|does not) work|"
+    r"stopped working|missing (?:a )?parts?)\b",
+    re.I,
+)
 _RATING = re.compile(r"\b([1-5])\b")
 _UNSUBSCRIBE = re.compile(r"\b(un-?subscribe|stop|cancel|remove|opt[ -]?out|no more)\b", re.I)
 
@@ -60,6 +68,11 @@ def category_of(text: str) -> str | None:
         if any(re.search(rf"\b{re.escape(key)}\b", words) for key in keys):
             return category
     return None
+
+
+def describes_fault(text: str) -> bool:
+    """True if the words say an item arrived damaged, faulty or wrong."""
+    return bool(_FAULT.search(text or ""))
 
 
 def what_happened(text: str, before: str | None = None) -> str | None:
@@ -128,7 +141,11 @@ class ValidateComplaintForm(ShopFormValidation):
 
 
 class ActionOpenComplaint(TaskAction):
-    """`complaint`: a ticket with its category; the customer is offered a person."""
+    """`complaint`: a ticket with its category; the customer is offered a person.
+
+    An item of a named order that arrived damaged, faulty or wrong is also offered the returns
+    route for that order: a refund (the refund form takes the complaint as its reason).
+    """
 
     # The request goes on with the offer of a person, so a request waiting from the same
     # message does not start yet.
@@ -157,7 +174,17 @@ class ActionOpenComplaint(TaskAction):
             description=details,
             team=team,
         )
-        dispatcher.utter_message(response="utter_complaint_logged", reference=ticket.reference)
+        number = find_order_number(details) or tracker.get_slot(ORDER_NUMBER)
+        number = number or tracker.get_slot(CONTEXT_ORDER)
+        if number and describes_fault(details):
+            # A damaged, faulty or wrong item can also go back for a refund: offered at once.
+            dispatcher.utter_message(
+                response="utter_complaint_logged_fault",
+                reference=ticket.reference,
+                order_number=str(number),
+            )
+        else:
+            dispatcher.utter_message(response="utter_complaint_logged", reference=ticket.reference)
         return self.forget()
 
 

@@ -7,27 +7,56 @@ message asks for and hands it to the skill that serves it.
 from __future__ import annotations
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, latest_intent
-from actions.context import ORDER_TASKS, last_request
-from actions.knowledge import answer_question
+from actions.context import LAST_QUESTION, ORDER_TASKS, SWAPPABLE, Question, last_request
+from actions.handoff import asks_about_handoff
+from actions.knowledge import FOLLOW_UP, answer_question
 from actions.queue import Request, replay
 from actions.services import Services
 from actions.verification import ORDER_NUMBER, find_order_number
 
-FOLLOW_UP = "follow_up"
+EDIT_ACCOUNT = "edit_account"
+PHONE = "phone"
+EMAIL_ENTITY = "email"
 # With an order number and nothing else to go on, the order is looked up.
 LOOK_UP = "track_order"
 
 
 def order_number_in(tracker: Tracker) -> str | None:
-    """The order number the customer's latest message names, if any."""
-    for entity in tracker.latest_message.get("entities") or []:
+    """The order number the customer's latest message names, if any.
+
+    Six digits inside a phone number ("07700 900552") are not an order number.
+    """
+    entities = [e for e in tracker.latest_message.get("entities") or [] if isinstance(e, dict)]
+    text = str(tracker.latest_message.get("text") or "")
+    phones = [e for e in entities if e.get("entity") == PHONE and e.get("value")]
+    for phone in phones:
+        text = text.replace(str(phone["value"]), " ")
+    for entity in entities:
         if entity.get("entity") == ORDER_NUMBER and entity.get("value"):
-            return find_order_number(str(entity["value"]))
-    return find_order_number(str(tracker.latest_message.get("text") or ""))
+            number = find_order_number(str(entity["value"]))
+            if number is not None and not any(number in str(p["value"]) for p in phones):
+                return number
+    return find_order_number(text)
+
+
+def contact_follow_up(tracker: Tracker) -> Request | None:
+    """A new phone number or email address said after a change of account details.
+
+    "Also the phone please, new number is 07700 900552" after changing the name asks the same
+    skill again for this detail.
+    """
+    entities = [e for e in tracker.latest_message.get("entities") or [] if isinstance(e, dict)]
+    if not any(e.get("entity") in (PHONE, EMAIL_ENTITY) for e in entities):
+        return None
+    previous = last_request(tracker)
+    if previous is None or previous.intent != EDIT_ACCOUNT:
+        return None
+    text = str(tracker.latest_message.get("text") or "")
+    return Request(intent=EDIT_ACCOUNT, text=text, entities=entities)
 
 
 def order_follow_up(tracker: Tracker, number: str) -> Request:
@@ -55,10 +84,25 @@ def _number_entity(text: str, number: str) -> dict[str, object]:
     return {"entity": ORDER_NUMBER, "value": number, "start": start, "end": start + len(number)}
 
 
+def swaps_a_thing(tracker: Tracker) -> bool:
+    """True if a bare answer names a thing the last question could be asked about again.
+
+    "netherlands" after "how long does delivery take?" asks it about the Netherlands.
+    """
+    if Question.from_slot(tracker.get_slot(LAST_QUESTION)) is None:
+        return False
+    return any(
+        isinstance(entity, dict) and entity.get("entity") in SWAPPABLE
+        for entity in tracker.latest_message.get("entities") or []
+    )
+
+
 class ActionContinue(ShopAction):
     """A message that continues the previous turn outside a task, taken in its context.
 
-    An order number starts (or repeats) the task about that order; an elliptical question is
+    A question about the handoff under way gets its reference again; an order number starts
+    (or repeats) the task about that order; a new phone number or
+    email address after a change of account details changes that too; an elliptical question is
     answered as the previous question about the new thing; anything else that the agent
     cannot place gets the help menu, or the help centre for a question.
     """
@@ -71,10 +115,15 @@ class ActionContinue(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Continue with the order, the question, or offer the menu."""
+        if asks_about_handoff(tracker):
+            return [FollowupAction("action_request_handoff")]
         number = order_number_in(tracker)
         if number is not None:
             return replay(order_follow_up(tracker, number), tracker)
-        if latest_intent(tracker) == FOLLOW_UP:
+        contact = contact_follow_up(tracker)
+        if contact is not None:
+            return replay(contact, tracker)
+        if latest_intent(tracker) == FOLLOW_UP or swaps_a_thing(tracker):
             return await answer_question(dispatcher, tracker, services, follow_up=True)
         dispatcher.utter_message(response="utter_help")
         return []

@@ -1,13 +1,15 @@
 """Handoff to a person, with the transcript, for support staff.
 
-`ActionRequestHandoff` answers the customer's own request (`contact_human_agent`); `hand_off`
-is also called by the knowledge skill when the agent keeps failing a customer
-(actions/knowledge.py).
+`ActionRequestHandoff` answers the customer's own request (`contact_human_agent`), and a
+question about the handoff under way ("what's the reference again?", "how long will I be
+waiting?"); `hand_off` is also called by the knowledge skill when the agent keeps failing a
+customer (actions/knowledge.py).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import (
@@ -24,6 +26,7 @@ from actions.base import ShopAction, call, transcript, verified_customer
 from actions.queue import QUEUED_REQUESTS
 from actions.responses import day
 from actions.services import Services, get_services
+from actions.turns import uttered
 from crm.desk.handoff_policy import Handoff
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,37 @@ def say_handed_off(
             opens_day=day(handoff.opens),
             opens_time=f"{handoff.opens:%H:%M}",
         )
+
+
+# What the agent says when a conversation is handed to a person.
+HANDED_OFF = frozenset(
+    {
+        "utter_handoff_requested",
+        "utter_handoff_after_failure",
+        "utter_handoff_closed",
+        "utter_handoff_no_staff",
+    }
+)
+# "what's the reference again?", "how long will I be waiting?": about the handoff under way.
+_ABOUT_HANDOFF = re.compile(
+    r"\b(?:ref(?:erence)?|case number|ticket number|how long\b.*\bwait\w*|waiting|wait time|"
+    r"in (?:the )?queue|when will (?:someone|somebody|a person|they|a human)|still there)\b",
+    re.I,
+)
+
+
+def asks_about_handoff(tracker: Tracker) -> bool:
+    """True if, after a handoff in this conversation, the customer asks about it.
+
+    The request is repeated by the desk with its reference and hours (one waiting request per
+    conversation), which answers both the reference and the wait.
+    """
+    text = str(tracker.latest_message.get("text") or "")
+    if not _ABOUT_HANDOFF.search(text):
+        return False
+    return any(
+        event.get("event") == "bot" and uttered(event) in HANDED_OFF for event in tracker.events
+    )
 
 
 class ActionRequestHandoff(ShopAction):

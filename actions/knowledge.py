@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, call, latest_intent
@@ -22,10 +22,12 @@ from actions.context import (
     LAST_QUESTION,
     ORDER_TASKS,
     Question,
+    corrects,
     refers_back,
     resolve_follow_up,
 )
-from actions.handoff import hand_off, say_handed_off
+from actions.delivery import DELIVERY_TO_PLACE, say_delivery_to_place
+from actions.handoff import asks_about_handoff, hand_off, say_handed_off
 from actions.queue import Request, replay
 from actions.recommend import offer_after_question
 from actions.responses import literal
@@ -40,8 +42,11 @@ ANSWER_ID = "knowledge_answer_id"
 # Replies that mean the agent did not understand or could not answer.
 FAILED_REPLIES = frozenset({"utter_knowledge_unknown", "utter_default", CLARIFY_UNANSWERED})
 ANSWER_RESPONSE = "utter_knowledge_answer"
+# Replies that answered the last question.
+ANSWERED_REPLIES = frozenset({ANSWER_RESPONSE, *DELIVERY_TO_PLACE})
 HELPFUL = "answer_helpful"  # its counterpart, answer_not_helpful, is every other vote
 YES, NO = "affirm", "deny"
+FOLLOW_UP = "follow_up"
 
 # Help-centre topics (front matter `topic:`) that answer each policy intent; the NLU's reading
 # of the question breaks near-ties between articles of different topics.
@@ -71,14 +76,18 @@ class ActionAnswerFromKnowledge(ShopAction):
     ) -> list[EventType]:
         """Quote and cite, or abstain below the calibrated threshold.
 
+        A question about the handoff under way (its reference, the wait) is the handoff's.
         A question about "it" when the conversation is about an order ("when's it going to
         get here?") is that order's task, not a general question: it is asked again with the
         order's number.
         """
+        if asks_about_handoff(tracker):
+            return [FollowupAction("action_request_handoff")]
         about = about_current_order(tracker)
         if about is not None:
             return replay(about, tracker)
-        return await answer_question(dispatcher, tracker, services)
+        elliptical = latest_intent(tracker) == FOLLOW_UP  # asked in the middle of a task
+        return await answer_question(dispatcher, tracker, services, follow_up=elliptical)
 
 
 def about_current_order(tracker: Tracker) -> Request | None:
@@ -112,12 +121,21 @@ async def answer_question(
         (first or str(tracker.latest_message.get("text") or "")).strip(),
         [] if first else list(tracker.latest_message.get("entities") or []),
     )
-    if follow_up:
-        said = resolve_follow_up(Question.from_slot(tracker.get_slot(LAST_QUESTION)), said)
+    own = said
+    last = Question.from_slot(tracker.get_slot(LAST_QUESTION))
+    # The question the agent answered just before, which this message may go on from.
+    answered = last if ANSWERED_REPLIES & set(previous_turn(tracker)) else None
+    if follow_up or (answered is not None and corrects(own, answered)):
+        said = resolve_follow_up(last, said)
     remembered = SlotSet(LAST_QUESTION, said.as_slot() if said.text else None)
     question = said.text
+    served = say_delivery_to_place(dispatcher, own, said, answered)
+    if served is False:  # we don't deliver there: an article about where we do adds nothing
+        return [SlotSet(ANSWER_ID, None), remembered]
     topics = TOPICS.get(latest_intent(tracker) or "", ())
     answer = await call(services.knowledge.answer, question, topics=topics) if question else None
+    if answer is None and served:  # the delivery rules answered; the help centre had no more
+        return [SlotSet(ANSWER_ID, None), remembered]
     if answer is None:
         log.info("knowledge: no answer good enough (conversation %s)", tracker.sender_id)
         if question:

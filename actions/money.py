@@ -14,9 +14,10 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import call, verified_customer
+from actions.base import call, transcript, verified_customer
 from actions.context import requests
 from actions.entities import parse_amount, parse_period
+from actions.feedback import describes_fault
 from actions.order_helpers import ORDER_SLOTS, OrderAnswer, OrderTask, unverified_or_unknown
 from actions.responses import day
 from actions.services import Services, get_services
@@ -36,6 +37,8 @@ INVOICE_AMOUNT = "invoice_amount"
 REFUND_ELIGIBLE = "refund_eligible"
 REFUND_REASON = "refund_reason"
 CONFIRM_REFUND = "confirm_refund"
+# How far back a refund request looks for what was wrong with the order (customer messages).
+RECENT_MESSAGES = 3
 
 
 # --- invoices -----------------------------------------------------------------------------
@@ -157,6 +160,17 @@ class ValidateRefundForm(VerifiedOrderForm):
     def task_slots(self, tracker: Tracker) -> list[str]:
         """Ask for a reason and confirmation only when a refund is possible."""
         return [REFUND_REASON, CONFIRM_REFUND] if tracker.get_slot(REFUND_ELIGIBLE) else []
+
+    async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
+        """The reason, when the request or a complaint just before it says what is wrong.
+
+        "the item was damaged in transit", then "I should prefer a refund": not asked again.
+        """
+        said = [line["text"] for line in transcript(tracker) if line["role"] == "customer"]
+        for candidate in [text, *reversed(said[-RECENT_MESSAGES:])]:
+            if describes_fault(candidate):
+                return {REFUND_REASON: candidate.strip()[:500]}
+        return {}
 
     async def on_order_found(
         self, number: str, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker

@@ -299,19 +299,25 @@ class AccountService:
         *,
         email: str | None = None,
         phone: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
         actor: str,
         conversation_id: str | None,
     ) -> ProfileView:
-        """Change the email address and/or phone number; ``None`` leaves a field as it is.
+        """Change the email address, phone number and/or name; ``None`` leaves a field as it is.
 
         Raises :class:`InvalidContact` for a bad value and :class:`EmailTaken` if another
         account uses the address. A new email address is announced to the old one, so a
         customer whose chat was hijacked hears of it.
         """
-        if email is None and phone is None:
-            raise ValueError("nothing to change: pass email or phone")
+        names = {"first_name": first_name, "last_name": last_name}
+        if email is None and phone is None and first_name is None and last_name is None:
+            raise ValueError("nothing to change: pass email, phone or a name")
         new_email = normalise_email(email) if email is not None else None
         new_phone = normalise_phone(phone) if phone is not None else None
+        new_names = {
+            key: normalise_name(value) for key, value in names.items() if value is not None
+        }
         with self._sessions.begin() as session:
             customer = _customer(session, customer_id, lock=True)
             before: dict[str, Any] = {}
@@ -327,6 +333,9 @@ class AccountService:
                 before["email"], after["email"] = customer.email, new_email
             if new_phone is not None and new_phone != customer.phone:
                 before["phone"], after["phone"] = customer.phone, new_phone
+            for key, value in new_names.items():
+                if value != getattr(customer, key):
+                    before[key], after[key] = getattr(customer, key), value
             if not after:
                 return _profile(session, customer)
 
@@ -336,6 +345,8 @@ class AccountService:
                 customer.email = after["email"]
             if "phone" in after:
                 customer.phone = after["phone"]
+            for key in new_names.keys() & after.keys():
+                setattr(customer, key, after[key])
             try:
                 session.flush()
             except IntegrityError:

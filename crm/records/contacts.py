@@ -102,6 +102,20 @@ def normalise_phone(text: str, default_region: str = "GB") -> str:
     return e164
 
 
+def display_phone(e164: str, default_region: str = "GB") -> str:
+    """A stored (E.164) number as its owner writes it, so a read-back shows what they typed.
+
+    "07700 900123" at home, "+49 30 1234567" from abroad.
+    """
+    try:
+        number = phonenumbers.parse(e164, default_region.upper())
+    except phonenumbers.NumberParseException:
+        return e164
+    home = number.country_code == phonenumbers.country_code_for_region(default_region.upper())
+    formats = phonenumbers.PhoneNumberFormat
+    return phonenumbers.format_number(number, formats.NATIONAL if home else formats.INTERNATIONAL)
+
+
 def find_phone(text: str, default_region: str = "GB") -> str | None:
     """The first valid phone number written inside a sentence, as E.164, or ``None``.
 

@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from crm.records.addresses import SHIPPING_COUNTRIES
+from crm.records.addresses import SHIPPING_COUNTRIES, country_code
 from crm.records.errors import DeliveryMethodUnavailable, UnknownDeliveryMethod
 
 UK_TIME: Final = ZoneInfo("Europe/London")
@@ -227,3 +227,71 @@ def _method(method: str | DeliveryMethod, country: str | None) -> DeliveryMethod
             raise DeliveryMethodUnavailable(method.name, country)
         return method
     return method_for(method, country)
+
+
+def methods_to(country: str) -> list[DeliveryMethod]:
+    """The services that deliver to ``country``, standard first; none where we don't deliver."""
+    return [method for method in METHODS.values() if country in method.countries]
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A place a customer asks about, as the shop's delivery rules see it.
+
+    ``name`` is how to call it back to the customer ("Dublin, Ireland", "the United States");
+    ``country`` is the code of one of :data:`SHIPPING_COUNTRIES`, or ``None`` for a place we
+    know we don't deliver to.
+    """
+
+    name: str
+    country: str | None
+
+
+_COUNTRY_DISPLAY: Final = {
+    "GB": "the UK",
+    "IE": "Ireland",
+    "DE": "Germany",
+    "FR": "France",
+    "NL": "the Netherlands",
+}
+# Cities customers name instead of the country (the `place` lookup of data/nlu/lookups.yml).
+_CITIES: Final = {
+    "london": "GB", "manchester": "GB", "belfast": "GB", "edinburgh": "GB", "glasgow": "GB",
+    "cardiff": "GB", "dublin": "IE", "cork": "IE", "galway": "IE", "limerick": "IE",
+    "berlin": "DE", "munich": "DE", "hamburg": "DE", "paris": "FR", "lyon": "FR",
+    "amsterdam": "NL", "rotterdam": "NL",
+}  # fmt: skip
+# Places we know we don't deliver to (shipping-countries-we-ship-to), by the words customers use.
+_ELSEWHERE: Final = {
+    "spain": "Spain", "madrid": "Spain", "italy": "Italy", "portugal": "Portugal",
+    "belgium": "Belgium", "luxembourg": "Luxembourg", "austria": "Austria",
+    "switzerland": "Switzerland", "norway": "Norway", "sweden": "Sweden", "denmark": "Denmark",
+    "finland": "Finland", "poland": "Poland", "greece": "Greece", "us": "the United States",
+    "usa": "the United States", "u.s.": "the United States", "u.s.a.": "the United States",
+    "the us": "the United States", "the usa": "the United States",
+    "the states": "the United States", "united states": "the United States",
+    "the united states": "the United States", "america": "the United States",
+    "canada": "Canada", "australia": "Australia", "new zealand": "New Zealand", "japan": "Japan",
+}  # fmt: skip
+
+
+def destination(place: str) -> Destination | None:
+    """The destination a customer's words name, or ``None`` for a place we cannot place.
+
+    A country we deliver to, a part of the UK or a city in one of our countries is served; a
+    country we know we don't deliver to is not; anything else (the Channel Islands, "Europe")
+    is left to the help centre rather than guessed.
+    """
+    words = " ".join(place.split()).casefold().rstrip("?!,")
+    words = words if country_code(words) or words in _ELSEWHERE else words.removeprefix("the ")
+    code = country_code(words)
+    if code is not None:
+        named = _COUNTRY_DISPLAY[code]
+        if code == "GB" and words in ("england", "scotland", "wales", "northern ireland"):
+            named = words.title()
+        return Destination(name=named, country=code)
+    city = _CITIES.get(words)
+    if city is not None:
+        return Destination(name=f"{words.title()}, {_COUNTRY_DISPLAY[city]}", country=city)
+    elsewhere = _ELSEWHERE.get(words)
+    return Destination(name=elsewhere, country=None) if elsewhere else None

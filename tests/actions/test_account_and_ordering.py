@@ -6,12 +6,14 @@ from sqlalchemy import select
 from actions.account import (
     ActionCreateAccount,
     ActionDeleteAccount,
+    ActionUpdateContact,
     ValidateDeleteAccountForm,
     ValidateEditAccountForm,
     ValidateSignUpForm,
     contact_field_of,
 )
 from actions.address import ActionSaveAddress
+from actions.followups import ActionContinue
 from actions.ordering import (
     ActionAskConfirmItemChange,
     ActionAskOrderProduct,
@@ -50,7 +52,8 @@ def test_the_contact_detail_is_read_from_the_request():
     assert contact_field_of("I need to update my mobile") == "phone"
     assert contact_field_of("change my e-mail") == "email"
     assert contact_field_of("new@example.com") == "email"
-    assert contact_field_of("my surname") is None
+    assert contact_field_of("my surname") == "name"
+    assert contact_field_of("my favourite colour") is None
 
 
 async def test_sign_up_names_need_a_first_and_a_last_name(services):
@@ -95,6 +98,57 @@ async def test_the_detail_to_edit_comes_from_the_request(services):
     slots = slot_events(events)
     assert slots["contact_field"] == "phone"
     assert slots["requested_slot"] == "new_contact"
+
+
+async def test_a_confirmed_name_change_changes_the_name(services, sessions):
+    dispatcher = CollectingDispatcher()
+    slots = verified(contact_field="name", new_contact="Ada King", confirm_contact_change=True)
+    await ActionUpdateContact().run(dispatcher, tracker(slots), DOMAIN)
+    assert responses(dispatcher) == ["utter_contact_updated_name"]
+    with sessions() as session:
+        customer = session.get(Customer, 1)
+        assert customer is not None
+        assert (customer.first_name, customer.last_name) == ("Ada", "King")
+
+
+async def test_a_phone_number_read_back_as_written_is_stored_in_full(services, sessions):
+    dispatcher = CollectingDispatcher()
+    slots = verified(contact_field="phone", new_contact="07700 900552", confirm_contact_change=True)
+    await ActionUpdateContact().run(dispatcher, tracker(slots), DOMAIN)
+    assert responses(dispatcher) == ["utter_contact_updated_phone"]
+    with sessions() as session:
+        customer = session.get(Customer, 1)
+        assert customer is not None and customer.phone == "+447700900552"
+    again = CollectingDispatcher()
+    await ActionUpdateContact().run(again, tracker(slots), DOMAIN)
+    assert responses(again) == ["utter_contact_unchanged_phone"]
+
+
+async def test_a_new_number_after_a_change_of_details_changes_that_too(services):
+    text = "Also the phone please, new number is 07700 900552"
+    events = await ActionContinue().run(
+        CollectingDispatcher(),
+        tracker(
+            verified(),
+            text=text,
+            intent="inform",
+            entities=[
+                {"entity": "order_number", "value": "900552", "start": 43, "end": 49},
+                {"entity": "phone", "value": "07700 900552", "start": 37, "end": 49},
+            ],
+            events=[
+                {
+                    "event": "user",
+                    "text": "change my surname to King",
+                    "parse_data": {"intent": {"name": "edit_account"}},
+                }
+            ],
+        ),
+        DOMAIN,
+    )
+    (replayed,) = [e for e in events if e.get("event") == "user"]
+    # The digits inside the phone number are not taken for an order number.
+    assert replayed["parse_data"]["intent"]["name"] == "edit_account"
 
 
 async def test_open_orders_end_the_deletion_form_before_any_confirmation(services):

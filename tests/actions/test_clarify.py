@@ -64,6 +64,38 @@ async def test_at_most_three_choices_and_none_below_the_floor(services):
     ]
 
 
+async def test_readings_the_help_centre_answers_alike_are_not_asked_about(services):
+    """Both buttons would answer the same message from the help centre: no question."""
+    dispatcher = CollectingDispatcher()
+    events = await ActionClarify().run(
+        dispatcher,
+        tracker(
+            text="worried about a customs charge on a hammock for my cousin, does that happen?",
+            intent="nlu_fallback",
+            ranking=[FALLBACK, ("delivery_period", 0.37), ("ask_question", 0.34)],
+        ),
+        DOMAIN,
+    )
+    assert dispatcher.messages == []
+    assert events[0]["event"] == "followup"
+    assert events[0]["name"] == "action_answer_from_knowledge"
+
+
+async def test_readings_about_the_current_order_are_still_asked_about(services):
+    dispatcher = CollectingDispatcher()
+    await ActionClarify().run(
+        dispatcher,
+        tracker(
+            {"context_order": "100103"},
+            text="so when is it going to get here",
+            intent="nlu_fallback",
+            ranking=[FALLBACK, ("delivery_period", 0.37), ("delivery_options", 0.34)],
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_clarify"]
+
+
 async def test_one_weak_task_reading_goes_to_the_help_centre_first(services):
     dispatcher = CollectingDispatcher()
     events = await ActionClarify().run(

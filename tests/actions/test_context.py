@@ -105,9 +105,28 @@ async def test_an_elliptical_follow_up_is_answered_as_the_previous_question(serv
         ),
         DOMAIN,
     )
-    assert responses(dispatcher)[0] == "utter_knowledge_answer"
-    assert dispatcher.messages[0]["title"] == "Which countries do you deliver to?"
+    # We don't deliver there: said from the delivery rules (tests/actions/test_delivery.py).
+    assert responses(dispatcher) == ["utter_no_delivery_to_place"]
     assert slot_events(events)["last_question"]["text"] == "do you deliver to the usa and how much"
+
+
+async def test_an_elliptical_question_in_the_middle_of_a_task_is_read_against_the_last(
+    services,
+) -> None:
+    kept = {"text": "do i need an account to order", "entities": []}
+    events = await ActionAnswerFromKnowledge().run(
+        CollectingDispatcher(),
+        tracker(
+            {"last_question": kept},
+            text="is it free?",
+            intent="follow_up",
+            active_loop="sign_up_form",
+        ),
+        DOMAIN,
+    )
+    assert (
+        slot_events(events)["last_question"]["text"] == "is it free? do i need an account to order"
+    )
 
 
 async def test_a_stray_answer_without_an_order_still_gets_the_menu(services) -> None:

@@ -1,9 +1,12 @@
-"""The delivery skill (actions/delivery.py): when a named order should arrive, real SQLite."""
+"""The delivery skill (actions/delivery.py): when a named order should arrive, and delivery to a
+named place from the shop's rules; real SQLite, the real help centre."""
 
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.delivery import ActionDeliveryPeriod
-from tests.actions.conftest import DOMAIN, responses, slot_events, tracker, verified
+from actions.followups import ActionContinue
+from actions.knowledge import ActionAnswerFromKnowledge
+from tests.actions.conftest import DOMAIN, after_reply, responses, slot_events, tracker, verified
 
 
 async def test_an_unshipped_order_gets_the_window_of_the_delivery_rules(services) -> None:
@@ -40,3 +43,143 @@ async def test_someone_elses_order_is_not_found(services) -> None:
         DOMAIN,
     )
     assert responses(dispatcher) == ["utter_order_not_found"]
+
+
+# --- delivery to a named place, from the shop's rules -------------------------------------
+
+
+def place(value: str) -> dict[str, str]:
+    return {"entity": "place", "value": value}
+
+
+async def test_delivery_to_a_country_we_serve_gives_both_speeds_with_times_and_prices(
+    services,
+) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            text="how much is postage to ireland?",
+            intent="delivery_options",
+            entities=[place("ireland")],
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher)[0] == "utter_delivery_to_place_eu"
+    facts = dispatcher.messages[0]
+    assert facts["place"] == "Ireland"
+    assert (facts["standard_days"], facts["standard_price"]) == ("5–8", "£9.95")
+    assert (facts["express_days"], facts["express_price"]) == ("2–4", "£19.95")
+
+
+async def test_a_city_or_a_part_of_the_uk_is_placed_in_its_country(services) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            text="do you deliver to northern ireland",
+            intent="delivery_options",
+            entities=[place("northern ireland")],
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher)[0] == "utter_delivery_to_place_uk"
+    assert dispatcher.messages[0]["place"] == "Northern Ireland"
+    assert dispatcher.messages[0]["free_over"] == "£50.00"
+
+
+async def test_a_place_we_do_not_deliver_to_is_told_so_without_an_article(services) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(text="can you ship to spain", intent="delivery_options", entities=[place("spain")]),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_no_delivery_to_place"]
+    assert dispatcher.messages[0]["place"] == "Spain"
+    assert slot_events(events)["last_question"]["entities"] == [place("spain")]
+
+
+async def test_a_follow_up_without_a_place_keeps_the_place_of_the_last_question(services) -> None:
+    kept = {"text": "how much is postage to germany", "entities": [place("germany")]}
+    dispatcher = CollectingDispatcher()
+    await ActionContinue().run(
+        dispatcher,
+        tracker({"last_question": kept}, text="and how long does it take?", intent="follow_up"),
+        DOMAIN,
+    )
+    assert responses(dispatcher)[0] == "utter_delivery_to_place_eu"
+    assert dispatcher.messages[0]["place"] == "Germany"
+
+
+async def test_a_bare_place_after_a_delivery_question_asks_it_about_that_place(services) -> None:
+    kept = {"text": "how long does delivery take", "entities": []}
+    dispatcher = CollectingDispatcher()
+    await ActionContinue().run(
+        dispatcher,
+        tracker(
+            {"last_question": kept},
+            text="netherlands",
+            intent="inform",
+            entities=[place("netherlands")],
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher)[0] == "utter_delivery_to_place_eu"
+    assert dispatcher.messages[0]["place"] == "the Netherlands"
+
+
+async def test_a_place_in_a_question_about_something_else_adds_no_delivery_facts(
+    services,
+) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            text="is there a shop in manchester I can visit",
+            intent="ask_question",
+            entities=[place("manchester")],
+        ),
+        DOMAIN,
+    )
+    assert not [r for r in responses(dispatcher) if "delivery_to_place" in r]
+
+
+async def test_a_delivery_question_right_after_one_about_a_place_is_about_that_place(
+    services,
+) -> None:
+    kept = {"text": "what about germany?", "entities": [place("germany")]}
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            {"last_question": kept},
+            text="how long would it take to get to her?",
+            intent="delivery_period",
+            events=after_reply("utter_delivery_to_place_eu", "what about germany?"),
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher)[0] == "utter_delivery_to_place_eu"
+    assert dispatcher.messages[0]["place"] == "Germany"
+
+
+async def test_a_correction_of_the_place_asks_the_last_question_about_the_new_one(
+    services,
+) -> None:
+    kept = {"text": "do you deliver to northern ireland?", "entities": [place("northern ireland")]}
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            {"last_question": kept},
+            text="sorry, I meant the republic of ireland",
+            intent="nlu_fallback",
+            entities=[place("republic of ireland")],
+            events=after_reply("utter_delivery_to_place_uk", kept["text"]),
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher)[0] == "utter_delivery_to_place_eu"
+    assert dispatcher.messages[0]["place"] == "Ireland"
+    assert "deliver to republic of ireland" in slot_events(events)["last_question"]["text"]

@@ -4,6 +4,8 @@ Each form reads what its first message already answers (`ShopFormValidation.earl
 the form is run as Rasa runs it when the task starts, and the next question is checked.
 """
 
+from typing import Any
+
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
@@ -16,6 +18,7 @@ from actions.feedback import (
     ValidateNewsletterForm,
     category_of,
 )
+from actions.money import ValidateRefundForm
 from actions.ordering import ValidateChangeOrderForm, ValidatePlaceOrderForm, corrected_quantity
 from crm.records.models import SupportTicket
 from tests.actions.conftest import DOMAIN, responses, slot_events, tracker, verified
@@ -36,6 +39,10 @@ async def start(form, text: str, intent: str, slots=None, events=None, mapped=No
         DOMAIN,
     )
     return slot_events(run), responses(dispatcher)
+
+
+def user(text: str, intent: str) -> dict[str, Any]:
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}}
 
 
 async def test_an_address_in_the_request_is_read_back_after_verification(services):
@@ -148,7 +155,7 @@ async def test_of_two_addresses_the_new_one_is_the_last(services):
     assert slots["requested_slot"] == "verify_email"
 
 
-async def test_the_new_phone_number_in_the_request_is_normalised(services):
+async def test_the_new_phone_number_in_the_request_is_read_back_as_written_at_home(services):
     slots, _ = await start(
         ValidateEditAccountForm(),
         "can you update my mobile number to 07700 900456 please",
@@ -156,8 +163,31 @@ async def test_the_new_phone_number_in_the_request_is_normalised(services):
         verified(),
     )
     assert slots["contact_field"] == "phone"
-    assert slots["new_contact"] == "+447700900456"
+    assert slots["new_contact"] == "07700 900456"  # stored as +447700900456
     assert slots["requested_slot"] == "confirm_contact_change"
+
+
+async def test_a_new_name_in_the_request_goes_to_the_confirmation(services):
+    slots, _ = await start(
+        ValidateEditAccountForm(),
+        "Hello, I need to change surname in my account, I am married now, it is Ada King, "
+        "not Lovelace anymore",
+        "edit_account",
+        verified(),
+    )
+    assert slots["contact_field"] == "name"
+    assert slots["new_contact"] == "Ada King"
+    assert slots["requested_slot"] == "confirm_contact_change"
+
+
+async def test_a_surname_alone_is_the_new_surname_and_the_old_one_is_never_taken(services):
+    slots, _ = await start(
+        ValidateEditAccountForm(),
+        "please change my last name from Lovelace to King",
+        "edit_account",
+        verified(),
+    )
+    assert slots["new_contact"] == "King"
 
 
 async def test_a_complaint_that_says_what_happened_opens_the_ticket_at_once(services, sessions):
@@ -179,6 +209,27 @@ async def test_a_complaint_that_says_what_happened_opens_the_ticket_at_once(serv
             select(SupportTicket).where(SupportTicket.conversation_id == "action-test")
         ).one()
     assert ticket.category == "delivery"
+
+
+async def test_a_damaged_item_of_a_named_order_is_offered_the_refund_at_once(services):
+    text = "my order 100301 arrived yesterday, but the item was damaged in transit."
+    slots, _ = await start(ValidateComplaintForm(), text, "complaint")
+    dispatcher = CollectingDispatcher()
+    await ActionOpenComplaint().run(dispatcher, tracker(slots, text=text), DOMAIN)
+    assert responses(dispatcher) == ["utter_complaint_logged_fault"]
+    assert dispatcher.messages[0]["order_number"] == "100301"
+
+
+async def test_the_refund_after_such_a_complaint_takes_it_as_its_reason(services):
+    complaint = "my order 100301 arrived yesterday, but the item was damaged in transit."
+    slots, _ = await start(
+        ValidateRefundForm(),
+        "I should prefer a refund, please.",
+        "get_refund",
+        verified(),
+        events=[user(complaint, "complaint")],
+    )
+    assert slots["refund_reason"] == complaint
 
 
 async def test_words_without_a_category_are_routed_like_the_ticket(services):
@@ -268,7 +319,7 @@ async def test_the_answer_naming_the_detail_may_give_the_new_value_too(services)
     )
     slots = slot_events(events)
     assert slots["contact_field"] == "phone"
-    assert slots["new_contact"] == "+447700900552"
+    assert slots["new_contact"] == "07700 900552"
     assert slots["requested_slot"] == "confirm_contact_change"
 
 

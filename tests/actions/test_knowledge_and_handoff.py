@@ -7,6 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
+from actions.followups import ActionContinue
 from actions.handoff import ActionRequestHandoff, ActionSessionStart
 from actions.knowledge import ActionAnswerFromKnowledge, ActionRecordAnswerFeedback
 from actions.responses import day
@@ -442,3 +443,24 @@ async def test_a_new_session_of_a_conversation_a_person_holds_starts_paused(serv
     events = await ActionSessionStart().run(CollectingDispatcher(), conversation, DOMAIN)
     assert [event["event"] for event in events] == ["session_started", "slot", "pause", "action"]
     assert events[-1]["name"] == "action_listen"
+
+
+async def test_after_a_handoff_asking_for_the_reference_or_the_wait_repeats_it(services):
+    events = after_reply("utter_handoff_requested", "get me a real person please")
+    for text, intent in (
+        ("sorry what's the reference again?", "inform"),
+        ("how long will I be waiting?", "delivery_period"),
+    ):
+        action = ActionContinue() if intent == "inform" else ActionAnswerFromKnowledge()
+        dispatcher = CollectingDispatcher()
+        run = await action.run(dispatcher, tracker(text=text, intent=intent, events=events), DOMAIN)
+        assert dispatcher.messages == []
+        assert run == [{"event": "followup", "timestamp": None, "name": "action_request_handoff"}]
+
+
+async def test_without_a_handoff_the_wait_is_a_question_like_any_other(services):
+    dispatcher = CollectingDispatcher()
+    run = await ActionAnswerFromKnowledge().run(
+        dispatcher, tracker(text="how long will I be waiting for my refund?"), DOMAIN
+    )
+    assert not [e for e in run if e.get("event") == "followup"]

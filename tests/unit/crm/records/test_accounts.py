@@ -426,6 +426,30 @@ def test_change_phone(
     assert audit.after == {"phone": "+447700900123"}
 
 
+def test_change_name(
+    accounts: AccountService,
+    seeded: SeedReport,
+    customer_id: Callable[[str], int],
+    audit_rows: Callable[[], list[AuditLog]],
+) -> None:
+    profile = accounts.update_contact(
+        customer_id(ADA), last_name=" King ", actor="bot", conversation_id="c"
+    )
+    assert (profile.first_name, profile.last_name) == ("Ada", "King")
+    [audit] = audit_rows()
+    assert audit.action == "customer.update_contact"
+    assert (audit.before, audit.after) == ({"last_name": "Lovelace"}, {"last_name": "King"})
+
+
+def test_a_name_that_is_not_one_is_refused(
+    accounts: AccountService, seeded: SeedReport, customer_id: Callable[[str], int]
+) -> None:
+    with pytest.raises(InvalidContact):
+        accounts.update_contact(
+            customer_id(ADA), first_name="4d4", actor="bot", conversation_id="c"
+        )
+
+
 def test_change_both(
     accounts: AccountService,
     seeded: SeedReport,

@@ -4,6 +4,7 @@ import pytest
 
 from crm.records.contacts import (
     InvalidContact,
+    display_phone,
     find_phone,
     normalise_email,
     normalise_name,
@@ -183,3 +184,16 @@ def test_invalid_names(typed: str) -> None:
 )
 def test_a_phone_number_is_found_inside_a_sentence(said: str, found: str | None) -> None:
     assert find_phone(said) == found
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("+447700900552", "07700 900552"),  # Ofcom's fiction range, written as at home
+        ("+442079460000", "020 7946 0000"),
+        ("+49301234567", "+49 30 1234567"),  # from abroad: with its country code
+    ],
+)
+def test_a_stored_number_is_shown_as_its_owner_writes_it(stored: str, shown: str) -> None:
+    assert display_phone(stored, "GB") == shown
+    assert normalise_phone(shown, "GB") == stored

@@ -13,13 +13,16 @@ from crm.records.delivery import (
     BANK_HOLIDAY_YEARS,
     ENGLAND_BANK_HOLIDAYS,
     METHODS,
+    Destination,
     add_working_days,
     default_method,
     delivery_cost_pence,
     delivery_window,
+    destination,
     dispatch_day,
     is_working_day,
     method_for,
+    methods_to,
     return_cost_pence,
     return_deadline,
     transit_window,
@@ -371,3 +374,33 @@ def test_cancellation_quote_of_someone_elses_order_is_not_found(
 ) -> None:
     with pytest.raises(OrderNotFound):
         orders.cancellation_quote("100104", customer_id(GRACE))
+
+
+@pytest.mark.parametrize(
+    ("place", "name", "country"),
+    [
+        ("Germany", "Germany", "DE"),
+        ("the netherlands", "the Netherlands", "NL"),
+        ("the UK", "the UK", "GB"),
+        ("Northern Ireland", "Northern Ireland", "GB"),
+        ("Republic of Ireland", "Ireland", "IE"),
+        ("dublin", "Dublin, Ireland", "IE"),
+        ("Spain", "Spain", None),
+        ("the us", "the United States", None),
+    ],
+)
+def test_a_place_is_read_as_a_destination_we_serve_or_do_not(
+    place: str, name: str, country: str | None
+) -> None:
+    assert destination(place) == Destination(name=name, country=country)
+
+
+def test_a_place_we_cannot_place_is_left_to_the_help_centre() -> None:
+    assert destination("the channel islands") is None
+    assert destination("europe") is None
+
+
+def test_the_services_to_a_country_are_those_that_serve_it() -> None:
+    assert [m.name for m in methods_to("IE")] == ["EU Standard", "EU Express"]
+    assert "Large item courier" in [m.name for m in methods_to("GB")]
+    assert methods_to("ES") == []
