@@ -75,6 +75,10 @@ _ABOUT_DELIVERY = re.compile(
 )
 
 
+# A question about sending something back is about returns, not delivery, wherever it is from.
+_ABOUT_RETURNS = re.compile(r"\b(?:return\w*|refund\w*|send (?:\w+ )?back)\b", re.I)
+
+
 def destination_named(*questions: Question) -> Destination | None:
     """The first place the questions name that the delivery rules can place, in their order."""
     for question in questions:
@@ -103,7 +107,7 @@ def say_delivery_to_place(
     prices were said, and the help centre may add to them), False when we don't deliver there
     (said so; nothing more to add), None when the question is not about delivery to a place.
     """
-    if not _ABOUT_DELIVERY.search(asked.text):
+    if not _ABOUT_DELIVERY.search(asked.text) or _ABOUT_RETURNS.search(said.text):
         return None
     place = destination_named(said, asked, *([answered] if answered else []))
     if place is None:

@@ -11,14 +11,23 @@ from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, latest_intent
-from actions.context import LAST_QUESTION, ORDER_TASKS, SWAPPABLE, Question, last_request
+from actions.context import (
+    LAST_QUESTION,
+    ORDER_TASKS,
+    SWAPPABLE,
+    Question,
+    last_request,
+    refers_back,
+)
 from actions.handoff import asks_about_handoff
-from actions.knowledge import FOLLOW_UP, answer_question
+from actions.knowledge import ANSWERED_REPLIES, FOLLOW_UP, answer_question
 from actions.queue import Request, replay
 from actions.services import Services
+from actions.turns import previous_turn
 from actions.verification import ORDER_NUMBER, find_order_number
 
 EDIT_ACCOUNT = "edit_account"
+OUT_OF_SCOPE = "out_of_scope"
 PHONE = "phone"
 EMAIL_ENTITY = "email"
 # With an order number and nothing else to go on, the order is looked up.
@@ -97,10 +106,21 @@ def swaps_a_thing(tracker: Tracker) -> bool:
     )
 
 
+def continues_answer(tracker: Tracker) -> bool:
+    """True if the message points back at the help-centre answer just given.
+
+    "how long do they last?" after an answer about gift cards reads as out of scope on its
+    own; it is the same subject.
+    """
+    text = str(tracker.latest_message.get("text") or "")
+    return refers_back(text) and bool(ANSWERED_REPLIES & set(previous_turn(tracker)))
+
+
 class ActionContinue(ShopAction):
     """A message that continues the previous turn outside a task, taken in its context.
 
-    A question about the handoff under way gets its reference again; an order number starts
+    A question about the handoff under way gets its reference again; a message read as out of
+    scope that points back at the answer just given is a follow-up to it; an order number starts
     (or repeats) the task about that order; a new phone number or
     email address after a change of account details changes that too; an elliptical question is
     answered as the previous question about the new thing; anything else that the agent
@@ -117,6 +137,11 @@ class ActionContinue(ShopAction):
         """Continue with the order, the question, or offer the menu."""
         if asks_about_handoff(tracker):
             return [FollowupAction("action_request_handoff")]
+        if latest_intent(tracker) == OUT_OF_SCOPE:
+            if not continues_answer(tracker):
+                dispatcher.utter_message(response="utter_out_of_scope")
+                return []
+            return await answer_question(dispatcher, tracker, services, follow_up=True)
         number = order_number_in(tracker)
         if number is not None:
             return replay(order_follow_up(tracker, number), tracker)

@@ -46,6 +46,15 @@ ANSWER_RESPONSE = "utter_knowledge_answer"
 ANSWERED_REPLIES = frozenset({ANSWER_RESPONSE, *DELIVERY_TO_PLACE})
 HELPFUL = "answer_helpful"  # its counterpart, answer_not_helpful, is every other vote
 YES, NO = "affirm", "deny"
+# Replies that end by asking "would you like a person?": a yes to them asks for one.
+OFFERS_PERSON = frozenset(
+    {
+        "utter_knowledge_unknown",
+        "utter_complaint_logged",
+        "utter_complaint_logged_fault",
+        "utter_refund_replacement",
+    }
+)
 FOLLOW_UP = "follow_up"
 
 # Help-centre topics (front matter `topic:`) that answer each policy intent; the NLU's reading
@@ -200,12 +209,15 @@ def replies_to_answer(tracker: Tracker) -> bool:
 
 
 class ActionRecordAnswerFeedback(ShopAction):
-    """Was this helpful? Store the vote on the answer just given, then thank or offer help."""
+    """Was this helpful? Store the vote on the answer just given, then thank or offer help.
+
+    Also every plain yes or no outside a task (data/rules/conversation.yml).
+    """
 
     ends_request = True
 
     def name(self) -> str:
-        """Used by the rules for `answer_helpful` and `answer_not_helpful`."""
+        """Used by the rules for the votes, and for yes and no outside a task."""
         return "action_record_answer_feedback"
 
     async def act(
@@ -213,11 +225,14 @@ class ActionRecordAnswerFeedback(ShopAction):
     ) -> list[EventType]:
         """Record the vote if it is about the answer just given; reply either way.
 
-        A plain yes or no counts as a vote only right after an answer; after anything else
-        (say, the offer of a person when the agent did not know) it gets the usual reply.
+        A plain yes or no counts as a vote only right after an answer. A yes to the offer of a
+        person (when the agent did not know, after a complaint) is a request for one; anything
+        else gets the usual reply.
         """
         intent = latest_intent(tracker)
         about_answer = replies_to_answer(tracker)
+        if intent == YES and last_reply(tracker) in OFFERS_PERSON:
+            return [FollowupAction("action_request_handoff")]
         if intent in (YES, NO) and not about_answer:
             dispatcher.utter_message(response="utter_anything_else")
             return []

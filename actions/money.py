@@ -6,6 +6,7 @@ knowledge base; these skills answer from the customer's own records.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +38,16 @@ INVOICE_AMOUNT = "invoice_amount"
 REFUND_ELIGIBLE = "refund_eligible"
 REFUND_REASON = "refund_reason"
 CONFIRM_REFUND = "confirm_refund"
+REFUND_REPLACEMENT = "refund_replacement"
+# "I want a new one, not the money back": a replacement, which the team arranges.
+_REPLACEMENT = re.compile(
+    r"\b(?:replacement|replace (?:it|them)|new one|another one|exchange|swap (?:it|them))\b", re.I
+)
+_NOT_MONEY = re.compile(
+    r"\bnot (?:the |my |a )?(?:money|refund)\b|\b(?:rather than|instead of) (?:a |the |my )?"
+    r"(?:money|refund)\b|\bdon'?t want (?:a |the |my )?(?:money|refund)\b",
+    re.I,
+)
 # How far back a refund request looks for what was wrong with the order (customer messages).
 RECENT_MESSAGES = 3
 
@@ -150,8 +161,31 @@ class ActionGetInvoice(OrderAnswer):
 # --- refunds ------------------------------------------------------------------------------
 
 
+def wants_replacement(text: str) -> bool:
+    """True if a refund request asks for a replacement instead of the money."""
+    if not _REPLACEMENT.search(text):
+        return False
+    return not re.search(r"\brefund|money back\b", text, re.I) or bool(_NOT_MONEY.search(text))
+
+
 class ValidateRefundForm(VerifiedOrderForm):
-    """Order, verification, then (only when eligible) a reason and a confirmation."""
+    """Order, verification, then (only when eligible) a reason and a confirmation.
+
+    A request for a replacement rather than the money ends the form at once: the team arranges
+    replacements, and the customer is offered a person (`ActionRequestRefund`).
+    """
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """Nothing to ask for a replacement; otherwise as every order form."""
+        if tracker.get_slot(REFUND_REPLACEMENT):
+            return []
+        return await super().required_slots(domain_slots, dispatcher, tracker, domain)
 
     def name(self) -> str:
         """Validation action of `refund_form`."""
@@ -166,6 +200,8 @@ class ValidateRefundForm(VerifiedOrderForm):
 
         "the item was damaged in transit", then "I should prefer a refund": not asked again.
         """
+        if wants_replacement(text):
+            return {REFUND_REPLACEMENT: True}
         said = [line["text"] for line in transcript(tracker) if line["role"] == "customer"]
         for candidate in [text, *reversed(said[-RECENT_MESSAGES:])]:
             if describes_fault(candidate):
@@ -199,7 +235,7 @@ class ValidateRefundForm(VerifiedOrderForm):
 class ActionRequestRefund(OrderTask):
     """`get_refund`: create a refund for an eligible order after confirmation."""
 
-    forgets = (*ORDER_SLOTS, REFUND_ELIGIBLE, REFUND_REASON, CONFIRM_REFUND)
+    forgets = (*ORDER_SLOTS, REFUND_ELIGIBLE, REFUND_REASON, CONFIRM_REFUND, REFUND_REPLACEMENT)
 
     def name(self) -> str:
         """Runs when `refund_form` completes."""
@@ -208,8 +244,11 @@ class ActionRequestRefund(OrderTask):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
-        """Request it, keep it, or explain why not."""
+        """Request it, keep it, or explain why not; a replacement is offered to the team."""
         done = self.forget()
+        if tracker.get_slot(REFUND_REPLACEMENT):
+            dispatcher.utter_message(response="utter_refund_replacement")
+            return done
         if unverified_or_unknown(dispatcher, tracker):
             return done
         customer_id = verified_customer(tracker)

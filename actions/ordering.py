@@ -15,12 +15,13 @@ import re
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, TaskAction, call, latest_intent, verified_customer, yes_or_no
 from actions.order_helpers import ORDER_SLOTS, OrderTask, order_details, unverified_or_unknown
+from actions.queue import Request, replay
 from actions.recommend import offer_after_order
 from actions.services import Services, get_services
 from actions.verification import (
@@ -214,6 +215,36 @@ class AskForProduct(ShopAction):
 
 
 # --- place_order --------------------------------------------------------------------------
+
+# "add a chopping board to order 100102": something to go into an order already placed.
+_INTO_ORDER = re.compile(
+    r"\b(?:to|on|onto|in|into)\s+(?:my\s+|the\s+)?(?:order|parcel)\s+"
+    r"(?:no\.?\s*|number\s*|#\s*)?\d{6}\b",
+    re.I,
+)
+CHANGE_ORDER = "change_order"
+
+
+class ActionPlaceOrderOrChange(ShopAction):
+    """A request to order something that names an order already placed: a change to that order.
+
+    "can you add a chopping board to order 100102" reads as placing an order to the NLU as often
+    as not; the customer means the order they named. Any other order request is placed as usual.
+    """
+
+    def name(self) -> str:
+        """Used by the rule for `place_order` naming an order number."""
+        return "action_place_order_or_change"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Change the named order, or go on placing a new one."""
+        text = str(tracker.latest_message.get("text") or "")
+        if _INTO_ORDER.search(text) is None:
+            return [FollowupAction("place_order_form")]
+        entities = [e for e in tracker.latest_message.get("entities") or [] if isinstance(e, dict)]
+        return replay(Request(intent=CHANGE_ORDER, text=text, entities=entities), tracker)
 
 
 class ValidatePlaceOrderForm(VerifiedForm):

@@ -18,6 +18,7 @@ from actions.ordering import (
     ActionAskConfirmItemChange,
     ActionAskOrderProduct,
     ActionChangeOrder,
+    ActionPlaceOrderOrChange,
     ValidateChangeOrderForm,
     ValidatePlaceOrderForm,
     chosen_from,
@@ -241,3 +242,30 @@ async def test_removing_an_item_is_confirmed_then_recomputes_the_total(services,
     with sessions() as session:
         order = session.scalars(select(Order).where(Order.number == "100101")).one()
         assert [item.quantity for item in order.items] == [2]
+
+
+async def test_ordering_something_into_a_named_order_changes_that_order(services):
+    text = "can you ad a Bambo chopping board to order 100102"
+    number = {"entity": "order_number", "value": "100102", "start": 43, "end": 49}
+    events = await ActionPlaceOrderOrChange().run(
+        CollectingDispatcher(),
+        tracker(text=text, intent="place_order", entities=[number]),
+        DOMAIN,
+    )
+    (replayed,) = [e for e in events if e.get("event") == "user"]
+    assert replayed["parse_data"]["intent"]["name"] == "change_order"
+    assert replayed["parse_data"]["entities"] == [number]
+
+
+async def test_an_order_that_only_mentions_another_is_placed_as_usual(services):
+    text = "I'd like 2 enamel kettles, the same as in 100102"
+    events = await ActionPlaceOrderOrChange().run(
+        CollectingDispatcher(),
+        tracker(
+            text=text,
+            intent="place_order",
+            entities=[{"entity": "order_number", "value": "100102"}],
+        ),
+        DOMAIN,
+    )
+    assert events == [{"event": "followup", "timestamp": None, "name": "place_order_form"}]

@@ -17,7 +17,7 @@ from actions.money import ValidateRefundForm
 from actions.ordering import ActionAskConfirmItemChange, ValidateChangeOrderForm, requested_quantity
 from actions.orders import ValidateTrackOrderForm
 from actions.tasks import ActionResetTask
-from tests.actions.conftest import DOMAIN, responses, slot_events, tracker, verified
+from tests.actions.conftest import DOMAIN, after_reply, responses, slot_events, tracker, verified
 
 
 def place(value: str) -> dict[str, Any]:
@@ -127,6 +127,41 @@ async def test_an_elliptical_question_in_the_middle_of_a_task_is_read_against_th
     assert (
         slot_events(events)["last_question"]["text"] == "is it free? do i need an account to order"
     )
+
+
+async def test_out_of_scope_pointing_back_at_the_answer_just_given_is_a_follow_up(
+    services,
+) -> None:
+    kept = {"text": "do u do gift cards?", "entities": []}
+    dispatcher = CollectingDispatcher()
+    events = await ActionContinue().run(
+        dispatcher,
+        tracker(
+            {"last_question": kept},
+            text="how long do they last",
+            intent="out_of_scope",
+            events=after_reply("utter_knowledge_answer", "do u do gift cards?"),
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher)[0] == "utter_knowledge_answer"
+    assert "valid for 24 months" in dispatcher.messages[0]["quote"]
+    assert (
+        slot_events(events)["last_question"]["text"] == "how long do they last do u do gift cards?"
+    )
+
+
+async def test_out_of_scope_on_its_own_is_still_out_of_scope(services) -> None:
+    for events in ([], after_reply("utter_knowledge_answer", "do u do gift cards?")):
+        dispatcher = CollectingDispatcher()
+        await ActionContinue().run(
+            dispatcher,
+            tracker(
+                text="what's the weather in Paris tomorrow", intent="out_of_scope", events=events
+            ),
+            DOMAIN,
+        )
+        assert responses(dispatcher) == ["utter_out_of_scope"]
 
 
 async def test_a_stray_answer_without_an_order_still_gets_the_menu(services) -> None:

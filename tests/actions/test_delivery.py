@@ -183,3 +183,17 @@ async def test_a_correction_of_the_place_asks_the_last_question_about_the_new_on
     assert responses(dispatcher)[0] == "utter_delivery_to_place_eu"
     assert dispatcher.messages[0]["place"] == "Ireland"
     assert "deliver to republic of ireland" in slot_events(events)["last_question"]["text"]
+
+
+async def test_a_question_about_returns_from_a_place_gets_no_delivery_facts(services) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            text="who pays the postage to return something from germany?",
+            intent="check_refund_policy",
+            entities=[place("germany")],
+        ),
+        DOMAIN,
+    )
+    assert not [r for r in responses(dispatcher) if "delivery_to_place" in r]

@@ -18,7 +18,7 @@ from actions.feedback import (
     ValidateNewsletterForm,
     category_of,
 )
-from actions.money import ValidateRefundForm
+from actions.money import ActionRequestRefund, ValidateRefundForm
 from actions.ordering import ValidateChangeOrderForm, ValidatePlaceOrderForm, corrected_quantity
 from crm.records.models import SupportTicket
 from tests.actions.conftest import DOMAIN, responses, slot_events, tracker, verified
@@ -230,6 +230,19 @@ async def test_the_refund_after_such_a_complaint_takes_it_as_its_reason(services
         events=[user(complaint, "complaint")],
     )
     assert slots["refund_reason"] == complaint
+
+
+async def test_a_replacement_rather_than_the_money_is_offered_to_the_team(services):
+    slots, said = await start(
+        ValidateRefundForm(), "I want a new one, not the money back.", "get_refund"
+    )
+    assert slots["refund_replacement"] is True
+    assert slots["requested_slot"] is None  # nothing to ask: no verification, no reason
+    assert said == []
+    dispatcher = CollectingDispatcher()
+    events = await ActionRequestRefund().run(dispatcher, tracker(slots), DOMAIN)
+    assert responses(dispatcher) == ["utter_refund_replacement"]
+    assert slot_events(events)["refund_replacement"] is None
 
 
 async def test_words_without_a_category_are_routed_like_the_ticket(services):

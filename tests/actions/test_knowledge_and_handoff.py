@@ -464,3 +464,15 @@ async def test_without_a_handoff_the_wait_is_a_question_like_any_other(services)
         dispatcher, tracker(text="how long will I be waiting for my refund?"), DOMAIN
     )
     assert not [e for e in run if e.get("event") == "followup"]
+
+
+async def test_a_yes_to_the_offer_of_a_person_asks_for_one(services, sessions):
+    for offer in ("utter_knowledge_unknown", "utter_complaint_logged_fault"):
+        dispatcher = CollectingDispatcher()
+        run = await ActionRecordAnswerFeedback().run(
+            dispatcher,
+            tracker(text="yes please", intent="affirm", events=after_reply(offer)),
+            DOMAIN,
+        )
+        assert dispatcher.messages == []
+        assert run == [{"event": "followup", "timestamp": None, "name": "action_request_handoff"}]
