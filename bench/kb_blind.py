@@ -167,14 +167,20 @@ def rates(outcomes: Sequence[Outcome]) -> dict[str, float]:
 
 
 def markdown(
-    half: str, outcomes: Sequence[Outcome], min_score: float, nlu: Sequence[Outcome] = ()
+    half: str,
+    outcomes: Sequence[Outcome],
+    min_score: float,
+    nlu: Sequence[Outcome] = (),
+    *,
+    thresholds: str = "",
 ) -> str:
     """The tables written into docs/knowledge.md (and the NLU's row, when it was asked)."""
     overall = rates(outcomes)
     lines = [
         f"Blind set, {half} half (`make bench-kb-blind BLIND_HALF={half}`): "
         f"{overall['questions']:.0f} questions, {overall['answerable']:.0f} with an answer in "
-        f"the help centre; `KB_MIN_SCORE` {min_score:.2f}; topic hint from the message's label.",
+        f"the help centre; `KB_MIN_SCORE` {min_score:.2f}{thresholds}; topic hint from the "
+        "message's label.",
         "",
         f"**Right article quoted {overall['right']:.3f}** of answerable questions (goal ≥ 0.90); "
         f"**confident wrong {overall['confident_wrong']:.3f}** of all questions (goal ≤ 0.05: "
@@ -250,7 +256,11 @@ def main() -> None:
     if args.nlu:
         intents = parse([q.text for q in questions], args.model)
         routed = [ask(kb, q, intent) for q, intent in zip(questions, intents, strict=True)]
-    table = markdown(args.half, outcomes, settings.kb_min_score, routed)
+    own = ", ".join(f"{t} {v:.2f}" for t, v in sorted(settings.kb_topic_min_scores.items()))
+    thresholds = f" ({settings.kb_hinted_min_score:.2f} for the hinted topic" + (
+        f"; {own})" if own else ")"
+    )
+    table = markdown(args.half, outcomes, settings.kb_min_score, routed, thresholds=thresholds)
     print(table)
     if args.misses:
         print(misses(outcomes, args.misses))

@@ -6,6 +6,7 @@ to bring up the same two processes the same way.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -34,7 +35,8 @@ def process_env(settings: Settings) -> dict[str, str]:
         if value is None:
             continue
         secret = value.get_secret_value() if isinstance(value, SecretStr) else value
-        env[field.upper()] = str(secret)
+        # A mapping or list setting is read back from the environment as JSON.
+        env[field.upper()] = json.dumps(secret) if isinstance(secret, dict | list) else str(secret)
     env.update(
         {
             "PYTHONPATH": str(ROOT),
