@@ -39,6 +39,13 @@ def test_small_talk(agent, text, response):
     assert said(agent.say(new_sender(), text), response)
 
 
+def test_another_shops_opening_hours_are_out_of_scope(agent):
+    # Read as contact_customer_service (our opening hours) before the other-business examples
+    # of data/nlu/chitchat.yml (docs/nlu.md, "Out of scope in the shop").
+    reply = agent.say(new_sender(), "what time does the Boots on Deansgate open tomorrow")
+    assert said(reply, "utter_out_of_scope")
+
+
 @pytest.mark.parametrize(("payload", "first_question"), MENU.items())
 def test_help_buttons_are_understood_when_clicked(agent, payload, first_question):
     sender = new_sender()
