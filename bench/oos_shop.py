@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.intent_encoder import read_examples
 from bench.nlu_blind import (
     BLIND,
     FALLBACK,
@@ -43,6 +42,7 @@ from bench.nlu_blind import (
 from bench.nlu_finetune import decide, fallback_rule
 from bot.nlu.intent_model import IntentModel, IntentModelSettings
 from bot.nlu.intent_model import encoder_text as digits_as_zero
+from encoder.intents import read_examples
 from encoder.sentence import SentenceEncoder
 
 CLINC = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc-oos"
