@@ -1,6 +1,8 @@
 """The delivery skill (actions/delivery.py): when a named order should arrive, and delivery to a
 named place from the shop's rules; real SQLite, the real help centre."""
 
+from typing import Any
+
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.delivery import ActionDeliveryPeriod
@@ -52,19 +54,29 @@ def place(value: str) -> dict[str, str]:
     return {"entity": "place", "value": value}
 
 
-async def test_delivery_to_a_country_we_serve_gives_both_speeds_with_times_and_prices(
-    services,
-) -> None:
+async def asked(
+    text: str, intent: str, *places: str, **context: Any
+) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
+    """The help-centre action's reply to `text` naming `places`; `context`: tracker's options."""
     dispatcher = CollectingDispatcher()
-    await ActionAnswerFromKnowledge().run(
+    events = await ActionAnswerFromKnowledge().run(
         dispatcher,
         tracker(
-            text="how much is postage to ireland?",
-            intent="delivery_options",
-            entities=[place("ireland")],
+            context.pop("slots", None),
+            text=text,
+            intent=intent,
+            entities=[place(p) for p in places],
+            **context,
         ),
         DOMAIN,
     )
+    return dispatcher, events
+
+
+async def test_delivery_to_a_country_we_serve_gives_both_speeds_with_times_and_prices(
+    services,
+) -> None:
+    dispatcher, _ = await asked("how much is postage to ireland?", "delivery_options", "ireland")
     assert responses(dispatcher)[0] == "utter_delivery_to_place_eu"
     facts = dispatcher.messages[0]
     assert facts["place"] == "Ireland"
@@ -73,15 +85,8 @@ async def test_delivery_to_a_country_we_serve_gives_both_speeds_with_times_and_p
 
 
 async def test_a_city_or_a_part_of_the_uk_is_placed_in_its_country(services) -> None:
-    dispatcher = CollectingDispatcher()
-    await ActionAnswerFromKnowledge().run(
-        dispatcher,
-        tracker(
-            text="do you deliver to northern ireland",
-            intent="delivery_options",
-            entities=[place("northern ireland")],
-        ),
-        DOMAIN,
+    dispatcher, _ = await asked(
+        "do you deliver to northern ireland", "delivery_options", "northern ireland"
     )
     assert responses(dispatcher)[0] == "utter_delivery_to_place_uk"
     assert dispatcher.messages[0]["place"] == "Northern Ireland"
@@ -89,12 +94,7 @@ async def test_a_city_or_a_part_of_the_uk_is_placed_in_its_country(services) -> 
 
 
 async def test_a_place_we_do_not_deliver_to_is_told_so_without_an_article(services) -> None:
-    dispatcher = CollectingDispatcher()
-    events = await ActionAnswerFromKnowledge().run(
-        dispatcher,
-        tracker(text="can you ship to spain", intent="delivery_options", entities=[place("spain")]),
-        DOMAIN,
-    )
+    dispatcher, events = await asked("can you ship to spain", "delivery_options", "spain")
     assert responses(dispatcher) == ["utter_no_delivery_to_place"]
     assert dispatcher.messages[0]["place"] == "Spain"
     assert slot_events(events)["last_question"]["entities"] == [place("spain")]
@@ -132,15 +132,8 @@ async def test_a_bare_place_after_a_delivery_question_asks_it_about_that_place(s
 async def test_a_place_in_a_question_about_something_else_adds_no_delivery_facts(
     services,
 ) -> None:
-    dispatcher = CollectingDispatcher()
-    await ActionAnswerFromKnowledge().run(
-        dispatcher,
-        tracker(
-            text="is there a shop in manchester I can visit",
-            intent="ask_question",
-            entities=[place("manchester")],
-        ),
-        DOMAIN,
+    dispatcher, _ = await asked(
+        "is there a shop in manchester I can visit", "ask_question", "manchester"
     )
     assert not [r for r in responses(dispatcher) if "delivery_to_place" in r]
 
@@ -149,16 +142,11 @@ async def test_a_delivery_question_right_after_one_about_a_place_is_about_that_p
     services,
 ) -> None:
     kept = {"text": "what about germany?", "entities": [place("germany")]}
-    dispatcher = CollectingDispatcher()
-    await ActionAnswerFromKnowledge().run(
-        dispatcher,
-        tracker(
-            {"last_question": kept},
-            text="how long would it take to get to her?",
-            intent="delivery_period",
-            events=after_reply("utter_delivery_to_place_eu", "what about germany?"),
-        ),
-        DOMAIN,
+    dispatcher, _ = await asked(
+        "how long would it take to get to her?",
+        "delivery_period",
+        slots={"last_question": kept},
+        events=after_reply("utter_delivery_to_place_eu", "what about germany?"),
     )
     assert responses(dispatcher)[0] == "utter_delivery_to_place_eu"
     assert dispatcher.messages[0]["place"] == "Germany"
@@ -168,17 +156,12 @@ async def test_a_correction_of_the_place_asks_the_last_question_about_the_new_on
     services,
 ) -> None:
     kept = {"text": "do you deliver to northern ireland?", "entities": [place("northern ireland")]}
-    dispatcher = CollectingDispatcher()
-    events = await ActionAnswerFromKnowledge().run(
-        dispatcher,
-        tracker(
-            {"last_question": kept},
-            text="sorry, I meant the republic of ireland",
-            intent="nlu_fallback",
-            entities=[place("republic of ireland")],
-            events=after_reply("utter_delivery_to_place_uk", kept["text"]),
-        ),
-        DOMAIN,
+    dispatcher, events = await asked(
+        "sorry, I meant the republic of ireland",
+        "nlu_fallback",
+        "republic of ireland",
+        slots={"last_question": kept},
+        events=after_reply("utter_delivery_to_place_uk", kept["text"]),
     )
     assert responses(dispatcher)[0] == "utter_delivery_to_place_eu"
     assert dispatcher.messages[0]["place"] == "Ireland"
@@ -186,14 +169,7 @@ async def test_a_correction_of_the_place_asks_the_last_question_about_the_new_on
 
 
 async def test_a_question_about_returns_from_a_place_gets_no_delivery_facts(services) -> None:
-    dispatcher = CollectingDispatcher()
-    await ActionAnswerFromKnowledge().run(
-        dispatcher,
-        tracker(
-            text="who pays the postage to return something from germany?",
-            intent="check_refund_policy",
-            entities=[place("germany")],
-        ),
-        DOMAIN,
+    dispatcher, _ = await asked(
+        "who pays the postage to return something from germany?", "check_refund_policy", "germany"
     )
     assert not [r for r in responses(dispatcher) if "delivery_to_place" in r]
