@@ -15,7 +15,7 @@ def buttons(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_a_message_between_tasks_gets_buttons_and_a_choice_starts_that_task(agent):
     sender = new_sender()
-    reply = agent.say(sender, "i want to sort out order 100102")
+    reply = agent.say(sender, "question about order 100102")
     assert said(reply, "utter_clarify")
     offered = buttons(reply)
     assert 2 <= len(offered) <= 3
