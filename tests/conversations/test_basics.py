@@ -46,6 +46,34 @@ def test_another_shops_opening_hours_are_out_of_scope(agent):
     assert said(reply, "utter_out_of_scope")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my Amazon parcel hasn't turned up, can you see where it is?",
+        "please reset my netflix password, I'm locked out",
+        "cancel the order I placed with Argos this morning",
+    ],
+)
+def test_a_task_on_another_business_is_out_of_scope(agent, text):
+    # The classifier reads these as our tasks; the other_business lookup and
+    # bot/nlu/other_business.py turn them away before any form starts.
+    assert said(agent.say(new_sender(), text), "utter_out_of_scope")
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("where is my order 100102?", "email"),
+        ("my Monzo card keeps getting declined at your checkout", "declined"),
+    ],
+)
+def test_our_tasks_still_start_when_no_other_business_is_named(agent, text, says):
+    # A bank is not in the lookup: paying us with its card is our payment problem.
+    reply = agent.say(new_sender(), text)
+    assert not said(reply, "utter_out_of_scope")
+    assert says in " ".join(m.get("text") or "" for m in reply)
+
+
 @pytest.mark.parametrize(("payload", "first_question"), MENU.items())
 def test_help_buttons_are_understood_when_clicked(agent, payload, first_question):
     sender = new_sender()
