@@ -8,6 +8,7 @@ every channel passes text through `neutralise` before it reaches Rasa.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 INTENT_PREFIX = "/"
@@ -31,9 +32,21 @@ class IncomingMessage:
     text: str
 
 
+def printable(text: str) -> str:
+    """The text without lone UTF-16 surrogates and control characters (newlines and tabs stay).
+
+    JSON may carry a lone surrogate ("\\ud800"); Python keeps it in a str, and the first write
+    as UTF-8 (the tracker store, a log line) fails: that was an HTTP 500. Control characters
+    are never meant by a customer and only hide text from the people who later read it.
+    """
+    return "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cs", "Cc")
+    )
+
+
 def neutralise(text: str) -> str:
-    """Drop leading slashes so Rasa reads the text with NLU, never as an intent command."""
-    cleaned = text.strip()
+    """Printable text without leading slashes, so Rasa reads it with NLU, never as a command."""
+    cleaned = printable(text).strip()
     while cleaned.startswith(INTENT_PREFIX):
         cleaned = cleaned[len(INTENT_PREFIX) :].strip()
     return cleaned

@@ -54,6 +54,25 @@ def test_malformed_bodies_get_a_4xx_and_the_server_stays_up(agent, body):
     assert said(agent.say(new_sender(), "hello"), "utter_greet")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"sender": "%s", "message": "hello \\ud800"}',
+        b'{"sender": "%s", "message": "hello\\u0000\\u0007 \\udfff"}',
+    ],
+)
+def test_lone_surrogates_and_control_characters_are_dropped_not_a_500(agent, body):
+    # A lone UTF-16 surrogate cannot be written as UTF-8 anywhere downstream (the tracker,
+    # the logs); the channels drop it, and the control characters, and read the rest.
+    reply = agent.client.post(
+        agent.webhook,
+        content=body % new_sender().encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert reply.status_code == 200
+    assert said(reply.json(), "utter_greet")
+
+
 def rss_kb(pid: int) -> int:
     with Path(f"/proc/{pid}/status").open() as status:
         for line in status:

@@ -19,6 +19,27 @@ def test_intent_commands_lose_their_slash(typed):
     assert cleaned  # the words are kept for NLU
 
 
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("hello \ud800", "hello"),
+        ("\udfffwhere is 100102", "where is 100102"),
+        ("can\x00cel\x07 it", "cancel it"),
+        ("line one\nline\ttwo", "line one\nline\ttwo"),
+        ("thanks 👍🏽 and ❤️", "thanks 👍🏽 and ❤️"),
+    ],
+)
+def test_surrogates_and_control_characters_are_dropped(typed, read):
+    assert neutralise(typed) == read
+    neutralise(typed).encode("utf-8")  # what the tracker store and the logs do with it
+
+
+def test_a_message_of_control_characters_only_is_empty():
+    with pytest.raises(RejectedMessage) as refused:
+        parse_rest_body({"sender": "a", "message": "\x00\ud800"}, max_chars=100)
+    assert refused.value.status == 400
+
+
 def test_ordinary_text_is_unchanged_apart_from_whitespace():
     assert neutralise("  where is 100101/100102? ") == "where is 100101/100102?"
 
