@@ -35,9 +35,9 @@ class IncomingMessage:
 def printable(text: str) -> str:
     """The text without lone UTF-16 surrogates and control characters (newlines and tabs stay).
 
-    JSON may carry a lone surrogate (an escaped "ud800"); Python keeps it in a str, and the first write
-    as UTF-8 (the tracker store, a log line) fails: that was an HTTP 500. Control characters
-    are never meant by a customer and only hide text from the people who later read it.
+    JSON may carry a lone surrogate (an escaped D800); Python keeps it in a str, and the first
+    write as UTF-8 (the tracker store, a log line) fails: that was an HTTP 500. Control
+    characters are never meant by a customer and only hide text from the people who read it.
     """
     return "".join(
         ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cs", "Cc")
