@@ -74,4 +74,3 @@ def test_a_question_pointing_back_at_a_missed_delivery_is_about_it(agent):
     reply = agent.say(sender, "are they going to come back tomorrow or do I need to fetch it?")
     assert said(reply, "utter_knowledge_answer")
     assert "My parcel is late or hasn't arrived" in reply[0]["text"]
-
