@@ -306,8 +306,9 @@ class KnowledgeBase:
     def quote(self, query: str, passage: str, following: Chunk | None = None) -> str:
         """What the answer quotes of `passage`; `following` is given for a short introduction.
 
-        An introduction is often only a signpost ("Here's how long refunds take"): close to
-        every question about its article, so it finds the right article, but it states no fact.
+        An introduction is often only a signpost ("There are several ways to get in touch"):
+        close to every question about its article, so it finds the right article, but it states
+        no fact.
         It is quoted whole, with the sentence of the next passage closest to the question.
         """
         if following is None:
