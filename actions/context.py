@@ -230,6 +230,24 @@ def last_request(tracker: Tracker) -> Said | None:
     return None
 
 
+def previous_request(tracker: Tracker) -> Said | None:
+    """The customer's message just before the latest one, if it asked for something.
+
+    "Will they try again?" after "your driver says nobody was home" goes on from that message
+    (a complaint, not a question the help centre answered); an older request, or a yes, an
+    email address or a postcode in between, is not what a pronoun points at.
+    """
+    events = list(tracker.events)
+    users = [i for i, event in enumerate(events) if event.get("event") == "user"]
+    if len(users) < 2:
+        return None
+    found = requests(events[: users[-1]])
+    previous = events[users[-2]]
+    if not found or found[0].text != str(previous.get("text") or ""):
+        return None
+    return found[0]
+
+
 def previous_intent(tracker: Tracker) -> str | None:
     """The intent of the customer's message before the latest one."""
     seen_latest = False

@@ -23,6 +23,7 @@ from actions.context import (
     ORDER_TASKS,
     Question,
     corrects,
+    previous_request,
     refers_back,
     resolve_follow_up,
 )
@@ -35,6 +36,7 @@ from actions.services import Services
 from actions.turns import last_reply, previous_turn
 from actions.verification import ORDER_NUMBER, find_order_number
 from crm.insights.sentiment import is_negative
+from knowledge.retrieve import Answer
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,14 @@ async def answer_question(
         return [SlotSet(ANSWER_ID, None), remembered]
     topics = TOPICS.get(latest_intent(tracker) or "", ())
     answer = await call(services.knowledge.answer, question, topics=topics) if question else None
+    context = None if said is not own or served else context_of(tracker, own, answered, answer)
+    if context is not None:
+        # Read against what it may go on from; the reading the help centre answers better wins.
+        reading = resolve_follow_up(context, own)
+        other = await call(services.knowledge.answer, reading.text, topics=topics)
+        if other is not None and (answer is None or other.score > answer.score):
+            answer, said, question = other, reading, reading.text
+            remembered = SlotSet(LAST_QUESTION, said.as_slot())
     if answer is None and served:  # the delivery rules answered; the help centre had no more
         return [SlotSet(ANSWER_ID, None), remembered]
     if answer is None:
@@ -182,6 +192,28 @@ async def answer_question(
     )
     await offer_after_question(dispatcher, services, tracker, answer.topic)
     return [SlotSet(ANSWER_ID, str(answer_id)), remembered]
+
+
+def context_of(
+    tracker: Tracker, said: Question, answered: Question | None, alone: Answer | None
+) -> Question | None:
+    """What a question that is unclear on its own may go on from, if it should be read so.
+
+    `alone` is the help centre's answer to the customer's words alone. When the agent has just
+    answered a question, a question the help centre cannot answer alone is read against it
+    ("what else can I pay with?" after an answer about a declined card); one it can answer
+    alone is a new question, even with an "it" ("can I pay for it with PayPal?" after refunds
+    is about paying, and read with "how long do refunds take?" it would land on refunds). After
+    a request the help centre did not answer (a complaint, a task), the customer's previous
+    message is the context of a question that is unanswerable alone or points back at it ("will
+    they try again?" after "your driver found nobody home").
+    """
+    if answered is not None:
+        return answered if alone is None else None
+    request = previous_request(tracker)
+    if request is None or (alone is not None and not refers_back(said.text)):
+        return None
+    return Question.of_message(request.text, request.entities)
 
 
 def failure_handoff_reason(tracker: Tracker, question: str) -> str | None:

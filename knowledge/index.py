@@ -81,6 +81,7 @@ class DocumentEntry:
     kind: str
     source: str
     sha256: str
+    about: tuple[str, ...] = ()  # an article about one kind of product: what it is about
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ def _entry(document: Document) -> DocumentEntry:
         kind=document.kind,
         source=document.source,
         sha256=document.sha256,
+        about=document.about,
     )
 
 
@@ -184,7 +186,7 @@ def _read_chunks(build: Path) -> tuple[Chunk, ...]:
 
 def _read_documents(build: Path) -> tuple[DocumentEntry, ...]:
     raw = json.loads((build / "documents.json").read_text(encoding="utf-8"))
-    return tuple(DocumentEntry(**item) for item in raw)
+    return tuple(DocumentEntry(**{**item, "about": tuple(item.get("about", ()))}) for item in raw)
 
 
 def _previous(index_dir: Path, model: str) -> tuple[tuple[DocumentEntry, ...], tuple[Chunk, ...]]:

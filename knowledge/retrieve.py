@@ -25,7 +25,7 @@ import numpy.typing as npt
 from encoder.embedding import Embedder
 from knowledge.chunking import Chunk, split_sentences
 from knowledge.index import IndexUnavailable, LoadedIndex, current_target, load_index
-from knowledge.lexical import top_positive
+from knowledge.lexical import tokenize, top_positive
 from knowledge.vectors import search as vector_search
 
 Mode = Literal["dense", "lexical", "hybrid", "rerank"]
@@ -241,12 +241,14 @@ class KnowledgeBase:
 
         `topics` is what the caller already knows about the question (the agent's NLU has
         recognised, say, a payment question): a passage of one of those topics wins over a
-        better ranked one of another topic whose cosine is within `TOPIC_MARGIN` of it.
+        better ranked one of another topic whose cosine is within `TOPIC_MARGIN` of it. An
+        article about one kind of product answers only a question that names it
+        (`_about_what_is_named`).
         Abstention depends on the chosen passage's cosine similarity and its topic: a passage
         of a topic the caller named needs less (`threshold`).
         """
         index = self.index
-        hits = self.search(query, k=5)
+        hits = _about_what_is_named(index, query, self.search(query, k=5))
         if not hits:
             return None
         best = hits[0]
@@ -304,8 +306,9 @@ class KnowledgeBase:
     def quote(self, query: str, passage: str, following: Chunk | None = None) -> str:
         """What the answer quotes of `passage`; `following` is given for a short introduction.
 
-        An introduction is often only a signpost ("Here's how long refunds take"): close to
-        every question about its article, so it finds the right article, but it states no fact.
+        An introduction is often only a signpost ("There are several ways to get in touch"):
+        close to every question about its article, so it finds the right article, but it states
+        no fact.
         It is quoted whole, with the sentence of the next passage closest to the question.
         """
         if following is None:
@@ -348,6 +351,28 @@ def _cosines(
         values = np.asarray(stored, dtype=np.float32) @ query
         out.update({p: float(v) for p, v in zip(missing, values, strict=True)})
     return out
+
+
+def _about_what_is_named(index: LoadedIndex, query: str, hits: list[Hit]) -> list[Hit]:
+    """`hits` without the articles about one kind of product that the question does not name.
+
+    A care article is close to every care question: "is the chef's knife dishwasher safe?"
+    finds the cast-iron article's "Never put cast iron in the dishwasher", and "can the wool
+    throw be machine washed?" the wooden boards' cleaning. An article whose front matter says
+    what it is about (`about:`, "cast iron", "skillet", "pan") answers only a question naming
+    one of those (stemmed words, so "pans" names "pan"); the help centre may still answer from
+    another article, or not at all.
+    """
+    about = {entry.id: entry.about for entry in index.documents if entry.about}
+    if not about:
+        return hits
+    words = set(tokenize(query))
+    return [
+        hit
+        for hit in hits
+        if hit.chunk.article_id not in about
+        or any(set(tokenize(thing)) <= words for thing in about[hit.chunk.article_id])
+    ]
 
 
 def _article_passages(index: LoadedIndex, hit: Hit) -> list[Chunk]:

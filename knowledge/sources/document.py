@@ -38,6 +38,8 @@ class Document:
     questions: tuple[str, ...] = ()
     # An article's wordings that one section answers: (section heading, wording) pairs.
     section_questions: tuple[tuple[str, str], ...] = ()
+    # The things an article about one kind of product is about ("cast iron", "skillet").
+    about: tuple[str, ...] = ()
 
 
 # --- files, ids and documents -------------------------------------------------------------
@@ -102,6 +104,7 @@ def make_document(
     source: str,
     questions: tuple[str, ...] = (),
     section_questions: tuple[tuple[str, str], ...] = (),
+    about: tuple[str, ...] = (),
 ) -> Document:
     """Build a document whose hash covers every field an answer shows, so any change shows."""
     # JSON keeps the fields apart unambiguously ("ab" + "c" differs from "a" + "bc").
@@ -110,6 +113,8 @@ def make_document(
         fields.append(list(questions))
     if section_questions:
         fields.append([list(pair) for pair in section_questions])
+    if about:
+        fields.append({"about": list(about)})
     payload = json.dumps(fields, ensure_ascii=False)
     return Document(
         id=doc_id,
@@ -122,6 +127,7 @@ def make_document(
         sha256=hashlib.sha256(payload.encode("utf-8")).hexdigest(),
         questions=questions,
         section_questions=section_questions,
+        about=about,
     )
 
 

@@ -1,4 +1,4 @@
-"""Markdown with optional YAML front matter (id, title, url, topic, questions).
+"""Markdown with optional YAML front matter (id, title, url, topic, questions, about).
 
 The shop's own articles (`data/knowledge/*.md`, Markdown with id/title/url/topic front matter)
 come out of `read_markdown` with their body exactly as written: it is already in the body
@@ -24,7 +24,7 @@ _INNER_SPACE = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
 
 
 def read_markdown(path: Path, text: str, file_id: str, source: str) -> Document:
-    """Markdown with optional YAML front matter (id, title, url, topic, questions)."""
+    """Markdown with optional YAML front matter (id, title, url, topic, questions, about)."""
     meta, body = _front_matter(path, text)
     lines, title_index = _tidy_markdown(body)
     title = _meta_text(path, meta, "title")
@@ -45,6 +45,7 @@ def read_markdown(path: Path, text: str, file_id: str, source: str) -> Document:
         doc_id=_meta_text(path, meta, "id") or file_id,
         questions=questions,
         section_questions=section_questions,
+        about=_meta_about(path, meta),
         title=title,
         url=_meta_text(path, meta, "url"),
         topic=_meta_text(path, meta, "topic") or "general",
@@ -52,6 +53,16 @@ def read_markdown(path: Path, text: str, file_id: str, source: str) -> Document:
         kind="article",
         source=source,
     )
+
+
+def _meta_about(path: Path, meta: dict[str, object]) -> tuple[str, ...]:
+    """`about:`, the things an article about one kind of product is about: a list of texts."""
+    value = meta.get("about")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise SourceError(f"{path}: front matter 'about' must be a list of texts")
+    return tuple(v.strip() for v in value)
 
 
 def _front_matter(path: Path, text: str) -> tuple[dict[str, object], str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import Question, refers_back, resolve_follow_up
+from actions.context import Question, previous_request, refers_back, resolve_follow_up
 from actions.followups import ActionContinue
 from actions.knowledge import ActionAnswerFromKnowledge
 from actions.money import ValidateRefundForm
@@ -168,6 +168,71 @@ async def test_a_stray_answer_without_an_order_still_gets_the_menu(services) -> 
     dispatcher = CollectingDispatcher()
     assert await ActionContinue().run(dispatcher, tracker(text="blue"), DOMAIN) == []
     assert responses(dispatcher) == ["utter_help"]
+
+
+def reply(response: str) -> dict[str, Any]:
+    return {"event": "bot", "text": "...", "metadata": {"utter_action": response}}
+
+
+async def ask(
+    text: str, events: list[dict[str, Any]], **slots: Any
+) -> tuple[CollectingDispatcher, str]:
+    """Ask `text` as a general question after `events`: the reply, and the question remembered."""
+    dispatcher = CollectingDispatcher()
+    done = await ActionAnswerFromKnowledge().run(
+        dispatcher, tracker(slots, text=text, intent="ask_question", events=events), DOMAIN
+    )
+    return dispatcher, slot_events(done)["last_question"]["text"]
+
+
+async def test_a_question_pointing_back_at_a_complaint_is_read_with_it(services) -> None:
+    # Alone, "come back" finds the restock article; the complaint says what "they" are.
+    complaint = "the courier came when I was at work and took my parcel away again"
+    question = "are they going to come back tomorrow or do I need to fetch it?"
+    alone, _ = await ask(question, [])
+    assert alone.messages[0]["title"] != "My parcel is late or hasn't arrived"
+    dispatcher, remembered = await ask(
+        question, [user(complaint, "complaint"), reply("utter_complaint_logged")]
+    )
+    assert responses(dispatcher)[0] == "utter_knowledge_answer"
+    assert dispatcher.messages[0]["title"] == "My parcel is late or hasn't arrived"
+    assert remembered == f"{question} {complaint}"
+
+
+async def test_a_question_unanswerable_alone_goes_on_from_the_answer_just_given(services) -> None:
+    first = "my card got refused at the checkout"
+    question = "so what other options do I have?"
+    alone, _ = await ask(question, [])
+    assert responses(alone) == ["utter_knowledge_unknown"]
+    dispatcher, _ = await ask(
+        question,
+        [user(first, "payment_issue"), reply("utter_knowledge_answer")],
+        last_question={"text": first, "entities": []},
+    )
+    assert responses(dispatcher)[0] == "utter_knowledge_answer"
+    assert dispatcher.messages[0]["title"] == "My payment was declined"
+
+
+async def test_a_new_question_after_an_answer_is_read_alone_even_with_an_it(services) -> None:
+    # Read with "how long do refunds take?" it would land on refunds (a PayPal refund's days).
+    first = "how long do refunds take"
+    dispatcher, remembered = await ask(
+        "can I pay for it with PayPal?",
+        [user(first, "check_refund_policy"), reply("utter_knowledge_answer")],
+        last_question={"text": first, "entities": []},
+    )
+    assert dispatcher.messages[0]["title"] == "Which payment methods do you accept?"
+    assert remembered == "can I pay for it with PayPal?"
+
+
+def test_only_the_message_just_before_is_a_previous_request() -> None:
+    complaint = user("the courier took my parcel away again", "complaint")
+    latest = {"text": "will they come back?", "intent": "ask_question"}
+    found = previous_request(tracker(text=latest["text"], events=[complaint, reply("x")]))
+    assert found is not None and found.text == "the courier took my parcel away again"
+    answered = [complaint, reply("utter_ask_verify_email"), user("ada@example.com", "inform")]
+    assert previous_request(tracker(text=latest["text"], events=answered)) is None
+    assert previous_request(tracker(text=latest["text"])) is None
 
 
 # --- a bare order number ------------------------------------------------------------------

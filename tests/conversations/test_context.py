@@ -66,3 +66,11 @@ def test_a_removal_asked_before_verification_is_read_back_after_it(agent):
             select(Product.sku).join(OrderItem).join(Order).where(Order.number == "100102")
         ).all()
     assert skus == ["KIT-005"]  # the kettle stays, the candle is gone
+
+
+def test_a_question_pointing_back_at_a_missed_delivery_is_about_it(agent):
+    sender = new_sender()
+    agent.say(sender, "the courier came when I was at work and took my parcel away again")
+    reply = agent.say(sender, "are they going to come back tomorrow or do I need to fetch it?")
+    assert said(reply, "utter_knowledge_answer")
+    assert "My parcel is late or hasn't arrived" in reply[0]["text"]

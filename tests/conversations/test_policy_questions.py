@@ -22,6 +22,7 @@ ANSWERS = {
         ("what delivery options do you have?", "£3.95"),
         ("do you offer next day delivery", "next working day"),
         ("how much is delivery to Ireland?", "£9.95"),
+        ("what if nobody is home for the delivery?", "tries again"),
     ],
     "check_payment_methods": [
         ("what payment methods do you accept?", "PayPal"),
@@ -39,6 +40,8 @@ ANSWERS = {
         ("how many days do I have to send something back", "30 days"),
         ("how long do refunds take to arrive?", "working days"),
         ("how long is your return window", "30 days"),
+        ("can I return something I bought in the sale?", "same terms"),
+        ("how long does a refund to paypal take", "1 working day"),
     ],
     "contact_customer_service": [
         ("what's your phone number?", "0161 555 0134"),
@@ -50,6 +53,7 @@ ANSWERS = {
         ("I never got my activation email", "spam"),
         ("my activation link has expired", "48 hours"),
         ("it says my email is already registered when I sign up", "Forgot password"),
+        ("is there a fee for having an account with you", "free"),
     ],
 }
 # "What payment methods do you accept?" and "what are your opening hours?" are each the question of

@@ -285,6 +285,30 @@ def test_an_article_is_found_and_quoted_by_a_learned_wording(tmp_path, embedder)
     assert after.score > before.score + 0.1  # the wording is far closer than the article was
 
 
+def test_an_article_about_one_kind_of_product_answers_only_questions_naming_it(tmp_path, embedder):
+    sources = tmp_path / "sources"
+    body = "## What to avoid\n\nNever put cast iron in the dishwasher: it rusts.\n"
+
+    def answers(about: str) -> list[str | None]:
+        (sources / "pans.md").write_text(
+            f"---\nid: pans\ntitle: Caring for cast-iron pans\nurl: https://x/pans\n{about}"
+            f"---\n{body}",
+            encoding="utf-8",
+        )
+        ingest([sources], embedder, tmp_path / "index", exact_limit=DEFAULTS.kb_exact_limit)
+        index = load_index(
+            tmp_path / "index", model_name=embedder.name, dimension=embedder.dimension
+        )
+        kb = KnowledgeBase(index, embedder, min_score=0.3, settings=RETRIEVAL)
+        asked = ("can my frying pans go in the dishwasher?", "is the chef's knife dishwasher safe?")
+        return [a.article_id if (a := kb.answer(q)) else None for q in asked]
+
+    write_article(sources, "knives", "Our knives", "Knives are sharpened before they ship.")
+    assert answers("") == ["pans", "pans"]  # the knife question gets the pans' care
+    # "pans" names "pan"; the knife question goes to the article that may answer it.
+    assert answers("about: [cast iron, pan]\n") == ["pans", "knives"]
+
+
 def test_a_wording_is_quoted_like_the_passage_it_stands_for(tmp_path, embedder):
     """Wordings sit among the article's passages; a whole-article one is answered by its overview.
 

@@ -76,6 +76,16 @@ def test_an_article_takes_wordings_of_what_it_answers_in_its_front_matter(tmp_pa
     assert other.sha256 != article.sha256
 
 
+def test_an_article_about_one_kind_of_product_says_what_in_its_front_matter(tmp_path):
+    text = "---\ntitle: Pans\nabout: [cast iron, ' skillet ']\n---\nBody.\n"
+    article = only(read_file(write(tmp_path / "a.md", text)))
+    assert article.about == ("cast iron", "skillet")
+    plain = only(read_file(write(tmp_path / "b.md", "---\ntitle: Pans\n---\nBody.\n")))
+    assert plain.about == ()
+    # What it is about decides which questions it answers: a change must re-ingest it.
+    assert plain.sha256 != article.sha256
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -88,6 +98,8 @@ def test_an_article_takes_wordings_of_what_it_answers_in_its_front_matter(tmp_pa
         ("---\nquestions: [3]\n---\nBody\n", r"bad\.md: questions item 1 must be a text or"),
         ("---\nquestions: [{section: A}]\n---\nBody\n", r"bad\.md: questions item 1 must be"),
         ("---\nquestions: [ok, '  ']\n---\nBody\n", r"bad\.md: questions item 2 is empty"),
+        ("---\nabout: pans\n---\nBody\n", r"bad\.md: front matter 'about' must be a list"),
+        ("---\nabout: [pan, 3]\n---\nBody\n", r"bad\.md: front matter 'about' must be a list"),
     ],
 )
 def test_bad_markdown_is_a_source_error_naming_the_file(tmp_path, text, message):
