@@ -30,7 +30,7 @@ from actions.delivery import DELIVERY_TO_PLACE, say_delivery_to_place
 from actions.handoff import asks_about_handoff, hand_off, say_handed_off
 from actions.products import answer_about_product, wants_guide
 from actions.queue import Request, replay
-from actions.recommend import offer_after_question
+from actions.recommend import offer_after_question, refines_request, suggest_for_request
 from actions.responses import literal
 from actions.services import Services
 from actions.turns import last_reply, previous_turn
@@ -100,6 +100,10 @@ class ActionAnswerFromKnowledge(ShopAction):
         about = about_current_order(tracker)
         if about is not None:
             return replay(about, tracker)
+        # A detail right after suggestions ("she's only got a tiny balcony tho") refines them.
+        refined = refines_request(tracker, statements_only=True)
+        if refined is not None:
+            return await suggest_for_request(dispatcher, tracker, services, refined)
         elliptical = latest_intent(tracker) == FOLLOW_UP  # asked in the middle of a task
         return await answer_question(dispatcher, tracker, services, follow_up=elliptical)
 

@@ -212,11 +212,21 @@ async def suggest_for_request(
     return [*kept, *in_view(None, [p.sku for p in products])]
 
 
-def refines_request(tracker: Tracker) -> list[str] | None:
+# A message that asks something rather than tells: "do you deliver to France?" after
+# suggestions is a question for the help centre, not a detail of the request.
+_ASKS = re.compile(
+    r"\?|^\W*(?:what|how|when|where|why|who|which|do|does|did|can|could|is|are|will|would|"
+    r"should|may|have|has)\b",
+    re.I,
+)
+
+
+def refines_request(tracker: Tracker, *, statements_only: bool = False) -> list[str] | None:
     """The request a detail said right after suggestions refines, with the detail; else None.
 
     "she's only got a tiny balcony tho" after suggestions for a mum who gardens: the same
-    request with the detail. Only right after suggestions for a request in words.
+    request with the detail. Only right after suggestions for a request in words; with
+    `statements_only` (a message the NLU read as a question), only one that asks nothing.
     """
     if not {
         "utter_recommendations_for_request",
@@ -229,6 +239,8 @@ def refines_request(tracker: Tracker) -> list[str] | None:
     if not isinstance(kept, list) or not kept or not text:
         return None
     if not request_words(text) and price_ceiling(text) is None:
+        return None
+    if statements_only and _ASKS.search(text):
         return None
     return [*(str(t) for t in kept), text]
 

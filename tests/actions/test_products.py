@@ -335,3 +335,14 @@ async def test_a_detail_said_next_refines_the_suggestions(services):
     offered = _offered(dispatcher)
     assert "Raised Bed Kit" not in offered and "Terracotta Pot 30cm" in offered
     assert slot_events(events)[PRODUCT_REQUEST] == [first, "she's only got a tiny balcony tho"]
+
+
+async def test_a_detail_read_as_a_question_still_refines_but_a_question_does_not(services):
+    first = "my mum's just got into gardening what should i get her"
+    slots = {PRODUCT_REQUEST: [first], CONTEXT_PRODUCTS: ["GAR-002", "GAR-003", "GAR-005"]}
+    reply = after_reply("utter_recommendations_for_request", first)
+    dispatcher, _ = await _ask("she's only got a tiny balcony tho", slots=slots, events=reply)
+    assert responses(dispatcher) == ["utter_recommendations_for_request"]
+    assert "Raised Bed Kit" not in _offered(dispatcher)
+    dispatcher, _ = await _ask("do you deliver to france?", slots=slots, events=reply)
+    assert "utter_recommendations_for_request" not in responses(dispatcher)
