@@ -69,14 +69,24 @@ _GENERIC_WORDS = """
     perhaps under below less than max quid pounds budget around who that this it it's its can
     have has only there here if also too very terribly u? one ones else whats what's
 """
-_GENERIC = frozenset(_GENERIC_WORDS.split())
+# Words about what is popular, what the customer bought, or who it is for in general: without
+# other words, the request is a general one (popularity, or the customer's history).
+_META_WORDS = """
+    else sell might product products popular moment people ppl usually show most goes well
+    bought ordered order next based i've i'd you'd personal personally suit think stuck treat
+    myself top picks pick item items were seller sellers best trending right now make out
+    customers buying don't know from shop liked idk few inspiration surprise new
+    mum mom mother dad father parents friend bestie sister brother wife husband partner gf bf
+    grandma gran grandad grandpa nan colleague someone man woman
+"""
+_GENERIC = frozenset(_GENERIC_WORDS.split()) | frozenset(_META_WORDS.split())
 _WORD = re.compile(r"[a-z][a-z']*")
 _MONEY = re.compile(r"(?:£|€)?\s?\d+(?:[.,]\d{2})?\s?(?:quid|pounds?|gbp|eur|euros?)?", re.I)
 
 
 def request_words(text: str) -> str:
     """The words of a request that say what would suit, or "" when it says nothing of that."""
-    plain = _MONEY.sub(" ", text.casefold())
+    plain = re.sub(r"['’]s\b", "", _MONEY.sub(" ", text.casefold()))
     return " ".join(w for w in _WORD.findall(plain) if w not in _GENERIC and len(w) > 1)
 
 

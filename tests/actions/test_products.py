@@ -346,3 +346,13 @@ async def test_a_detail_read_as_a_question_still_refines_but_a_question_does_not
     assert "Raised Bed Kit" not in _offered(dispatcher)
     dispatcher, _ = await _ask("do you deliver to france?", slots=slots, events=reply)
     assert "utter_recommendations_for_request" not in responses(dispatcher)
+
+
+async def test_a_request_that_says_nothing_of_what_would_suit_stays_general(services):
+    """History and popularity still serve "what goes well with what i bought"."""
+    for text in ("what goes well with what i bought", "gift ideas for my mum", "what's popular?"):
+        dispatcher = CollectingDispatcher()
+        await ActionRecommend().run(
+            dispatcher, tracker(text=text, intent="ask_recommendation"), DOMAIN
+        )
+        assert responses(dispatcher) == ["utter_recommendations"], text
