@@ -23,6 +23,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, response_names, response_text
 from actions.context import CONTEXT_ORDER, ORDER_TASKS, last_request, refers_back
+from actions.products import asks_about_products, order_request
+from actions.queue import replay
+from actions.recommend import refines_request, suggest_for_request
 from actions.services import Services
 from actions.turns import previous_turn, user_texts
 from actions.verification import find_order_number
@@ -158,6 +161,17 @@ class ActionClarify(ShopAction):
         found = choices(tracker)
         if continues_order_task(tracker, found):
             return [FollowupAction("action_continue")]
+        # About the products just talked about: "ok 2", a detail for the suggestions, "which
+        # one's the cheapest?", "the lantern. waterproof?" (actions/products.py).
+        text = str(tracker.latest_message.get("text") or "")
+        ordered = await order_request(tracker, services, text)
+        if ordered is not None:
+            return replay(ordered, tracker)
+        if asks_about_products(tracker):
+            return [FollowupAction("action_answer_from_knowledge")]
+        refined = refines_request(tracker)
+        if refined is not None:
+            return await suggest_for_request(dispatcher, tracker, services, refined)
         if (
             best_reading(tracker) in found
             and len(found) >= FEWEST

@@ -163,3 +163,32 @@ def parse_amount(text: str) -> int | None:
     number = (match[1] or match[2]).replace(",", ".")
     pounds, _, pence = number.partition(".")
     return int(pounds) * 100 + int(pence or 0)
+
+
+_CEILING = re.compile(
+    r"\b(?:under|below|less than|no more than|not more than|at most|max(?:imum)?|up to|"
+    r"within|budget(?: of| is|'s)?|cheaper than|for less than|no dearer than)\s*"
+    r"(?:(?:£|€)\s?\d{1,6}(?:[.,]\d{2})?|"
+    r"\d{1,6}(?:[.,]\d{2})?(?:\s?(?:gbp|pounds?|quid|eur|euros?)\b|(?!\s?[a-z\d])))"
+    r"|(?:(?:£|€)\s?\d{1,6}(?:[.,]\d{2})?|\d{1,6}(?:[.,]\d{2})?\s?(?:gbp|pounds?|quid|eur|euros?))"
+    r"\s*(?:or (?:less|under|below)|max(?:imum)?|tops|at most|budget)\b",
+    re.I,
+)
+_BARE_NUMBER = re.compile(r"\d{1,6}(?:[.,]\d{2})?")
+
+
+def price_ceiling(text: str) -> int | None:
+    """The most a customer wants to spend, in pence: "under 40 quid" -> 4000, "£25 max" -> 2500.
+
+    Only an amount said as a limit counts ("under", "below", "no more than", "max", "budget"),
+    so "a present for my 40th" or "for 2 people" is none.
+    """
+    found = _CEILING.search(text)
+    if found is None:
+        return None
+    said = found.group(0)
+    amount = parse_amount(said)
+    if amount is not None:
+        return amount
+    number = _BARE_NUMBER.search(said)
+    return round(float(number.group(0).replace(",", ".")) * 100) if number else None

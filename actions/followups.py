@@ -21,7 +21,9 @@ from actions.context import (
 )
 from actions.handoff import asks_about_handoff
 from actions.knowledge import ANSWERED_REPLIES, FOLLOW_UP, answer_question
+from actions.products import order_request
 from actions.queue import Request, replay
+from actions.recommend import refines_request, suggest_for_request
 from actions.services import Services
 from actions.turns import previous_turn
 from actions.verification import ORDER_NUMBER, find_order_number
@@ -119,12 +121,13 @@ def continues_answer(tracker: Tracker) -> bool:
 class ActionContinue(ShopAction):
     """A message that continues the previous turn outside a task, taken in its context.
 
-    A question about the handoff under way gets its reference again; a message read as out of
-    scope that points back at the answer just given is a follow-up to it; an order number starts
-    (or repeats) the task about that order; a new phone number or
-    email address after a change of account details changes that too; an elliptical question is
-    answered as the previous question about the new thing; anything else that the agent
-    cannot place gets the help menu, or the help centre for a question.
+    A question about the handoff under way gets its reference again; right after products were
+    talked about, a bare count or "that one" orders the product in view and a detail refines
+    the suggestions; a message read as out of scope that points back at the answer just given
+    is a follow-up to it; an order number starts (or repeats) the task about that order; a new
+    phone number or email address after a change of account details changes that too; an
+    elliptical question is answered as the previous question about the new thing; anything
+    else that the agent cannot place gets the help menu, or the help centre for a question.
     """
 
     def name(self) -> str:
@@ -137,6 +140,16 @@ class ActionContinue(ShopAction):
         """Continue with the order, the question, or offer the menu."""
         if asks_about_handoff(tracker):
             return [FollowupAction("action_request_handoff")]
+        # Right after products were talked about: "ok 2" or "I'll take that one" orders the
+        # product in view; a detail after suggestions ("she's only got a tiny balcony") refines
+        # them (actions/products.py, actions/recommend.py).
+        text = str(tracker.latest_message.get("text") or "")
+        ordered = await order_request(tracker, services, text)
+        if ordered is not None:
+            return replay(ordered, tracker)
+        refined = refines_request(tracker)
+        if refined is not None:
+            return await suggest_for_request(dispatcher, tracker, services, refined)
         if latest_intent(tracker) == OUT_OF_SCOPE:
             if not continues_answer(tracker):
                 dispatcher.utter_message(response="utter_out_of_scope")

@@ -29,8 +29,9 @@ from actions.context import (
 )
 from actions.delivery import DELIVERY_TO_PLACE, say_delivery_to_place
 from actions.handoff import asks_about_handoff, hand_off, say_handed_off
+from actions.products import answer_about_product, wants_guide
 from actions.queue import Request, replay
-from actions.recommend import offer_after_question
+from actions.recommend import offer_after_question, refines_request, suggest_for_request
 from actions.responses import literal
 from actions.services import Services
 from actions.turns import last_reply, previous_turn
@@ -55,9 +56,12 @@ OFFERS_PERSON = frozenset(
         "utter_complaint_logged",
         "utter_complaint_logged_fault",
         "utter_refund_replacement",
+        "utter_product_fact_unknown",
     }
 )
 FOLLOW_UP = "follow_up"
+# The help centre's topic of care guides, sizes and guarantees.
+PRODUCT_TOPICS = ("products",)
 
 # Help-centre topics (front matter `topic:`) that answer each policy intent; the NLU's reading
 # of the question breaks near-ties between articles of different topics.
@@ -97,6 +101,10 @@ class ActionAnswerFromKnowledge(ShopAction):
         about = about_current_order(tracker)
         if about is not None:
             return replay(about, tracker)
+        # A detail right after suggestions ("she's only got a tiny balcony tho") refines them.
+        refined = refines_request(tracker, statements_only=True)
+        if refined is not None:
+            return await suggest_for_request(dispatcher, tracker, services, refined)
         elliptical = latest_intent(tracker) == FOLLOW_UP  # asked in the middle of a task
         return await answer_question(dispatcher, tracker, services, follow_up=elliptical)
 
@@ -140,6 +148,21 @@ async def answer_question(
         said = resolve_follow_up(last, said)
     remembered = SlotSet(LAST_QUESTION, said.as_slot() if said.text else None)
     question = said.text
+    # A question about one of the shop's products, or a pick among those just suggested, is
+    # answered from the product's page (actions/products.py).
+    about_product = await answer_about_product(dispatcher, tracker, services, said, own)
+    if about_product is not None:
+        # After a product's own care or guarantee line, the help centre's guide to it, if
+        # it has one ("Caring for cast-iron pans"); nothing more if it has none.
+        guide = (
+            await call(services.knowledge.answer, question, topics=PRODUCT_TOPICS)
+            if wants_guide(question)
+            else None
+        )
+        if guide is None or guide.topic not in PRODUCT_TOPICS:
+            return [SlotSet(ANSWER_ID, None), remembered, *about_product]
+        answer_id = await say_answer(dispatcher, services, tracker, question, guide)
+        return [SlotSet(ANSWER_ID, str(answer_id)), remembered, *about_product]
     served = say_delivery_to_place(dispatcher, own, said, answered)
     if served is False:  # we don't deliver there: an article about where we do adds nothing
         return [SlotSet(ANSWER_ID, None), remembered]
@@ -175,6 +198,18 @@ async def answer_question(
         handoff = await hand_off(services, tracker, reason)
         say_handed_off(dispatcher, services, handoff, failed=True)
         return [SlotSet(ANSWER_ID, None), remembered]
+    answer_id = await say_answer(dispatcher, services, tracker, question, answer)
+    return [SlotSet(ANSWER_ID, str(answer_id)), remembered]
+
+
+async def say_answer(
+    dispatcher: CollectingDispatcher,
+    services: Services,
+    tracker: Tracker,
+    question: str,
+    answer: Answer,
+) -> int:
+    """Quote and cite the help centre's answer, log it, and offer what goes with its product."""
     log.info("knowledge: answered from %s, score %.3f", answer.article_id, answer.score)
     answer_id = await call(
         services.answers.record_answer,
@@ -191,7 +226,7 @@ async def answer_question(
         url=answer.url,
     )
     await offer_after_question(dispatcher, services, tracker, answer.topic)
-    return [SlotSet(ANSWER_ID, str(answer_id)), remembered]
+    return int(answer_id)
 
 
 def context_of(

@@ -20,7 +20,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, TaskAction, call, latest_intent, verified_customer, yes_or_no
+from actions.context import refers_back
 from actions.order_helpers import ORDER_SLOTS, OrderTask, order_details, unverified_or_unknown
+from actions.products import (
+    InView,
+    choices_in_view,
+    just_talked_about_products,
+    product_entities,
+    product_in_view,
+)
 from actions.queue import Request, replay
 from actions.recommend import offer_after_order
 from actions.services import Services, get_services
@@ -280,6 +288,45 @@ class ValidatePlaceOrderForm(VerifiedForm):
             return {}
         number = quantity_in(str(tracker.latest_message.get("text") or ""), articles=False)
         return {} if number is None else {ORDER_QUANTITY: number}
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Also keep the choices `extract_order_product` offers (forms validate only their own)."""
+        offered = tracker.slots_to_validate().get(PRODUCT_CHOICES)
+        events: list[EventType] = await super().get_validation_events(dispatcher, tracker, domain)
+        if offered and not any(e.get("name") == PRODUCT_CHOICES for e in events):
+            events.append(SlotSet(PRODUCT_CHOICES, offered))
+        return events
+
+    async def extract_order_product(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The product in view, when the request to order points back at it.
+
+        "Order one for me then", "I'll take that one" or "get me two of those" right after the
+        agent talked about products (actions/products.py): the one the words name among those
+        listed, else the one the conversation is about; with only a list in view, its products
+        are offered as the choices.
+        """
+        text = str(tracker.latest_message.get("text") or "")
+        starting = tracker.get_slot("requested_slot") is None
+        if (
+            not starting
+            or tracker.get_slot(ORDER_PRODUCT)
+            or latest_intent(tracker) != "place_order"
+            or product_entities(tracker.latest_message.get("entities") or [])
+            or not just_talked_about_products(tracker)
+            or not (refers_back(text) or quantity_in(text, articles=False) is not None)
+        ):
+            return {}
+        services = get_services()
+        view = InView.of(tracker)
+        product = await product_in_view(services, text, view)
+        if product is not None:
+            return {ORDER_PRODUCT: product.name}
+        listed = await choices_in_view(services, view)
+        return {PRODUCT_CHOICES: listed} if len(listed) > 1 else {}
 
     async def validate_order_product(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -20,6 +20,12 @@ whose description then speaks for it.
 Without anchors (a new customer asking in general) the most popular products come first. The
 weights were chosen on a validation split of the simulation (bench/recommend.py, docs/crm.md).
 
+A request in the customer's own words ("kitchen stuff for a housewarming", "going camping",
+then "she's only got a tiny balcony") ranks by what it says instead: the cosine of each of its
+texts to each product's text (name, category, description and what the product page says it
+suits), averaged over the texts, so a detail said next weighs as much as the request it refines.
+A price ceiling ("under 40 quid") leaves out what costs more.
+
 Filters, applied to fresh records on every request: a product with ``stock == 0`` is never
 offered (NULL stock is not tracked and counts as available), the seed is never offered, nor a
 product the customer bought in the last :data:`JUST_BOUGHT_DAYS` days unless it is consumable.
@@ -112,6 +118,7 @@ class ItemModel:
     buyers: NDArray[np.float64]  # customers who bought each product
     built_at: datetime
     evidence: float = EVIDENCE
+    vectors: NDArray[np.float64] | None = None  # products x dimensions, unit rows
 
     @property
     def index(self) -> dict[str, int]:
@@ -145,7 +152,19 @@ class ItemModel:
         np.fill_diagonal(content, 0.0)
         top = buyers.max(initial=0.0)
         popularity = buyers / top if top > 0 else np.zeros(len(skus))
-        return cls(tuple(skus), cf, content, popularity, buyers, built_at or utcnow(), evidence)
+        return cls(
+            tuple(skus), cf, content, popularity, buyers, built_at or utcnow(), evidence, vectors
+        )
+
+    def rank_by_relevance(
+        self, relevance: NDArray[np.float64], excluded: set[int], k: int
+    ) -> list[tuple[int, float, Reason]]:
+        """The ``k`` products most relevant to a request, best first; ties to the more popular."""
+        order = np.lexsort((-self.popularity, -relevance))
+        ranked = [
+            (int(i), float(relevance[i]), _REASONS[1]) for i in order if int(i) not in excluded
+        ]
+        return ranked[:k]
 
     def rank(
         self,
@@ -251,9 +270,15 @@ class Recommender:
         with self._building:
             with self._sessions.begin() as session:
                 entries = [
-                    CatalogueEntry(sku, f"{name}. {description}")
-                    for sku, name, description in session.execute(
-                        select(Product.sku, Product.name, Product.description).order_by(Product.sku)
+                    CatalogueEntry(sku, product_text(name, category, description, facts))
+                    for sku, name, category, description, facts in session.execute(
+                        select(
+                            Product.sku,
+                            Product.name,
+                            Product.category,
+                            Product.description,
+                            Product.facts,
+                        ).order_by(Product.sku)
                     )
                 ]
                 pairs = co_purchase_counts(session)
@@ -292,11 +317,20 @@ class Recommender:
         return stop
 
     def recommend(
-        self, *, seed_sku: str | None = None, customer_id: int | None = None, k: int = CHAT_LIMIT
+        self,
+        *,
+        seed_sku: str | None = None,
+        customer_id: int | None = None,
+        k: int = CHAT_LIMIT,
+        request: Sequence[str] = (),
+        max_price_pence: int | None = None,
     ) -> list[Recommendation]:
         """Up to ``k`` products for a seed product and/or a known customer, best first.
 
         Pass ``customer_id`` only for a verified customer: their history shapes the result.
+        With ``request`` (the customer's words: a request and the details said after it), the
+        products most like those words come first instead; ``max_price_pence`` leaves out
+        dearer ones.
         """
         if k < 1:
             raise ValueError("k must be at least 1")
@@ -330,13 +364,25 @@ class Recommender:
         excluded = unavailable | just_bought(history, consumable, now)
         if seed is not None:
             excluded.add(seed)
-        ranked = model.rank(
-            anchor_weights(history, now, seed),
-            excluded,
-            k,
-            blend=self._blend,
-            popularity_weight=self._popularity_weight,
-        )
+        if max_price_pence is not None:
+            excluded |= {
+                i
+                for i, sku in enumerate(model.skus)
+                if sku in catalogue and catalogue[sku].price_pence > max_price_pence
+            }
+        texts = [text for text in request if text.strip()]
+        if texts and model.vectors is not None and len(model.skus):
+            asked = np.asarray(self._embedder.encode(texts), dtype=np.float64)
+            relevance = (model.vectors @ asked.T) @ request_weights(len(texts))
+            ranked = model.rank_by_relevance(relevance, excluded, k)
+        else:
+            ranked = model.rank(
+                anchor_weights(history, now, seed),
+                excluded,
+                k,
+                blend=self._blend,
+                popularity_weight=self._popularity_weight,
+            )
         return [
             Recommendation(
                 sku=model.skus[i],
@@ -347,6 +393,24 @@ class Recommender:
             )
             for i, score, reason in ranked
         ]
+
+
+def request_weights(count: int) -> NDArray[np.float64]:
+    """Weights of a request's texts: the last one twice all the others together."""
+    if count <= 1:
+        return np.ones(count)
+    weights = np.array([1.0] * (count - 1) + [2.0 * (count - 1)])
+    return np.asarray(weights / weights.sum(), dtype=np.float64)
+
+
+def product_text(
+    name: str, category: str, description: str, facts: Mapping[str, str] | None
+) -> str:
+    """What a product is embedded as: its name, shelf, description and what it suits."""
+    suits = (facts or {}).get("suits", "")
+    material = (facts or {}).get("material", "")
+    parts = (f"{name}.", f"{category.title()}.", description, suits, material)
+    return " ".join(part for part in parts if part)
 
 
 def co_purchase_counts(session: Session) -> list[tuple[str, str, int]]:

@@ -17,14 +17,20 @@ followed by weak alternatives. A SKU typed exactly ("KIT-005") matches with scor
 
 The catalogue is a few dozen rows, so each search reads it whole; nothing is cached, so price
 changes show at once.
+
+Questions about a product ("is the casserole dishwasher safe?", "what is the throw made of?")
+are answered from its facts, one sentence per aspect as the product page states it
+(:data:`ASPECTS`, the ``facts`` column); :func:`aspects_asked` reads which aspects a question
+asks about, and :meth:`CatalogueService.details` gives a product with its facts, price and stock.
+An aspect a product's facts leave out is unknown: the caller says so, it never guesses.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Final
 
@@ -57,6 +63,92 @@ _EVERYDAY: Final = frozenset({
     "can", "cover", "throw", "kit", "frame", "garden", "table", "wall", "fire", "glass",
     "storage", "folding", "cast", "bed", "leaf", "wild", "loose", "steel", "cotton", "oak",
 })  # fmt: skip
+
+
+# The aspects a product's facts may state, in the order an answer gives them. `suits` is what
+# the product is good for (recommendations read it too).
+ASPECTS: Final = (
+    "material", "care", "dishwasher", "hob", "oven", "outdoor", "size", "included", "suits",
+)  # fmt: skip
+# Aspects answered from columns rather than facts, and one no product page states.
+PRICE: Final = "price"
+AVAILABILITY: Final = "availability"
+GUARANTEE: Final = "guarantee"
+GIFT_WRAP: Final = "gift_wrap"
+# The words that ask about each aspect. A question may ask about several ("what is it made of,
+# and may it be washed?"); one that asks about none is a plain "tell me about it".
+_ASPECT_WORDS: Final = {
+    "material": r"made (?:of|from|out of|with)|material|fabric|what(?:'s| is) it made|"
+    r"real (?:wool|wood|linen|cotton|copper)|plastic|metal|what wood",
+    "care": r"wash|clean|care|look after|laundr|tumble|dry.?clean|iron(?:ed|ing)?\b|stain|"
+    r"maintain|maintenance|descal|season(?:ing)?\b|oil (?:it|the)",
+    "dishwasher": r"dish ?washer|dishwash",
+    "hob": r"induction|\bhobs?\b|stove|\bgas\b|\baga\b|cooker|campfire|camping stove",
+    "oven": r"\boven|microwave",
+    "outdoor": r"waterproof|water.?proof|water.?resistant|weather|\brain|outdoors?|outside|"
+    r"\bfrost|\bwet\b|splash|garden all year|left out",
+    "size": r"\bsize|dimension|how (?:big|large|small|long|wide|tall|high|heavy|deep)|capacity|"
+    r"measure|\bfit\b|\bfits\b|\bcm\b|litre|weigh|how many (?:cups|people)",
+    "included": r"includ|come with|comes with|in the box|batter(?:y|ies)|bulb|\bpad\b|"
+    r"what do (?:i|you) get",
+    "suits": r"what (?:is|'s) (?:it|that|this) (?:for|good for)|(?:good|ideal|meant) for what|"
+    r"what (?:would|could|can) (?:i|you) use (?:it|that|this) for",
+    PRICE: r"how much|price|\bcost|expensive|\bcheap",
+    AVAILABILITY: r"in stock|still (?:sell|have|do|got|stock|available|make)|available|"
+    r"sold out|out of stock|do you (?:have|sell|stock|do)|have you got|got any left|"
+    r"back in stock|can i (?:still )?(?:buy|get|order)",
+    GUARANTEE: r"guarantee|warrant|durab|last(?:s|ing)? (?:long|years)|how long will it last|"
+    r"sturd|robust|hard.?wearing",
+    GIFT_WRAP: r"gift.?wrap|wrap (?:it|them|this|that)|wrapping|gift box|gift message|gift note",
+}
+_ASPECT_RES: Final = {aspect: re.compile(words, re.I) for aspect, words in _ASPECT_WORDS.items()}
+# An aspect a product may not state whose neighbour says much the same: a question about the
+# dishwasher is answered by the care instructions when there is no dishwasher line.
+_RELATED: Final = {"dishwasher": "care", "care": "dishwasher"}
+
+
+def aspects_asked(text: str) -> list[str]:
+    """The aspects a question asks about, in the order of :data:`ASPECTS` then the others."""
+    order = [*ASPECTS, GUARANTEE, PRICE, AVAILABILITY, GIFT_WRAP]
+    found = [aspect for aspect in order if _ASPECT_RES[aspect].search(text)]
+    if (
+        "dishwasher" in found
+        and "care" in found
+        and not re.search(
+            r"\bwash(?:ed|ing)?\b(?! ?(?:up|er))|clean|care", _without(text, "dishwasher"), re.I
+        )
+    ):
+        found.remove("care")  # "dishwasher" also contains "wash"
+    return found
+
+
+def _without(text: str, aspect: str) -> str:
+    return _ASPECT_RES[aspect].sub(" ", text)
+
+
+@dataclass(frozen=True)
+class ProductDetails:
+    """A product with what its page states: price, stock and the facts by aspect."""
+
+    sku: str
+    name: str
+    category: str
+    price_pence: int
+    stock: int | None  # None: not tracked, always available
+    facts: Mapping[str, str] = field(default_factory=dict)
+    guarantee_years: int | None = None
+
+    @property
+    def available(self) -> bool:
+        """Whether it can be ordered now."""
+        return self.stock != 0
+
+    def fact(self, aspect: str) -> str | None:
+        """What the page says about `aspect` (or its close neighbour); None when it is silent."""
+        said = self.facts.get(aspect)
+        if said is None and aspect in _RELATED:
+            said = self.facts.get(_RELATED[aspect])
+        return said
 
 
 @dataclass(frozen=True)
@@ -136,6 +228,31 @@ class CatalogueService:
             return None
         [sku] = named
         return next(ProductMatch(sku, name, price, 1.0) for s, name, price in products if s == sku)
+
+    def details(self, sku: str) -> ProductDetails:
+        """The product with ``sku`` and all its page states; ``ProductNotFound`` otherwise."""
+        found = self.details_of([sku])
+        if not found:
+            raise ProductNotFound(sku.strip().upper())
+        return found[0]
+
+    def details_of(self, skus: Sequence[str]) -> list[ProductDetails]:
+        """The products with these SKUs, in the order given; unknown SKUs are left out."""
+        wanted = [sku.strip().upper() for sku in skus]
+        with self._sessions.begin() as session:
+            rows = {
+                product.sku: ProductDetails(
+                    sku=product.sku,
+                    name=product.name,
+                    category=product.category,
+                    price_pence=product.price_pence,
+                    stock=product.stock,
+                    facts=dict(product.facts or {}),
+                    guarantee_years=product.guarantee_years,
+                )
+                for product in session.scalars(select(Product).where(Product.sku.in_(wanted)))
+            }
+        return [rows[sku] for sku in dict.fromkeys(wanted) if sku in rows]
 
     def stock(self, sku: str) -> int | None:
         """Units of ``sku`` in stock; None when the shop does not track it (always available)."""

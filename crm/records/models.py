@@ -208,6 +208,12 @@ class Product(Base):
     stock: Mapped[int | None] = mapped_column(Integer)
     # Bought again and again (candles, bird seed): may be recommended right after an order.
     consumable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # What the product page says, by aspect (crm/records/catalogue.py ASPECTS: "material",
+    # "care", "dishwasher", "hob", ...): one sentence each, quoted to customers as written. An
+    # aspect left out is one the shop has not stated, and the agent says so rather than guess.
+    facts: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict, server_default="{}")
+    # Years of guarantee from delivery (data/knowledge/products-warranty.md); NULL: not stated.
+    guarantee_years: Mapped[int | None] = mapped_column(Integer)
 
 
 class Order(Base):

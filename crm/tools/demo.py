@@ -41,6 +41,7 @@ from crm.records.models import (
     utcnow,
 )
 from crm.records.numbers import REFERENCE_ALPHABET
+from crm.tools.demo_facts import GUARANTEE_YEARS, PRODUCT_FACTS, STANDARD_GUARANTEE_YEARS
 
 DEMO_SEED: Final = 20240611
 
@@ -291,6 +292,8 @@ class ProductPlan:
     description: str
     stock: int | None = None
     consumable: bool = False
+    facts: dict[str, str] = dataclasses.field(default_factory=dict)
+    guarantee_years: int | None = None
 
 
 @dataclass(frozen=True)
@@ -420,6 +423,8 @@ def build_dataset(now: datetime) -> DemoDataset:
             description=desc,
             stock=_STOCK.get(sku),
             consumable=sku in _CONSUMABLES,
+            facts=dict(PRODUCT_FACTS.get(sku, {})),
+            guarantee_years=GUARANTEE_YEARS.get(sku, STANDARD_GUARANTEE_YEARS),
         )
         for sku, category, price, name, desc in _table(_PRODUCTS_TABLE)
         + _table(_NEW_ARRIVALS_TABLE)
@@ -850,9 +855,16 @@ def _seed_customers(session: Session, plans: Sequence[CustomerPlan], counts: Cou
 
 
 def _seed_products(session: Session, plans: Sequence[ProductPlan], counts: Counter[str]) -> None:
-    existing = set(session.scalars(select(Product.sku)))
+    existing = {product.sku: product for product in session.scalars(select(Product))}
     for plan in plans:
         if plan.sku in existing:
+            # A catalogue seeded before products had facts (migration 0008) gets them now;
+            # facts the shop has since written are kept.
+            product = existing[plan.sku]
+            if not product.facts and plan.facts:
+                product.facts = dict(plan.facts)
+            if product.guarantee_years is None:
+                product.guarantee_years = plan.guarantee_years
             continue
         session.add(
             Product(
@@ -863,6 +875,8 @@ def _seed_products(session: Session, plans: Sequence[ProductPlan], counts: Count
                 description=plan.description,
                 stock=plan.stock,
                 consumable=plan.consumable,
+                facts=dict(plan.facts),
+                guarantee_years=plan.guarantee_years,
             )
         )
         counts["products"] += 1

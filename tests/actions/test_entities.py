@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from actions.entities import Period, parse_amount, parse_period
+from actions.entities import Period, parse_amount, parse_period, price_ceiling
 
 TODAY = date(2026, 11, 23)  # a Monday
 
@@ -50,3 +50,25 @@ def test_amounts(text, pence):
 
 def test_no_amount():
     assert parse_amount("54.90") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "pence"),
+    [
+        ("kitchen stuff, under 40 quid ideally", 4000),
+        ("anything below £30?", 3000),
+        ("£25 max", 2500),
+        ("my budget is £50", 5000),
+        ("something under 20", 2000),
+        ("no more than 15.50 pounds", 1550),
+    ],
+)
+def test_price_ceilings(text, pence):
+    assert price_ceiling(text) == pence
+
+
+@pytest.mark.parametrize(
+    "text", ["a present for my 40th", "for 2 people", "lights for up to 8 hours", "£20 gift card"]
+)
+def test_no_price_ceiling(text):
+    assert price_ceiling(text) is None

@@ -178,8 +178,13 @@ async def test_an_answer_about_a_product_offers_what_goes_with_it(services):
     await ActionAnswerFromKnowledge().run(
         dispatcher, tracker(text=question, intent="ask_question"), DOMAIN
     )
-    assert responses(dispatcher) == ["utter_knowledge_answer", "utter_products_like_this"]
-    assert dispatcher.messages[1]["product"] == "Bamboo Chopping Board"
+    # The board's own care line (actions/products.py), the help centre's guide, then companions.
+    assert responses(dispatcher) == [
+        "utter_product_facts",
+        "utter_knowledge_answer",
+        "utter_products_like_this",
+    ]
+    assert dispatcher.messages[2]["product"] == "Bamboo Chopping Board"
     offered = _offered(dispatcher)
     assert len(offered) == 3 and "Bamboo Chopping Board" not in offered
     assert not SOLD_OUT & set(offered)

@@ -302,3 +302,36 @@ def test_co_purchases_change_what_is_bought_not_who_buys_when(
     assert [skus for *_, skus in real] != [skus for *_, skus in without]
     # A kettle makes tea or a mug likelier in the next order, and so on.
     assert _complements_next(real) > _complements_next(without) + 0.1
+
+
+# --- a request in the customer's words --------------------------------------------------------
+
+
+def test_a_request_in_words_ranks_by_what_it_says(
+    shop: sessionmaker[Session], embedder: object
+) -> None:
+    found = _recommender(shop, embedder).recommend(request=["plants in the garden"], k=2)
+    assert set(_skus(found)) <= {"GAR-101", "GAR-102", "GAR-103"}
+    assert all(r.reason == "similar description" for r in found)
+
+
+def test_a_price_ceiling_leaves_out_dearer_products(
+    shop: sessionmaker[Session], embedder: object
+) -> None:
+    with shop.begin() as session:
+        session.execute(update(Product).where(Product.sku == "GAR-102").values(price_pence=5000))
+    found = _recommender(shop, embedder).recommend(
+        request=["plants in the garden"], max_price_pence=2000, k=ALL
+    )
+    assert found and "GAR-102" not in _skus(found)
+    assert all(r.price_pence <= 2000 for r in found)
+
+
+def test_the_latest_detail_weighs_most(shop: sessionmaker[Session], embedder: object) -> None:
+    recommender = _recommender(shop, embedder)
+    [first] = recommender.recommend(request=["a present for a keen gardener"], k=1)
+    [refined] = recommender.recommend(
+        request=["a present for a keen gardener", "she drinks a lot of coffee"], k=1
+    )
+    # The mug "for tea and coffee" or the percolator; no garden thing any more.
+    assert first.sku.startswith("GAR") and refined.sku in {"KIT-103", "KIT-105"}

@@ -10,6 +10,7 @@ from crm.records.catalogue import (
     MIN_SCORE,
     CatalogueService,
     ProductMatch,
+    aspects_asked,
     edit_distance,
     singular,
     word_similarity,
@@ -17,7 +18,7 @@ from crm.records.catalogue import (
 )
 from crm.records.errors import ProductNotFound
 from crm.records.models import Product
-from crm.tools.demo import SeedReport
+from crm.tools.demo import SeedReport, seed
 
 
 @pytest.fixture
@@ -172,3 +173,61 @@ def test_get_product(catalogue: CatalogueService) -> None:
 def test_product_mentioned(catalogue: CatalogueService, question: str, sku: str | None) -> None:
     found = catalogue.product_mentioned(question)
     assert (found.sku if found else None) == sku
+
+
+# --- what a product page states ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "aspects"),
+    [
+        ("can the casserole go in the dishwasher?", ["dishwasher"]),
+        ("What is the throw made of, and may it be washed?", ["material", "care"]),
+        ("the lantern. waterproof?", ["outdoor"]),
+        ("does it work on an induction hob", ["hob"]),
+        ("how big is the picnic blanket", ["size"]),
+        ("do you still have the wool throw?", ["availability"]),
+        ("would you gift-wrap it?", ["gift_wrap"]),
+        ("is there a warranty on the kettle", ["guarantee"]),
+        ("how do I get to your shop", []),
+    ],
+)
+def test_the_aspects_a_question_asks_about(question: str, aspects: list[str]) -> None:
+    assert aspects_asked(question) == aspects
+
+
+def test_details_give_the_page_facts_price_and_stock(catalogue: CatalogueService) -> None:
+    casserole = catalogue.details("kit-001")
+    assert casserole.name == "Cast Iron Casserole 24cm"
+    assert casserole.price_pence == 7900 and casserole.available
+    assert "induction" in (casserole.fact("hob") or "")
+    assert casserole.guarantee_years == 5
+    assert catalogue.details("OUT-001").available is False  # sold out in the demo
+
+
+def test_an_aspect_a_page_leaves_out_is_unknown_or_its_neighbour(
+    catalogue: CatalogueService,
+) -> None:
+    throw = catalogue.details("HOM-001")
+    assert throw.fact("hob") is None
+    assert throw.fact("dishwasher") == throw.fact("care")  # no dishwasher line: the care one
+
+
+def test_details_of_keeps_the_order_given_and_drops_unknown_skus(
+    catalogue: CatalogueService,
+) -> None:
+    found = catalogue.details_of(["OUT-002", "NOPE-999", "KIT-003"])
+    assert [p.sku for p in found] == ["OUT-002", "KIT-003"]
+    with pytest.raises(ProductNotFound):
+        catalogue.details("NOPE-999")
+
+
+def test_seeding_again_fills_in_the_facts_of_a_catalogue_seeded_before_them(
+    sessions: sessionmaker[Session], catalogue: CatalogueService
+) -> None:
+    with sessions.begin() as session:
+        session.execute(update(Product).values(facts={}, guarantee_years=None))
+    assert catalogue.details("KIT-003").facts == {}
+    seed(sessions)
+    assert "bamboo" in (catalogue.details("KIT-003").fact("material") or "")
+    assert catalogue.details("KIT-003").guarantee_years == 2
