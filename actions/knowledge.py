@@ -28,6 +28,7 @@ from actions.context import (
 )
 from actions.delivery import DELIVERY_TO_PLACE, say_delivery_to_place
 from actions.handoff import asks_about_handoff, hand_off, say_handed_off
+from actions.order_questions import answer_about_order
 from actions.queue import Request, replay
 from actions.recommend import offer_after_question
 from actions.responses import literal
@@ -138,6 +139,9 @@ async def answer_question(
         said = resolve_follow_up(last, said)
     remembered = SlotSet(LAST_QUESTION, said.as_slot() if said.text else None)
     question = said.text
+    # About the order the conversation is on ("and if it doesn't come by Friday?"): its records.
+    if await answer_about_order(dispatcher, tracker, services, said):
+        return [SlotSet(ANSWER_ID, None), remembered]
     served = say_delivery_to_place(dispatcher, own, said, answered)
     if served is False:  # we don't deliver there: an article about where we do adds nothing
         return [SlotSet(ANSWER_ID, None), remembered]

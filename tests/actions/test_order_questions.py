@@ -1,0 +1,126 @@
+"""Questions about the current order asked in passing (actions/order_questions.py).
+
+Real actions, the real domain.yml, the demo records (dates relative to today); trackers as Rasa
+sends them.
+"""
+
+from __future__ import annotations
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.followups import ActionContinue
+from actions.knowledge import ActionAnswerFromKnowledge
+from tests.actions.conftest import DOMAIN, after_reply, responses, tracker, verified
+
+
+async def test_what_if_it_does_not_come_is_answered_for_the_order_just_tracked(services) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionContinue().run(
+        dispatcher,
+        tracker(
+            verified(context_order="100103"),
+            text="and if it dosnt come by friday?",
+            intent="follow_up",
+            events=after_reply("utter_delivery_estimate_carrier", "when does it come"),
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_order_if_late"]
+    assert "100103" in dispatcher.messages[0]["order_number"]
+    assert dispatcher.messages[0]["carrier"] == "DPD"
+
+
+async def test_what_if_it_is_late_about_a_delivered_order_goes_to_the_help_centre(
+    services,
+) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionContinue().run(
+        dispatcher,
+        tracker(
+            verified(context_order="100104"),
+            text="and what if it doesn't arrive?",
+            intent="follow_up",
+        ),
+        DOMAIN,
+    )
+    assert "utter_order_if_late" not in responses(dispatcher)
+
+
+async def test_how_long_do_i_have_after_asking_to_send_it_back_counts_the_days_left(
+    services,
+) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            verified(
+                context_order="100104",
+                last_question={"text": "can i send it back", "entities": []},
+            ),
+            text="hows long do i hvae",
+            intent="nlu_fallback",
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_return_window_left"]
+    # Delivered 17 days ago (crm/tools/demo.py); returns are open for 30 days from delivery.
+    assert dispatcher.messages[0]["days_left"] == 13
+
+
+async def test_how_long_without_talk_of_returns_is_not_the_return_window(services) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            verified(context_order="100104"),
+            text="how long does standard delivery take",
+            intent="ask_question",
+        ),
+        DOMAIN,
+    )
+    assert "utter_return_window_left" not in responses(dispatcher)
+
+
+async def test_a_new_account_address_does_not_move_a_delivered_order(services) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            verified(),
+            text="hang on, would that change where 100104 goes?",
+            intent="follow_up",
+            active_loop="save_address_form",
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_account_address_not_order_delivered"]
+
+
+async def test_a_new_account_address_does_not_move_an_open_order(services) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            verified(),
+            text="will my order 100102 go there too?",
+            intent="follow_up",
+            active_loop="save_address_form",
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_account_address_not_open_order"]
+
+
+async def test_someone_elses_order_is_left_to_the_help_centre(services) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            verified(),
+            text="would that change where 100301 goes?",
+            intent="follow_up",
+            active_loop="save_address_form",
+        ),
+        DOMAIN,
+    )
+    assert not any(r.startswith("utter_account_address") for r in responses(dispatcher))
