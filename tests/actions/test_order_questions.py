@@ -1,4 +1,5 @@
-"""Questions about the current order asked in passing (actions/order_questions.py).
+"""Questions about the current order asked in passing (actions/order_questions.py), and another
+task's words in the middle of a form (actions/tasks.py).
 
 Real actions, the real domain.yml, the demo records (dates relative to today); trackers as Rasa
 sends them.
@@ -10,7 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.followups import ActionContinue
 from actions.knowledge import ActionAnswerFromKnowledge
-from tests.actions.conftest import DOMAIN, after_reply, responses, tracker, verified
+from actions.tasks import ActionTaskMidway, asks_a_question
+from tests.actions.conftest import DOMAIN, after_reply, responses, slot_events, tracker, verified
 
 
 async def test_what_if_it_does_not_come_is_answered_for_the_order_just_tracked(services) -> None:
@@ -124,3 +126,54 @@ async def test_someone_elses_order_is_left_to_the_help_centre(services) -> None:
         DOMAIN,
     )
     assert not any(r.startswith("utter_account_address") for r in responses(dispatcher))
+
+
+# --- another task's words in the middle of a form ------------------------------------------
+
+
+def test_a_question_is_told_from_a_request() -> None:
+    assert asks_a_question("Quick one before I confirm: will the invoice show VAT?")
+    assert asks_a_question("does that include delivery")
+    assert asks_a_question("is it free?")
+    assert not asks_a_question("cancel order 100102 instead")
+    assert not asks_a_question("can you cancel 100102?")
+    assert not asks_a_question("show me my invoices")
+
+
+async def test_a_task_shaped_question_mid_form_is_answered_and_the_form_stays(services) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionTaskMidway().run(
+        dispatcher,
+        tracker(
+            verified(order_product="Enamel Camping Mug", order_quantity="6"),
+            text="Quick one before I confirm: will the invoice show VAT?",
+            intent="check_invoice",
+            active_loop="place_order_form",
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher)[0] == "utter_knowledge_answer"
+    assert "VAT" in dispatcher.messages[0]["quote"]
+    assert not any(e.get("event") in ("active_loop", "user") for e in events)
+    assert "order_product" not in slot_events(events)
+
+
+async def test_a_task_request_mid_form_leaves_the_task_and_says_so(services) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionTaskMidway().run(
+        dispatcher,
+        tracker(
+            verified(order_product="Enamel Camping Mug", order_quantity="6"),
+            text="cancel order 100102 instead",
+            intent="cancel_order",
+            active_loop="place_order_form",
+            entities=[{"entity": "order_number", "value": "100102"}],
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_task_left"]
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+    slots = slot_events(events)
+    assert slots["order_product"] is None and "customer_id" not in slots
+    replayed = [e for e in events if e.get("event") == "user"]
+    assert replayed[0]["parse_data"]["intent"]["name"] == "cancel_order"
