@@ -177,3 +177,45 @@ async def test_a_task_request_mid_form_leaves_the_task_and_says_so(services) -> 
     assert slots["order_product"] is None and "customer_id" not in slots
     replayed = [e for e in events if e.get("event") == "user"]
     assert replayed[0]["parse_data"]["intent"]["name"] == "cancel_order"
+
+
+# --- the previous request again, for an order described ------------------------------------
+
+
+def _asked(text: str, intent: str) -> list[dict[str, object]]:
+    return [
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
+        {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_address_changed"}},
+    ]
+
+
+async def test_the_other_unposted_order_gets_the_same_address_change(services) -> None:
+    first = "please send 100101 to 7 Beech Road, Didsbury, M20 6TQ"
+    events = await ActionContinue().run(
+        CollectingDispatcher(),
+        tracker(
+            verified(context_order="100101"),
+            text="Oh and can the other one that hasn't been posted yet go there too?",
+            intent="follow_up",
+            events=_asked(first, "change_shipping_address"),
+        ),
+        DOMAIN,
+    )
+    replayed = [e for e in events if e.get("event") == "user"]
+    assert replayed[0]["parse_data"]["intent"]["name"] == "change_shipping_address"
+    assert replayed[0]["text"] == first.replace("100101", "100102")
+
+
+async def test_a_description_that_fits_several_orders_is_not_guessed(services) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionContinue().run(
+        dispatcher,
+        tracker(
+            verified(),
+            text="and the ones that haven't been posted?",
+            intent="follow_up",
+            events=_asked("please send 100103 to 7 Beech Road, M20 6TQ", "change_shipping_address"),
+        ),
+        DOMAIN,
+    )
+    assert not [e for e in events if e.get("event") == "user"]
