@@ -9,7 +9,9 @@ Another task's words in the middle of a form ("quick one before I confirm: will 
 show VAT?") are usually a question about the task under way, not a new request: the rules in
 data/rules/interruptions.yml send them to `action_task_midway`, which answers a question from
 the help centre and lets the form ask again; only a request ("cancel order 100102 instead")
-leaves the task, unchanged, and says so, before the new task starts.
+leaves the task, unchanged, and says so, before the new task starts. A message the NLU is unsure
+about (`nlu_fallback`) that a form cannot take as its answer is treated the same way, except that
+it never leaves the task: unless it is a question, the form asks again.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from actions.base import (
     forget_task,
     latest_intent,
 )
+from actions.clarify import FALLBACK
 from actions.context import CONTEXT_ORDER, LAST_QUESTION, ORDER_TASKS
 from actions.knowledge import answer_question
 from actions.queue import Request, replay
@@ -122,6 +125,10 @@ class ActionTaskMidway(ShopAction):
         names_order = intent in ORDER_TASKS and find_order_number(text) is not None
         if asks_a_question(text) and not names_order:
             return await answer_question(dispatcher, tracker, services)
+        if intent == FALLBACK:
+            # Neither a question nor a task the NLU is sure of: the form asks its question again.
+            dispatcher.utter_message(response="utter_default")
+            return []
         dispatcher.utter_message(response="utter_task_left")
         entities = [e for e in tracker.latest_message.get("entities") or [] if isinstance(e, dict)]
         request = Request(intent=intent, text=text, entities=entities)

@@ -219,3 +219,19 @@ async def test_a_description_that_fits_several_orders_is_not_guessed(services) -
         DOMAIN,
     )
     assert not [e for e in events if e.get("event") == "user"]
+
+
+async def test_an_unclear_message_mid_form_is_asked_again_never_a_switch(services) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionTaskMidway().run(
+        dispatcher,
+        tracker(
+            verified(order_product="Enamel Camping Mug", order_quantity="6"),
+            text="hmm the blue ones maybe",
+            intent="nlu_fallback",
+            active_loop="place_order_form",
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_default"]
+    assert events == []
