@@ -66,3 +66,62 @@ def test_a_removal_asked_before_verification_is_read_back_after_it(agent):
             select(Product.sku).join(OrderItem).join(Order).where(Order.number == "100102")
         ).all()
     assert skus == ["KIT-005"]  # the kettle stays, the candle is gone
+
+
+def test_what_if_the_tracked_order_is_late_is_answered_for_that_order(agent):
+    sender = new_sender()
+    agent.say(sender, "where's order 100103 got to")
+    assert said(verify(agent, sender), "utter_order_status_shipped")
+    reply = agent.say(sender, "and what if it hasn't turned up by monday?")
+    assert said(reply, "utter_order_if_late")
+    assert "100103" in reply[0]["text"] and "DPD" in reply[0]["text"]
+
+
+def test_how_long_to_send_it_back_counts_the_days_left_on_the_order(agent):
+    sender = new_sender()
+    agent.say(sender, "has 100104 been delivered yet")
+    assert said(verify(agent, sender), "utter_order_status_delivered")
+    agent.say(sender, "am I able to return it?")
+    reply = agent.say(sender, "how long have i got")
+    assert said(reply, "utter_return_window_left")
+    assert "13 days" in reply[0]["text"]  # delivered 17 days ago (crm/tools/demo.py)
+
+
+def test_a_question_that_reads_as_another_task_does_not_end_the_order(agent):
+    sender = new_sender()
+    agent.say(sender, "I'd like to order 2 enamel kettles")
+    assert said(verify(agent, sender), "utter_ask_confirm_place_order")
+    reply = agent.say(sender, "one thing first, will VAT be on the invoice?")
+    assert said(reply, "utter_knowledge_answer")
+    assert said(reply, "utter_ask_confirm_place_order")
+    assert said(agent.say(sender, "yes"), "utter_order_placed")
+
+
+def test_saving_an_account_address_says_a_delivered_order_keeps_its_own(agent):
+    sender = new_sender()
+    agent.say(sender, "could you add a new delivery address to my account please")
+    assert said(verify(agent, sender), "utter_ask_address_to_save")
+    agent.say(sender, "7 Deansgate, Manchester, m3 1ab")
+    assert said(agent.say(sender, "yes"), "utter_ask_confirm_save_address")
+    reply = agent.say(sender, "wait, does that alter where 100104 goes?")
+    assert said(reply, "utter_account_address_not_order_delivered")
+    assert said(reply, "utter_ask_confirm_save_address")  # and the read-back again
+
+
+def test_the_other_order_described_gets_the_same_address_change(agent):
+    sender = new_sender()
+    agent.say(sender, "please deliver order 100101 to 22 Canal Street, Manchester, M1 3HE")
+    assert said(verify(agent, sender), "utter_ask_confirm_address_change")
+    agent.say(sender, "yes")
+    reply = agent.say(sender, "and could the other one that hasn't shipped go there as well?")
+    assert said(reply, "utter_ask_confirm_address_change")
+    assert "100102" in reply[-1]["text"] and "M1 3HE" in reply[-1]["text"]
+
+
+def test_another_task_asked_for_mid_form_leaves_the_first_unchanged_and_says_so(agent):
+    sender = new_sender()
+    agent.say(sender, "I'd like to order 2 enamel kettles")
+    assert said(verify(agent, sender), "utter_ask_confirm_place_order")
+    reply = agent.say(sender, "actually just cancel my order 100101")
+    assert said(reply, "utter_task_left")
+    assert said(reply, "utter_ask_confirm_cancel")
