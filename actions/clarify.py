@@ -23,7 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.address import address_in
 from actions.base import ShopAction, response_names, response_text
-from actions.context import CONTEXT_ORDER, ORDER_TASKS, last_request, refers_back
+from actions.context import CONTEXT_ORDER, LAST_QUESTION, ORDER_TASKS, last_request, refers_back
 from actions.feedback import what_happened
 from actions.queue import Request, replay
 from actions.services import Services
@@ -88,6 +88,20 @@ def continues_order_task(tracker: Tracker, readings: list[str]) -> bool:
     if find_order_number(str(tracker.latest_message.get("text") or "")) is None:
         return False
     return previous.intent in readings or best_reading(tracker) in CONTINUING
+
+
+def follows_nothing(tracker: Tracker) -> bool:
+    """True if the best reading continues the conversation, but nothing came before to continue.
+
+    "question about order 100102" as a first message may read best as a follow-up; with no
+    earlier request, question or order, the tasks it was read as come next.
+    """
+    if best_reading(tracker) not in CONTINUING:
+        return False
+    nothing_said = last_request(tracker) is None
+    return (
+        nothing_said and not tracker.get_slot(CONTEXT_ORDER) and not tracker.get_slot(LAST_QUESTION)
+    )
 
 
 def complains_outright(tracker: Tracker) -> bool:
@@ -193,7 +207,7 @@ class ActionClarify(ShopAction):
             entities = list(tracker.latest_message.get("entities") or [])
             return replay(Request(intent=settled, text=text, entities=entities), tracker)
         if (
-            best_reading(tracker) in found
+            (best_reading(tracker) in found or follows_nothing(tracker))
             and len(found) >= FEWEST
             and not only_questions(tracker, found)
         ):

@@ -235,3 +235,33 @@ async def test_a_bare_wish_to_complain_between_tasks_is_still_asked_about(servic
         DOMAIN,
     )
     assert responses(dispatcher) == ["utter_clarify"]
+
+
+async def test_a_follow_up_reading_with_nothing_to_follow_offers_the_tasks_next(services):
+    dispatcher = CollectingDispatcher()
+    await ActionClarify().run(
+        dispatcher,
+        tracker(
+            text="question about order 100102",
+            intent="nlu_fallback",
+            ranking=[FALLBACK, ("follow_up", 0.29), ("change_order", 0.26), ("track_order", 0.16)],
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_clarify"]
+    assert _titles(dispatcher) == [_choice("change_order"), _choice("track_order")]
+
+
+async def test_a_follow_up_reading_after_a_question_is_not_asked_about(services):
+    dispatcher = CollectingDispatcher()
+    await ActionClarify().run(
+        dispatcher,
+        tracker(
+            {"last_question": {"text": "do you deliver to france", "entities": []}},
+            text="and how about order 100102",
+            intent="nlu_fallback",
+            ranking=[FALLBACK, ("follow_up", 0.29), ("change_order", 0.26), ("track_order", 0.16)],
+        ),
+        DOMAIN,
+    )
+    assert "utter_clarify" not in responses(dispatcher)
