@@ -4,7 +4,8 @@ import pytest
 from sqlalchemy import select
 
 from crm.records.models import Order, OrderItem, Product
-from tests.conversations.conftest import new_sender, said
+from tests.conversations.conftest import new_customer, new_sender, placed_orders, said
+from tests.conversations.conftest import verify as verify_as
 
 pytestmark = pytest.mark.conversation
 
@@ -109,13 +110,16 @@ def test_saving_an_account_address_says_a_delivered_order_keeps_its_own(agent):
 
 
 def test_the_other_order_described_gets_the_same_address_change(agent):
+    # A shopper of its own: other tests change the demo customers' orders.
+    shopper = new_customer(agent, [("KIT-005", 1)], [("KIT-005", 2)])
+    first, second = (order.number for order in placed_orders(agent, shopper))
     sender = new_sender()
-    agent.say(sender, "please deliver order 100101 to 22 Canal Street, Manchester, M1 3HE")
-    assert said(verify(agent, sender), "utter_ask_confirm_address_change")
+    agent.say(sender, f"please deliver order {first} to 22 Canal Street, Manchester, M1 3HE")
+    assert said(verify_as(agent, sender, shopper), "utter_ask_confirm_address_change")
     agent.say(sender, "yes")
     reply = agent.say(sender, "and could the other one that hasn't shipped go there as well?")
     assert said(reply, "utter_ask_confirm_address_change")
-    assert "100102" in reply[-1]["text"] and "M1 3HE" in reply[-1]["text"]
+    assert second in reply[-1]["text"] and "M1 3HE" in reply[-1]["text"]
 
 
 def test_another_task_asked_for_mid_form_leaves_the_first_unchanged_and_says_so(agent):
