@@ -21,10 +21,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.address import address_in
 from actions.base import ShopAction, response_names, response_text
-from actions.context import CONTEXT_ORDER, ORDER_TASKS, last_request, refers_back
+from actions.context import CONTEXT_ORDER, LAST_QUESTION, ORDER_TASKS, last_request, refers_back
+from actions.feedback import what_happened
 from actions.products import asks_about_products, order_request
-from actions.queue import replay
+from actions.queue import Request, replay
 from actions.recommend import refines_request, suggest_for_request
 from actions.services import Services
 from actions.turns import previous_turn, user_texts
@@ -34,6 +36,9 @@ CHOICE = "utter_choice_"
 CLARIFY = "utter_clarify"  # the NLU hesitated between tasks
 CLARIFY_UNANSWERED = "utter_clarify_unanswered"  # the help centre had nothing either
 FALLBACK = "nlu_fallback"
+COMPLAINT = "complaint"
+# The tasks whose details include a postal address.
+ADDRESS_TASKS = frozenset({"change_shipping_address", "set_up_shipping_address"})
 # A reading below this share of the classifier's confidence is not worth a button. Asked
 # before the help centre only when the classifier hesitated between at least FEWEST tasks: with
 # one weak task reading, the rest is questions or out of scope, and the help centre goes first.
@@ -85,6 +90,43 @@ def continues_order_task(tracker: Tracker, readings: list[str]) -> bool:
     if find_order_number(str(tracker.latest_message.get("text") or "")) is None:
         return False
     return previous.intent in readings or best_reading(tracker) in CONTINUING
+
+
+def follows_nothing(tracker: Tracker) -> bool:
+    """True if the best reading continues the conversation, but nothing came before to continue.
+
+    "question about order 100102" as a first message may read best as a follow-up; with no
+    earlier request, question or order, the tasks it was read as come next.
+    """
+    if best_reading(tracker) not in CONTINUING:
+        return False
+    nothing_said = last_request(tracker) is None
+    return (
+        nothing_said and not tracker.get_slot(CONTEXT_ORDER) and not tracker.get_slot(LAST_QUESTION)
+    )
+
+
+def complains_outright(tracker: Tracker) -> bool:
+    """True if the best reading is a complaint and the message already says what went wrong.
+
+    "Your website is a shambles, it keeps logging me out at checkout" is a complaint whatever
+    else it might be; its ticket opens at once (actions/feedback.py), where a "Do you mean ...?"
+    would make an upset customer say it again.
+    """
+    text = str(tracker.latest_message.get("text") or "")
+    return best_reading(tracker) == COMPLAINT and what_happened(text) is not None
+
+
+def address_task(tracker: Tracker, readings: list[str]) -> str | None:
+    """The address task among the readings, if the message writes out an address.
+
+    "Could you send the order I haven't paid for yet to 7 Beech Road, Didsbury, M20 6TQ?" may
+    read as several tasks, but only the address tasks have any use for the address it gives.
+    """
+    candidates = [name for name in readings if name in ADDRESS_TASKS]
+    if not candidates or address_in(str(tracker.latest_message.get("text") or "")) is None:
+        return None
+    return candidates[0]
 
 
 def only_questions(tracker: Tracker, readings: list[str]) -> bool:
@@ -161,9 +203,13 @@ class ActionClarify(ShopAction):
         found = choices(tracker)
         if continues_order_task(tracker, found):
             return [FollowupAction("action_continue")]
+        text = str(tracker.latest_message.get("text") or "")
+        settled = COMPLAINT if complains_outright(tracker) else address_task(tracker, found)
+        if settled is not None:
+            entities = list(tracker.latest_message.get("entities") or [])
+            return replay(Request(intent=settled, text=text, entities=entities), tracker)
         # About the products just talked about: "ok 2", a detail for the suggestions, "which
         # one's the cheapest?", "the lantern. waterproof?" (actions/products.py).
-        text = str(tracker.latest_message.get("text") or "")
         ordered = await order_request(tracker, services, text)
         if ordered is not None:
             return replay(ordered, tracker)
@@ -173,7 +219,7 @@ class ActionClarify(ShopAction):
         if refined is not None:
             return await suggest_for_request(dispatcher, tracker, services, refined)
         if (
-            best_reading(tracker) in found
+            (best_reading(tracker) in found or follows_nothing(tracker))
             and len(found) >= FEWEST
             and not only_questions(tracker, found)
         ):

@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import ShopAction, latest_intent
+from actions.base import ShopAction, latest_intent, verified_customer
 from actions.context import (
     LAST_QUESTION,
     ORDER_TASKS,
@@ -26,7 +26,12 @@ from actions.queue import Request, replay
 from actions.recommend import refines_request, suggest_for_request
 from actions.services import Services
 from actions.turns import previous_turn
-from actions.verification import ORDER_NUMBER, find_order_number
+from actions.verification import (
+    ORDER_NUMBER,
+    describes_an_order,
+    find_order_number,
+    orders_described,
+)
 
 EDIT_ACCOUNT = "edit_account"
 OUT_OF_SCOPE = "out_of_scope"
@@ -88,6 +93,26 @@ def order_follow_up(tracker: Tracker, number: str) -> Request:
     return Request(
         intent=previous.intent, text=text, entities=[*kept, _number_entity(text, number)]
     )
+
+
+async def described_order_follow_up(tracker: Tracker) -> Request | None:
+    """The previous order request again, for the one order the customer now describes.
+
+    "Can the other one that hasn't been posted yet go there too?" after changing the address of
+    100101 asks the same change for the verified customer's other unposted order. Only one
+    order may fit; otherwise the message is left to the rest of `action_continue`.
+    """
+    customer_id = verified_customer(tracker)
+    previous = last_request(tracker)
+    text = str(tracker.latest_message.get("text") or "")
+    if customer_id is None or previous is None or previous.intent not in ORDER_TASKS:
+        return None
+    if not describes_an_order(text):
+        return None
+    _, found = await orders_described(text, customer_id, tracker, by_product=False)
+    if len(found) != 1:
+        return None
+    return order_follow_up(tracker, found[0].number)
 
 
 def _number_entity(text: str, number: str) -> dict[str, object]:
@@ -158,6 +183,9 @@ class ActionContinue(ShopAction):
         number = order_number_in(tracker)
         if number is not None:
             return replay(order_follow_up(tracker, number), tracker)
+        described = await described_order_follow_up(tracker)
+        if described is not None:
+            return replay(described, tracker)
         contact = contact_follow_up(tracker)
         if contact is not None:
             return replay(contact, tracker)

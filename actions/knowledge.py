@@ -29,6 +29,7 @@ from actions.context import (
 )
 from actions.delivery import DELIVERY_TO_PLACE, say_delivery_to_place
 from actions.handoff import asks_about_handoff, hand_off, say_handed_off
+from actions.order_questions import answer_about_order
 from actions.products import answer_about_product, wants_guide
 from actions.queue import Request, replay
 from actions.recommend import offer_after_question, refines_request, suggest_for_request
@@ -148,6 +149,9 @@ async def answer_question(
         said = resolve_follow_up(last, said)
     remembered = SlotSet(LAST_QUESTION, said.as_slot() if said.text else None)
     question = said.text
+    # About the order the conversation is on ("and if it doesn't come by Friday?"): its records.
+    if await answer_about_order(dispatcher, tracker, services, said):
+        return [SlotSet(ANSWER_ID, None), remembered]
     # A question about one of the shop's products, or a pick among those just suggested, is
     # answered from the product's page (actions/products.py).
     about_product = await answer_about_product(dispatcher, tracker, services, said, own)

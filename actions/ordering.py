@@ -79,8 +79,11 @@ _A_PAIR = re.compile(r"\ban? (pair|couple)\b", re.I)
 _REMOVE = re.compile(
     r"\b(remove|delete|take (?:[\w']+ ){0,4}?(?:out|off)|drop|get rid of|don'?t want)\b", re.I
 )
-_MORE = re.compile(r"\b(add|more|extra|another|put)\b", re.I)
+# "add" as hurried typists write it too ("ad", "addd").
+_MORE = re.compile(r"\b(add+|ad|more|extra|another|put)\b", re.I)
 _ANOTHER = re.compile(r"\b(another|one more)\b", re.I)
+# "add a kettle", "put an extra mug in": an article right after the verb counts one.
+_ADD_ONE = re.compile(r"\b(?:add+|ad|put|throw|stick|include)\s+(?:in\s+)?an?\b", re.I)
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1}
 
 
@@ -663,13 +666,13 @@ def requested_quantity(text: str) -> str | None:
 
     "Add", "more", "another" and "extra" count on top of what the order holds, "remove 2" off
     it ("-2"), settled once the order is known; a bare count is what the order should hold;
-    "a kettle" is asked, not 1.
+    "add a kettle" is one more, but "a kettle" alone ("I'd like a kettle in it") is asked.
     """
     number = quantity_in(text, articles=False)
     if number is None:
         if _REMOVE.search(text):
             return "0"
-        return "+1" if _ANOTHER.search(text) else None
+        return "+1" if _ANOTHER.search(text) or _ADD_ONE.search(text) else None
     if _REMOVE.search(text):
         return f"-{number}"
     return f"+{number}" if _MORE.search(text) else str(number)

@@ -1,20 +1,68 @@
-"""A task stopped midway: `action_reset_task`.
+"""A task interrupted midway: `action_reset_task` and `action_task_midway`.
 
-Each skill's rules run it when the customer says "stop" or asks for a person while a form is
-asking its questions. It forgets whatever the task had filled, the way a finished task forgets
-its own slots (`forget_task` and `TaskAction` in actions/base.py); who the customer is stays.
+Each skill's rules run `action_reset_task` when the customer says "stop" or asks for a person
+while a form is asking its questions. It forgets whatever the task had filled, the way a
+finished task forgets its own slots (`forget_task` and `TaskAction` in actions/base.py); who
+the customer is stays.
+
+Another task's words in the middle of a form ("quick one before I confirm: will the invoice
+show VAT?") are usually a question about the task under way, not a new request: the rules in
+data/rules/interruptions.yml send them to `action_task_midway`, which answers a question from
+the help centre and lets the form ask again; only a request ("cancel order 100102 instead")
+leaves the task, unchanged, and says so, before the new task starts. A message the NLU is unsure
+about (`nlu_fallback`) that a form cannot take as its answer is treated the same way, except that
+it never leaves the task: unless it is a question, the form asks again.
 """
 
 from __future__ import annotations
 
+import re
+
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import CUSTOMER_ID, CUSTOMER_NAME, VERIFIED_UNTIL, ShopAction, forget_task
-from actions.context import CONTEXT_ORDER, LAST_QUESTION
+from actions.base import (
+    CUSTOMER_ID,
+    CUSTOMER_NAME,
+    VERIFIED_UNTIL,
+    ShopAction,
+    forget_task,
+    latest_intent,
+)
+from actions.clarify import FALLBACK
+from actions.context import CONTEXT_ORDER, LAST_QUESTION, ORDER_TASKS
+from actions.knowledge import answer_question
+from actions.queue import Request, replay
 from actions.services import Services
-from actions.verification import FAILURES, LOOKUP_FAILURES
+from actions.verification import FAILURES, LOOKUP_FAILURES, find_order_number
+
+# A clause that asks rather than requests: "will the invoice show VAT?", "does that include
+# delivery", "how long does it take". "Can you ...", "could you ...", "will you ..." request.
+_ASKS = re.compile(
+    r"^(?:(?:will|would|does|do|did|is|are|was|were|has|have|should|shall|can|could|may)"
+    r"(?!\s+(?:you|u|ya)\b)|how|what|when|why|which|who|whose|where|if)\b",
+    re.I,
+)
+# Where a clause starts: after a lead-in like "quick one before I confirm:" or "hang on,".
+_CLAUSE = re.compile(r"[:;,.!?\-–]\s*|\s+(?:and|but|so)\s+", re.I)
+
+
+def asks_a_question(text: str) -> bool:
+    """True if the message asks something rather than requests a task.
+
+    A question mark makes it a question unless it opens as a request ("can you cancel
+    100102?"); without one, a clause that opens as a question counts.
+    """
+    clauses = [c.strip() for c in _CLAUSE.split(text or "") if c.strip()]
+    if not clauses:
+        return False
+    opens_as_question = any(_ASKS.match(clause) for clause in clauses)
+    if "?" in text:
+        return opens_as_question or not re.match(
+            r"^\W*(?:can|could|will|would)\s+(?:you|u)\b|^\W*please\b", text, re.I
+        )
+    return opens_as_question
 
 
 class ActionResetTask(ShopAction):
@@ -43,9 +91,50 @@ class ActionResetTask(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Clear every slot a task may have filled; verification stays."""
-        filled = [
-            slot
-            for slot, value in tracker.slots.items()
-            if slot not in self.KEEP and value is not None and slot != LOOKUP_FAILURES
+        return reset_task(tracker)
+
+
+def reset_task(tracker: Tracker) -> list[EventType]:
+    """The events that forget every slot the task under way filled; verification stays."""
+    filled = [
+        slot
+        for slot, value in tracker.slots.items()
+        if slot not in ActionResetTask.KEEP and value is not None and slot != LOOKUP_FAILURES
+    ]
+    return forget_task(filled, (LOOKUP_FAILURES,))
+
+
+class ActionTaskMidway(ShopAction):
+    """Another task's words while a form waits: a question is answered, a request switches.
+
+    The rules follow this action with the form, which asks its question again; a switch
+    replays the message, so the new task's own rules take it from there.
+    """
+
+    def name(self) -> str:
+        """Used by the rules for task intents in the middle of a form."""
+        return "action_task_midway"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Answer from the help centre, or leave the task unchanged and start the new one."""
+        text = str(tracker.latest_message.get("text") or "")
+        intent = str(latest_intent(tracker))
+        # "where is order 100103?" asks for that order's task, whatever its phrasing.
+        names_order = intent in ORDER_TASKS and find_order_number(text) is not None
+        if asks_a_question(text) and not names_order:
+            return await answer_question(dispatcher, tracker, services)
+        if intent == FALLBACK:
+            # Neither a question nor a task the NLU is sure of: the form asks its question again.
+            dispatcher.utter_message(response="utter_default")
+            return []
+        dispatcher.utter_message(response="utter_task_left")
+        entities = [e for e in tracker.latest_message.get("entities") or [] if isinstance(e, dict)]
+        request = Request(intent=intent, text=text, entities=entities)
+        return [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            *reset_task(tracker),
+            *replay(request, tracker),
         ]
-        return forget_task(filled, (LOOKUP_FAILURES,))

@@ -112,6 +112,14 @@ async def orders_described(
     return orders, found
 
 
+def describes_an_order(text: str) -> bool:
+    """True if `text` says something about an order: amount, state, carrier, date, "the other".
+
+    Product names count only against the customer's orders (`orders_described`).
+    """
+    return describe(text, date.today()).says_anything
+
+
 def verified_or_explain(dispatcher: CollectingDispatcher, tracker: Tracker) -> int | None:
     """The verified customer's id; otherwise say why not (locked or expired) and return None.
 
@@ -250,7 +258,7 @@ class VerifiedOrderForm(VerifiedForm, ABC):
 
         Product names count only once the customer's orders are known (`orders_described`).
         """
-        return describe(text, date.today()).says_anything
+        return describes_an_order(text)
 
     def gave_up(self, tracker: Tracker) -> bool:
         """Also give up after repeated unknown order numbers."""

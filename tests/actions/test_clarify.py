@@ -205,3 +205,63 @@ async def test_new_words_after_the_buttons_are_a_new_question(services, sessions
     with sessions() as session:
         (logged,) = session.scalars(select(KnowledgeAnswer))
     assert logged.question == "no, I mean can I pay with klarna"
+
+
+async def test_a_complaint_that_says_what_went_wrong_is_taken_as_one(services):
+    dispatcher = CollectingDispatcher()
+    events = await ActionClarify().run(
+        dispatcher,
+        tracker(
+            text="your checkout is a joke, it threw me out three times before I could pay",
+            intent="nlu_fallback",
+            ranking=[FALLBACK, ("complaint", 0.3), ("registration_problems", 0.17)],
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == []
+    replayed = [e for e in events if e.get("event") == "user"]
+    assert replayed[0]["parse_data"]["intent"]["name"] == "complaint"
+
+
+async def test_a_bare_wish_to_complain_between_tasks_is_still_asked_about(services):
+    dispatcher = CollectingDispatcher()
+    await ActionClarify().run(
+        dispatcher,
+        tracker(
+            text="complaint",
+            intent="nlu_fallback",
+            ranking=[FALLBACK, ("complaint", 0.35), ("review", 0.3)],
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_clarify"]
+
+
+async def test_a_follow_up_reading_with_nothing_to_follow_offers_the_tasks_next(services):
+    dispatcher = CollectingDispatcher()
+    await ActionClarify().run(
+        dispatcher,
+        tracker(
+            text="question about order 100102",
+            intent="nlu_fallback",
+            ranking=[FALLBACK, ("follow_up", 0.29), ("change_order", 0.26), ("track_order", 0.16)],
+        ),
+        DOMAIN,
+    )
+    assert responses(dispatcher) == ["utter_clarify"]
+    assert _titles(dispatcher) == [_choice("change_order"), _choice("track_order")]
+
+
+async def test_a_follow_up_reading_after_a_question_is_not_asked_about(services):
+    dispatcher = CollectingDispatcher()
+    await ActionClarify().run(
+        dispatcher,
+        tracker(
+            {"last_question": {"text": "do you deliver to france", "entities": []}},
+            text="and how about order 100102",
+            intent="nlu_fallback",
+            ranking=[FALLBACK, ("follow_up", 0.29), ("change_order", 0.26), ("track_order", 0.16)],
+        ),
+        DOMAIN,
+    )
+    assert "utter_clarify" not in responses(dispatcher)

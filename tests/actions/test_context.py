@@ -366,7 +366,11 @@ def test_how_many_a_change_request_asks_for() -> None:
     assert requested_quantity("remove 1 of the tea towels") == "-1"
     assert requested_quantity("make it 4 camping mugs") == "4"
     assert requested_quantity("add another kettle") == "+1"
-    assert requested_quantity("add a kettle to order 100101") is None
+    assert requested_quantity("add a kettle to order 100101") == "+1"
+    assert requested_quantity("can you ad a Bambo chopping board to 100102") == "+1"
+    assert requested_quantity("could you put an enamel mug in it") == "+1"
+    assert requested_quantity("I'd like a kettle in order 100101 too") is None
+    assert requested_quantity("make it a pair of mugs") == "2"
 
 
 async def test_a_removal_said_before_verification_is_read_back_after_it(services) -> None:

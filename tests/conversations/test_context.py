@@ -4,7 +4,8 @@ import pytest
 from sqlalchemy import select
 
 from crm.records.models import Order, OrderItem, Product
-from tests.conversations.conftest import new_sender, said
+from tests.conversations.conftest import new_customer, new_sender, placed_orders, said
+from tests.conversations.conftest import verify as verify_as
 
 pytestmark = pytest.mark.conversation
 
@@ -74,3 +75,65 @@ def test_a_question_pointing_back_at_a_missed_delivery_is_about_it(agent):
     reply = agent.say(sender, "are they going to come back tomorrow or do I need to fetch it?")
     assert said(reply, "utter_knowledge_answer")
     assert "My parcel is late or hasn't arrived" in reply[0]["text"]
+
+
+def test_what_if_the_tracked_order_is_late_is_answered_for_that_order(agent):
+    sender = new_sender()
+    agent.say(sender, "where's order 100103 got to")
+    assert said(verify(agent, sender), "utter_order_status_shipped")
+    reply = agent.say(sender, "and what if it hasn't turned up by monday?")
+    assert said(reply, "utter_order_if_late")
+    assert "100103" in reply[0]["text"] and "DPD" in reply[0]["text"]
+
+
+def test_how_long_to_send_it_back_counts_the_days_left_on_the_order(agent):
+    sender = new_sender()
+    agent.say(sender, "has 100104 been delivered yet")
+    assert said(verify(agent, sender), "utter_order_status_delivered")
+    agent.say(sender, "am I able to return it?")
+    reply = agent.say(sender, "how long have i got")
+    assert said(reply, "utter_return_window_left")
+    assert "13 days" in reply[0]["text"]  # delivered 17 days ago (crm/tools/demo.py)
+
+
+def test_a_question_that_reads_as_another_task_does_not_end_the_order(agent):
+    sender = new_sender()
+    agent.say(sender, "I'd like to order 2 enamel kettles")
+    assert said(verify(agent, sender), "utter_ask_confirm_place_order")
+    reply = agent.say(sender, "one thing first, will VAT be on the invoice?")
+    assert said(reply, "utter_knowledge_answer")
+    assert said(reply, "utter_ask_confirm_place_order")
+    assert said(agent.say(sender, "yes"), "utter_order_placed")
+
+
+def test_saving_an_account_address_says_a_delivered_order_keeps_its_own(agent):
+    sender = new_sender()
+    agent.say(sender, "could you add a new delivery address to my account please")
+    assert said(verify(agent, sender), "utter_ask_address_to_save")
+    agent.say(sender, "7 Deansgate, Manchester, m3 1ab")
+    assert said(agent.say(sender, "yes"), "utter_ask_confirm_save_address")
+    reply = agent.say(sender, "wait, does that alter where 100104 goes?")
+    assert said(reply, "utter_account_address_not_order_delivered")
+    assert said(reply, "utter_ask_confirm_save_address")  # and the read-back again
+
+
+def test_the_other_order_described_gets_the_same_address_change(agent):
+    # A shopper of its own: other tests change the demo customers' orders.
+    shopper = new_customer(agent, [("KIT-005", 1)], [("KIT-005", 2)])
+    first, second = (order.number for order in placed_orders(agent, shopper))
+    sender = new_sender()
+    agent.say(sender, f"please deliver order {first} to 22 Canal Street, Manchester, M1 3HE")
+    assert said(verify_as(agent, sender, shopper), "utter_ask_confirm_address_change")
+    agent.say(sender, "yes")
+    reply = agent.say(sender, "and could the other one that hasn't shipped go there as well?")
+    assert said(reply, "utter_ask_confirm_address_change")
+    assert second in reply[-1]["text"] and "M1 3HE" in reply[-1]["text"]
+
+
+def test_another_task_asked_for_mid_form_leaves_the_first_unchanged_and_says_so(agent):
+    sender = new_sender()
+    agent.say(sender, "I'd like to order 2 enamel kettles")
+    assert said(verify(agent, sender), "utter_ask_confirm_place_order")
+    reply = agent.say(sender, "actually just cancel my order 100101")
+    assert said(reply, "utter_task_left")
+    assert said(reply, "utter_ask_confirm_cancel")

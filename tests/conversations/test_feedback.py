@@ -119,3 +119,12 @@ def test_stopping_a_review_stores_nothing(agent):
     assert said(agent.say(sender, "stop"), "utter_stopped")
     with agent.sessions() as session:
         assert session.scalars(select(Review).where(Review.conversation_id == sender)).all() == []
+
+
+def test_damaged_goods_named_by_when_they_came_are_a_complaint(agent):
+    sender = new_sender()
+    reply = agent.say(sender, "the mugs that got here on thursday are all cracked, not happy")
+    assert not said(reply, "utter_out_of_scope")
+    assert any(
+        said(reply, name) for name in ("utter_complaint_logged", "utter_complaint_logged_fault")
+    )
