@@ -31,7 +31,7 @@ from actions.delivery import DELIVERY_TO_PLACE, say_delivery_to_place
 from actions.handoff import asks_about_handoff, hand_off, say_handed_off
 from actions.order_questions import answer_about_order
 from actions.products import answer_about_product, wants_guide
-from actions.queue import Request, replay
+from actions.queue import Request, is_replayed, replay
 from actions.recommend import offer_after_question, refines_request, suggest_for_request
 from actions.responses import literal
 from actions.services import Services
@@ -117,7 +117,7 @@ def about_current_order(tracker: Tracker) -> Request | None:
     text = str(tracker.latest_message.get("text") or "")
     if intent not in ORDER_TASKS or not current or not refers_back(text):
         return None
-    if find_order_number(text) is not None:
+    if find_order_number(text) is not None or is_replayed(tracker):
         return None
     entities = [e for e in tracker.latest_message.get("entities") or [] if isinstance(e, dict)]
     order = {"entity": ORDER_NUMBER, "value": str(current)}

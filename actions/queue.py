@@ -74,6 +74,18 @@ def replay(request: Request, tracker: Tracker) -> list[EventType]:
     ]
 
 
+def is_replayed(tracker: Tracker) -> bool:
+    """True if the latest customer message is one `replay` made, not one the customer typed.
+
+    An action that replays a message with more in it (the current order's number) must not do
+    it again for its own replay: the rules would send it back to the same action for ever.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return bool((event.get("metadata") or {}).get("replayed"))
+    return False
+
+
 def next_request(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """If the customer asked for more in the same message, start the next request now.
 

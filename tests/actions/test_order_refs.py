@@ -364,6 +364,25 @@ async def test_a_question_about_it_goes_to_the_current_orders_task(services) -> 
     assert {"entity": "order_number", "value": "100103"} in replayed["parse_data"]["entities"]
 
 
+async def test_its_own_replay_is_answered_not_replayed_again(services) -> None:
+    # "when will it get to paris" came back with the order's number; when the rules send the
+    # replay here again (a place beside the number), replaying it once more looped for ever.
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerFromKnowledge().run(
+        dispatcher,
+        tracker(
+            verified(context_order="100202"),
+            text="when will it get to paris",
+            intent="delivery_period",
+            entities=[{"entity": "place", "value": "paris"}],
+            metadata={"replayed": True},
+        ),
+        DOMAIN,
+    )
+    assert not [e for e in events if e.get("event") == "user"]
+    assert responses(dispatcher)
+
+
 async def test_a_general_question_still_goes_to_the_help_centre(services) -> None:
     dispatcher = CollectingDispatcher()
     events = await ActionAnswerFromKnowledge().run(

@@ -86,6 +86,19 @@ def test_what_if_the_tracked_order_is_late_is_answered_for_that_order(agent):
     assert "100103" in reply[0]["text"] and "DPD" in reply[0]["text"]
 
 
+def test_when_the_tracked_order_gets_to_a_named_place_is_that_orders_delivery(agent):
+    # The order's number and the place together once sent the help centre's replay of the
+    # question back to itself for ever; now the order's delivery answers it.
+    sender = new_sender()
+    agent.say(sender, "where's order 100103")
+    assert said(verify(agent, sender), "utter_order_status_shipped")
+    reply = agent.say(sender, "when will it get to manchester")
+    assert said(reply, "utter_delivery_estimate_carrier") or said(
+        reply, "utter_delivery_estimate_rules"
+    )
+    assert "100103" in " ".join(m.get("text") or "" for m in reply)
+
+
 def test_how_long_to_send_it_back_counts_the_days_left_on_the_order(agent):
     sender = new_sender()
     agent.say(sender, "has 100104 been delivered yet")
