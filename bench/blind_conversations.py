@@ -5,13 +5,14 @@ of `var/`) on free ports with fresh demo records, plays every conversation of a 
 REST channel with `bench/conversation_exam.py`, restoring the demo records before each, and
 writes a table between markers into docs/nlu.md:
 
-    python -m bench.blind_conversations [--half tune|test|both] [--write docs/nlu.md]
+    python -m bench.blind_conversations [--half tune|test|both|dev] [--write docs/nlu.md]
                                         [--only ca-10,cb-2] [--transcripts var/blind-transcripts]
 
 A conversation passes when every check of every turn holds
 (`tests/conversations/blind/checks-<half>.yml`). The rate is a benchmark, never an assert;
 `tests/conversations/test_blind_conversations.py` keeps each conversation as a test. The test
-half is for measuring only (bench/data/blind/README.md).
+half is for measuring only (bench/data/blind/README.md). `--half dev` plays our own
+development conversations instead (bench/data/dev/, checks beside them), which are not tests.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.conversation_exam import (
+    DEV_SET,
     FAILING,
     HALVES,
     Conversation,
@@ -129,8 +131,9 @@ def _rate(passed: int, total: int) -> str:
 def report(half: str, results: Sequence[Result], seconds: float) -> str:
     """The Markdown table of one half: overall, per pattern, and each failure's first check."""
     passed = sum(r.passed for r in results)
+    title = "Dev conversations" if half == DEV_SET else f"Blind conversations, {half} half"
     lines = [
-        f"Blind conversations, {half} half (`make bench-blind-conversations BLIND_HALF={half}`): "
+        f"{title} (`make bench-blind-conversations BLIND_HALF={half}`): "
         f"**{_rate(passed, len(results))} pass** end to end through the REST channel "
         f"({sum(len(r.turns) for r in results)} customer turns; {seconds:.0f} s).",
         "",
@@ -182,7 +185,7 @@ def update_failing(half: str, results: Sequence[Result]) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Play a half (or both) and print or write the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--half", choices=(*HALVES, "both"), default="test")
+    parser.add_argument("--half", choices=(*HALVES, "both", DEV_SET), default="test")
     parser.add_argument("--write", type=Path, help="Markdown file to write the table into")
     parser.add_argument("--only", default="", help="comma-separated conversation ids")
     parser.add_argument("--transcripts", type=Path, help="folder for each failure's transcript")
@@ -201,9 +204,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         for half in halves:
             conversations = [c for c in load_half(half) if not only or c.id in only]
             started = time.monotonic()
-            results = [exam.run(conversation) for conversation in conversations]
-            for result in results:
-                print(f"{result.conversation.id}: {result.failure or 'pass'}")
+            results = []
+            for conversation in conversations:  # printed as they go: a hang names its culprit
+                result = exam.run(conversation)
+                results.append(result)
+                print(f"{result.conversation.id}: {result.failure or 'pass'}", flush=True)
                 if args.transcripts and not result.passed:
                     args.transcripts.mkdir(parents=True, exist_ok=True)
                     (args.transcripts / f"{result.conversation.id}.txt").write_text(
@@ -212,8 +217,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             table = report(half, results, time.monotonic() - started)
             print(table)
             if args.write and not only:
-                write_block(args.write, f"blind-conversations-{half}", table)
-            if args.update_failing and not only:
+                name = "dev-conversations" if half == DEV_SET else f"blind-conversations-{half}"
+                write_block(args.write, name, table)
+            if args.update_failing and not only and half in HALVES:
                 update_failing(half, results)
 
 

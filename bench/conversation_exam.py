@@ -50,6 +50,10 @@ CHECKS = ROOT / "tests" / "conversations" / "blind"
 # conversation tests mark them as strict xfails; the benchmark rewrites it on request.
 FAILING = CHECKS / "failing.yml"
 HALVES = ("tune", "test")
+# Our own development conversations, written blind the same way after the tune half was used up
+# (bench/data/dev/README.md): tuned on freely, never part of the tests' strict xfails.
+DEV = ROOT / "bench" / "data" / "dev"
+DEV_SET = "dev"
 ASK_EMAIL = "utter_ask_verify_email"
 ASK_POSTCODE = "utter_ask_verify_postcode"
 # Audit actions that record the conversation, not a change to the customer's records:
@@ -122,10 +126,12 @@ class Conversation:
 
 
 def load_half(half: str, checks_dir: Path = CHECKS) -> list[Conversation]:
-    """The conversations of `half` with their checks; every turn must have checks."""
+    """The conversations of `half` (or the dev set) with their checks; every turn needs checks."""
+    folder = DEV if half == DEV_SET else BLIND
+    checks_dir = DEV if half == DEV_SET else checks_dir
     annotations = yaml.safe_load((checks_dir / f"checks-{half}.yml").read_text("utf-8"))
     conversations = []
-    for line in (BLIND / f"conversations-{half}.jsonl").read_text("utf-8").splitlines():
+    for line in (folder / f"conversations-{half}.jsonl").read_text("utf-8").splitlines():
         if not line.strip():
             continue
         raw = json.loads(line)

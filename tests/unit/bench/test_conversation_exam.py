@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.blind_conversations import pattern_group, report
 from bench.conversation_exam import (
     BLIND,
+    DEV,
+    DEV_SET,
     FAILING,
     HALVES,
     IDENTITIES,
@@ -94,17 +96,18 @@ def ada_id(sessions: sessionmaker[Session]) -> int:
 # --- the checks files --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("half", HALVES)
+@pytest.mark.parametrize("half", [*HALVES, DEV_SET])
 def test_every_turn_of_every_conversation_has_checks(half: str) -> None:
     conversations = load_half(half)
-    lines = (BLIND / f"conversations-{half}.jsonl").read_text("utf-8").split("\n")
+    folder = DEV if half == DEV_SET else BLIND
+    lines = (folder / f"conversations-{half}.jsonl").read_text("utf-8").split("\n")
     assert len(conversations) == len([line for line in lines if line.strip()])
     for conversation in conversations:
         assert all(conversation.checks), f"{conversation.id} has a turn without checks"
         assert len(conversation.checks) == len(conversation.says)
 
 
-@pytest.mark.parametrize("half", HALVES)
+@pytest.mark.parametrize("half", [*HALVES, DEV_SET])
 def test_checks_name_only_responses_and_forms_of_the_domain(half: str) -> None:
     domain = yaml.safe_load((BLIND.parent.parent.parent / "domain.yml").read_text("utf-8"))
     responses, forms = set(domain["responses"]), set(domain["forms"])
