@@ -47,6 +47,16 @@ _COUNTRY_NAMES: Final[dict[str, str]] = {
     "nederland": "NL",
 }
 
+# Cities customers name instead of the country (the `place` lookup of data/nlu/lookups.yml): the
+# delivery rules place a question by them, and an address without a country gets theirs
+# ("8 rue Oberkampf, 75011 Paris" is in France, not a bad British postcode).
+CITY_COUNTRIES: Final = {
+    "london": "GB", "manchester": "GB", "belfast": "GB", "edinburgh": "GB", "glasgow": "GB",
+    "cardiff": "GB", "dublin": "IE", "cork": "IE", "galway": "IE", "limerick": "IE",
+    "berlin": "DE", "munich": "DE", "hamburg": "DE", "paris": "FR", "lyon": "FR",
+    "amsterdam": "NL", "rotterdam": "NL",
+}  # fmt: skip
+
 # Full UK postcode grammar (including GIR 0AA), space optional; see the Royal Mail PAF guide.
 _GB = (
     r"(?:GIR ?0AA|(?:[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9][0-9ABEHMNPRV-Y]?|[A-HK-Y][0-9]"
@@ -160,14 +170,17 @@ def country_code(text: str) -> str | None:
 def parse_address(text: str) -> AddressInput:
     """Parse "line1[, line2], city, postcode[, country]" (commas or new lines) and validate it.
 
-    The country defaults to GB. Raises :class:`InvalidAddress` naming the field to re-ask.
+    The country defaults to the country of a known city in it ("75011 Paris"), else GB. Raises
+    :class:`InvalidAddress` naming the field to re-ask.
     """
     parts = [_SPACES_RE.sub(" ", part).strip() for part in _SPLIT_RE.split(text)]
     parts = [part for part in parts if part]
     if not parts:
         raise InvalidAddress("format", "empty address")
 
-    country = "GB"
+    if len(parts) == 1:  # "5 piccadilly manchester m1 1aa": no commas at all
+        parts = _split_unpunctuated(parts[0])
+    country = _country_of_city(parts) or "GB"
     if not _has_digit(parts[-1]):
         code = country_code(parts[-1])
         if code is not None:
@@ -204,7 +217,7 @@ _HOUSE_NUMBER_RE: Final = re.compile(
 )
 # Where it may end: the end of a sentence or of the message.
 _SENTENCE_END_RE: Final = re.compile(
-    r"[.!?]+(?=\s|$)|\s+(?:please|thanks|thank you|cheers)\b", re.I
+    r"[.!?]+(?=\s|$)|\s+(?:please|thanks|thank you|cheers|instead)\b", re.I
 )
 # "2 things changed: 14 Canal Street" is not a first line; real first lines are short.
 _MAX_LINE1_WORDS: Final = 5
@@ -229,6 +242,35 @@ def find_address(text: str) -> AddressInput | None:
             if len(address.line1.split()) <= _MAX_LINE1_WORDS and ":" not in address.line1:
                 return address
     return None
+
+
+def _country_of_city(parts: list[str]) -> str | None:
+    """The country of a city named in the last two parts ("75011 Paris", "Lyon"), if known."""
+    for part in parts[-2:]:
+        words = " ".join(w for w in part.casefold().split() if not _has_digit(w)).strip(" .")
+        if words in CITY_COUNTRIES:
+            return CITY_COUNTRIES[words]
+    return None
+
+
+def _split_unpunctuated(text: str) -> list[str]:
+    """ "5 piccadilly manchester m1 1aa" as street, town and postcode; unchanged if it can't be.
+
+    Only a UK postcode at the end is split off, and the town is the known city just before it
+    or else the last word: the read-back lets the customer correct a two-word town.
+    """
+    found = re.fullmatch(rf"(?P<rest>.+?)\s+(?P<postcode>{_GB})", text, re.IGNORECASE)
+    if found is None:
+        return [text]
+    words = found["rest"].split()
+    for size in (2, 1):
+        if len(words) > size + 1 and " ".join(words[-size:]).casefold() in CITY_COUNTRIES:
+            break
+    else:
+        size = 1
+    if len(words) < size + 2 or words[-1].casefold() in _STREET_WORDS:
+        return [text]  # a house number and a street at least; "7 beech road" has no town
+    return [" ".join(words[:-size]), " ".join(words[-size:]), found["postcode"]]
 
 
 def _split_city_postcode(parts: list[str], country: str) -> tuple[str, str, list[str]]:

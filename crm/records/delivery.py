@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from crm.records.addresses import SHIPPING_COUNTRIES, country_code
+from crm.records.addresses import CITY_COUNTRIES, SHIPPING_COUNTRIES, country_code
 from crm.records.errors import DeliveryMethodUnavailable, UnknownDeliveryMethod
 
 UK_TIME: Final = ZoneInfo("Europe/London")
@@ -254,13 +254,6 @@ _COUNTRY_DISPLAY: Final = {
     "FR": "France",
     "NL": "the Netherlands",
 }
-# Cities customers name instead of the country (the `place` lookup of data/nlu/lookups.yml).
-_CITIES: Final = {
-    "london": "GB", "manchester": "GB", "belfast": "GB", "edinburgh": "GB", "glasgow": "GB",
-    "cardiff": "GB", "dublin": "IE", "cork": "IE", "galway": "IE", "limerick": "IE",
-    "berlin": "DE", "munich": "DE", "hamburg": "DE", "paris": "FR", "lyon": "FR",
-    "amsterdam": "NL", "rotterdam": "NL",
-}  # fmt: skip
 # Places we know we don't deliver to (shipping-countries-we-ship-to), by the words customers use.
 _ELSEWHERE: Final = {
     "spain": "Spain", "madrid": "Spain", "italy": "Italy", "portugal": "Portugal",
@@ -290,7 +283,7 @@ def destination(place: str) -> Destination | None:
         if code == "GB" and words in ("england", "scotland", "wales", "northern ireland"):
             named = words.title()
         return Destination(name=named, country=code)
-    city = _CITIES.get(words)
+    city = CITY_COUNTRIES.get(words)
     if city is not None:
         return Destination(name=f"{words.title()}, {_COUNTRY_DISPLAY[city]}", country=city)
     elsewhere = _ELSEWHERE.get(words)

@@ -243,6 +243,18 @@ def test_country_code(text: str, expected: str | None) -> None:
             "I need 2 things: 14 Canal Street, Manchester M1 3HE",
             "14 Canal Street, Manchester, M1 3HE, GB",
         ),
+        # No country named: a known city gives it, where a bare 5-digit code would be refused.
+        (
+            "can you send order 100201 to 8 rue Oberkampf, 75011 Paris instead?",
+            "8 rue Oberkampf, Paris, 75011, FR",
+        ),
+        ("I move to Lyon, 8 rue Mercière, 69002 Lyon.", "8 rue Mercière, Lyon, 69002, FR"),
+        # No commas: the UK postcode, the known city (or the last word) before it, the street.
+        (
+            "change address on 100101 to 5 piccadilly manchester m1 1aa",
+            "5 piccadilly, manchester, M1 1AA, GB",
+        ),
+        ("send it to 9 mill lane didsbury m20 6tq", "9 mill lane, didsbury, M20 6TQ, GB"),
     ],
 )
 def test_an_address_is_found_inside_a_sentence(said: str, found: str) -> None:
@@ -258,6 +270,8 @@ def test_an_address_is_found_inside_a_sentence(said: str, found: str) -> None:
         "send order 100101 to 7 Beech Road instead",  # no town, no postcode: asked for
         "send 100101 to 7 Beech Road, Didsbury, NOTAPOSTCODE",
         "I ordered 3 mugs on 12 March",
+        "send 100101 to 7 beech road m20 6tq",  # a street and a postcode, no town
+        "send it to 8 rue Oberkampf, 75011 Madrid",  # a city we don't know is no country
     ],
 )
 def test_no_address_is_made_up(said: str) -> None:
