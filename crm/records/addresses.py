@@ -254,7 +254,7 @@ def _country_of_city(parts: list[str]) -> str | None:
 
 
 def _split_unpunctuated(text: str) -> list[str]:
-    """ "5 piccadilly manchester m1 1aa" as street, town and postcode; unchanged if it can't be.
+    """Split "5 piccadilly manchester m1 1aa" into street, town and postcode, if it can be.
 
     Only a UK postcode at the end is split off, and the town is the known city just before it
     or else the last word: the read-back lets the customer correct a two-word town.
