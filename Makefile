@@ -242,7 +242,7 @@ bench-nlu-blind: train ## The agent's NLU on the blind set's BLIND_HALF (test; t
 # The blind conversations end to end through the REST channel, every turn machine-checked
 # (tests/conversations/blind/); UPDATE_FAILING=1 also rewrites the tests' list of known failures.
 .PHONY: bench-blind-conversations
-bench-blind-conversations: train index $(ROUTING_MODEL) ## The blind conversations of BLIND_HALF (tune, test or both) end to end (docs/nlu.md)
+bench-blind-conversations: train index $(ROUTING_MODEL) ## The blind conversations of BLIND_HALF (tune, test or both; dev: ours, bench/data/dev) end to end (docs/nlu.md)
 	nice -n 10 $(PY) -m bench.blind_conversations --half $(BLIND_HALF) --write docs/nlu.md \
 		$(if $(UPDATE_FAILING),--update-failing)
 
