@@ -16,7 +16,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, call, latest_intent
-from actions.clarify import CLARIFY_UNANSWERED, FALLBACK, clarified_question, offer_choices
+from actions.clarify import CLARIFY_UNANSWERED, FALLBACK, TOPICS, clarified_question, offer_choices
 from actions.context import (
     CONTEXT_ORDER,
     LAST_QUESTION,
@@ -63,19 +63,6 @@ OFFERS_PERSON = frozenset(
 FOLLOW_UP = "follow_up"
 # The help centre's topic of care guides, sizes and guarantees.
 PRODUCT_TOPICS = ("products",)
-
-# Help-centre topics (front matter `topic:`) that answer each policy intent; the NLU's reading
-# of the question breaks near-ties between articles of different topics.
-TOPICS: dict[str, tuple[str, ...]] = {
-    "delivery_options": ("shipping",),
-    "delivery_period": ("shipping",),
-    "check_payment_methods": ("payments",),
-    "payment_issue": ("payments",),
-    "check_refund_policy": ("returns",),
-    "check_cancellation_fee": ("orders", "returns"),
-    "contact_customer_service": ("contact",),
-    "registration_problems": ("accounts",),
-}
 
 
 class ActionAnswerFromKnowledge(ShopAction):

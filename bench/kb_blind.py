@@ -5,7 +5,7 @@
 
 The questions are the blind set's messages (bench/data/blind/, written by people who never saw
 our data) that the agent answers from the help centre: those labelled ``ask_question`` and the
-policy intents of ``TOPICS`` in actions/knowledge.py (``delivery_period`` and
+policy intents of ``TOPICS`` in actions/clarify.py (``delivery_period`` and
 ``check_cancellation_fee`` only where no order number is named; with one, a form answers). Each
 is annotated with the article that answers it, or ``none`` (docs/knowledge.md says how).
 
@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from actions.knowledge import TOPICS
+from actions.clarify import TOPICS
 from actions.services import query_embedder
 from bench.report import write_block
 from config.settings import ROOT, get_settings

@@ -5,23 +5,21 @@ import re
 
 import pytest
 
-from bench.kb_blind import ANNOTATION, NONE, Outcome, Question, rates, read_questions
+from bench.kb_blind import (
+    ANNOTATION,
+    KNOWLEDGE_INTENTS,
+    NONE,
+    Outcome,
+    Question,
+    rates,
+    read_questions,
+)
 from bench.nlu_blind import BLIND, HALVES
 from config.settings import ROOT
 
 ARTICLES = ROOT / "data" / "knowledge"
 ORDER_NUMBER = re.compile(r"(?<![\w.@-])\d{6}(?![\w@]|\.\w)")  # data/nlu/lookups.yml
-KNOWLEDGE_LABELS = {
-    "ask_question",
-    "delivery_options",
-    "check_payment_methods",
-    "payment_issue",
-    "check_refund_policy",
-    "contact_customer_service",
-    "registration_problems",
-    "delivery_period",
-    "check_cancellation_fee",
-}
+KNOWLEDGE_LABELS = KNOWLEDGE_INTENTS - {"nlu_fallback"}
 FORM_WITH_ORDER = {"delivery_period", "check_cancellation_fee"}
 
 
