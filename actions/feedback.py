@@ -11,7 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopFormValidation, TaskAction, call, transcript, verified_customer
-from actions.context import CONTEXT_ORDER, refers_back
+from actions.context import CONTEXT_ORDER, last_request, refers_back
+from actions.queue import Request, replay
 from actions.services import Services, get_services
 from actions.verification import ORDER_NUMBER, find_email, find_order_number
 from config.contract import GENERAL_TEAM
@@ -57,6 +58,15 @@ _FAULT = re.compile(
     r"stopped working|missing (?:a )?parts?)\b",
     re.I,
 )
+# An order that has not come when it should: late, lost, or "delivered" but not there.
+_NOT_ARRIVED = re.compile(
+    r"\b(?:late|delay\w*|overdue|(?:meant|supposed|due|promised) to (?:be here|arrive|come|be "
+    r"delivered)|should (?:have been|be) (?:here|delivered)|should have (?:arrived|come)|"
+    r"(?:still )?(?:hasn'?t|has not|haven'?t|not|never|didn'?t|did not) (?:yet )?"
+    r"(?:arrived?|come|turned up|been delivered|here|received)|nothing (?:here|came|arrived)|"
+    r"where(?:'s| is) (?:it|my|the)|lost|no sign of)\b",
+    re.I,
+)
 _RATING = re.compile(r"\b([1-5])\b")
 _UNSUBSCRIBE = re.compile(r"\b(un-?subscribe|stop|cancel|remove|opt[ -]?out|no more)\b", re.I)
 
@@ -73,6 +83,11 @@ def category_of(text: str) -> str | None:
 def describes_fault(text: str) -> bool:
     """True if the words say an item arrived damaged, faulty or wrong."""
     return bool(_FAULT.search(text or ""))
+
+
+def says_not_arrived(text: str) -> bool:
+    """True if the words say an order is late or has not arrived."""
+    return bool(_NOT_ARRIVED.search(text or ""))
 
 
 def what_happened(text: str, before: str | None = None) -> str | None:
@@ -107,9 +122,14 @@ class ValidateComplaintForm(ShopFormValidation):
 
     async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
         """What happened and its category, when the request tells it."""
+        # `text` is the latest message, or the one a clarification's choice answers. What it
+        # points back at is the customer's previous request, past their answers to a task's
+        # questions (an email, a postcode).
         said = [line["text"] for line in transcript(tracker) if line["role"] == "customer"]
-        # `text` is the latest message, or the one a clarification's choice answers.
-        before = said[-2] if len(said) >= 2 and said[-1] == text else None
+        previous = last_request(tracker)
+        before = None
+        if len(said) >= 2 and said[-1] == text:
+            before = previous.text if previous is not None else said[-2]
         details = what_happened(text, before)
         if details is None:
             return {}
@@ -174,8 +194,20 @@ class ActionOpenComplaint(TaskAction):
             description=details,
             team=team,
         )
-        number = find_order_number(details) or tracker.get_slot(ORDER_NUMBER)
-        number = number or tracker.get_slot(CONTEXT_ORDER)
+        named = find_order_number(details)
+        number = named or tracker.get_slot(ORDER_NUMBER) or tracker.get_slot(CONTEXT_ORDER)
+        if named and says_not_arrived(details) and not describes_fault(details):
+            # "Order 100103 was meant to be here on Tuesday": where it is now, after the apology
+            # (the tracking verifies the customer first, if need be).
+            dispatcher.utter_message(
+                response="utter_complaint_logged_order",
+                reference=ticket.reference,
+                order_number=named,
+            )
+            start = details.find(named)
+            entity = {"entity": ORDER_NUMBER, "value": named, "start": start, "end": start + 6}
+            look_up = Request(intent="track_order", text=details, entities=[entity])
+            return [*self.forget(), *replay(look_up, tracker)]
         if number and describes_fault(details):
             # A damaged, faulty or wrong item can also go back for a refund: offered at once.
             dispatcher.utter_message(

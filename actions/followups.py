@@ -39,6 +39,9 @@ PHONE = "phone"
 EMAIL_ENTITY = "email"
 # With an order number and nothing else to go on, the order is looked up.
 LOOK_UP = "track_order"
+# The requests a bare order number continues: those about one order, and "where's my refund?",
+# which is about all of them until the customer says which ("it's for 100202").
+CONTINUED_BY_A_NUMBER = ORDER_TASKS | {"track_refund"}
 
 
 def order_number_in(tracker: Tracker) -> str | None:
@@ -80,11 +83,12 @@ def order_follow_up(tracker: Tracker, number: str) -> Request:
 
     After a request about an order ("when will 100103 arrive?", "add a kettle to 100201"), the
     same request, with what else it said, about this one: "and 100102", "sorry, I meant
-    100101", "put it on 100201 after all". After anything else (a question about a double
-    charge, say), the order is looked up.
+    100101", "put it on 100201 after all"; after "where's my refund?", that order's refund
+    ("it's for 100202"). After anything else (a question about a double charge, say), the
+    order is looked up.
     """
     previous = last_request(tracker)
-    if previous is None or previous.intent not in ORDER_TASKS:
+    if previous is None or previous.intent not in CONTINUED_BY_A_NUMBER:
         text = str(tracker.latest_message.get("text") or number)
         return Request(intent=LOOK_UP, text=text, entities=[_number_entity(text, number)])
     said = find_order_number(previous.text)

@@ -11,15 +11,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
-from actions.base import call, transcript, verified_customer
-from actions.context import requests
+from actions.base import ShopAction, call, transcript, verified_customer
+from actions.context import CONTEXT_ORDER, refers_back, requests
 from actions.entities import parse_amount, parse_period
-from actions.feedback import describes_fault
 from actions.order_helpers import ORDER_SLOTS, OrderAnswer, OrderTask, unverified_or_unknown
+from actions.refund_words import gives_reason, only_that_item, units_asked
 from actions.responses import day
 from actions.services import Services, get_services
 from actions.verification import (
@@ -30,7 +31,8 @@ from actions.verification import (
     verified_or_explain,
 )
 from crm.records.delivery import uk_date
-from crm.records.errors import InvoiceNotFound, RefundNotAllowed
+from crm.records.errors import InvoiceNotFound, OrderNotFound, RefundNotAllowed
+from crm.records.money import RefundEligibility, RefundItem
 from crm.records.views import OrderView, format_money
 
 INVOICE_PERIOD = "invoice_period"
@@ -39,6 +41,9 @@ REFUND_ELIGIBLE = "refund_eligible"
 REFUND_REASON = "refund_reason"
 CONFIRM_REFUND = "confirm_refund"
 REFUND_REPLACEMENT = "refund_replacement"
+# The one item of the order a request is for ("the kettle only"): {"sku", "name", "quantity"
+# (None: every unit), "only" (the customer said the rest is not part of it)}.
+REFUND_ITEM = "refund_item"
 # "I want a new one, not the money back": a replacement, which the team arranges.
 _REPLACEMENT = re.compile(
     r"\b(?:replacement|replace (?:it|them)|new one|another one|exchange|swap (?:it|them))\b", re.I
@@ -196,24 +201,53 @@ class ValidateRefundForm(VerifiedOrderForm):
         return [REFUND_REASON, CONFIRM_REFUND] if tracker.get_slot(REFUND_ELIGIBLE) else []
 
     async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
-        """The reason, when the request or a complaint just before it says what is wrong.
+        """The reason, when the request or a message just before it says why.
 
-        "the item was damaged in transit", then "I should prefer a refund": not asked again.
+        "the item was damaged in transit", then "I should prefer a refund"; "it's not what I
+        expected, I'd like my money back": not asked again (`actions/refund_words.py`).
         """
         if wants_replacement(text):
             return {REFUND_REPLACEMENT: True}
+        details: dict[str, Any] = {}
+        reason = self.reason_given(text, tracker)
+        if reason is not None:
+            details[REFUND_REASON] = reason
+        item = await self.item_asked(text, tracker)
+        if item is not None:
+            details[REFUND_ITEM] = item
+        return details
+
+    @staticmethod
+    def reason_given(text: str, tracker: Tracker) -> str | None:
+        """The request, or one of the customer's messages just before it, when it says why."""
         said = [line["text"] for line in transcript(tracker) if line["role"] == "customer"]
         for candidate in [text, *reversed(said[-RECENT_MESSAGES:])]:
-            if describes_fault(candidate):
-                return {REFUND_REASON: candidate.strip()[:500]}
-        return {}
+            if gives_reason(candidate):
+                return candidate.strip()[:500]
+        return None
+
+    async def item_asked(self, text: str, tracker: Tracker) -> dict[str, Any] | None:
+        """The item named in the request, or in the message that said what was wrong with it."""
+        reason = self.reason_given(text, tracker) or text
+        for candidate in dict.fromkeys([text, reason]):
+            item = await item_named(candidate)
+            if item is not None:
+                return item
+        return None
 
     async def on_order_found(
         self, number: str, customer_id: int, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
-        """Check eligibility now, so an ineligible order is explained without questions."""
-        eligibility = await call(get_services().refunds.eligibility, number, customer_id)
-        return {REFUND_ELIGIBLE: eligibility.eligible}
+        """Check eligibility now, so an ineligible order is explained without questions.
+
+        A request for one item is checked for that item (`refund_asked`); when the order is
+        found as the task starts, the request's item is read here first.
+        """
+        item = tracker.get_slot(REFUND_ITEM)
+        if item is None and tracker.get_slot(REQUESTED_SLOT) is None:
+            item = await self.item_asked(_latest_text(tracker), tracker)
+        eligibility, _ = await refund_asked(get_services(), number, customer_id, item)
+        return {REFUND_ELIGIBLE: eligibility.eligible, REFUND_ITEM: item}
 
     async def validate_refund_reason(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -235,7 +269,14 @@ class ValidateRefundForm(VerifiedOrderForm):
 class ActionRequestRefund(OrderTask):
     """`get_refund`: create a refund for an eligible order after confirmation."""
 
-    forgets = (*ORDER_SLOTS, REFUND_ELIGIBLE, REFUND_REASON, CONFIRM_REFUND, REFUND_REPLACEMENT)
+    forgets = (
+        *ORDER_SLOTS,
+        REFUND_ELIGIBLE,
+        REFUND_REASON,
+        CONFIRM_REFUND,
+        REFUND_REPLACEMENT,
+        REFUND_ITEM,
+    )
 
     def name(self) -> str:
         """Runs when `refund_form` completes."""
@@ -254,8 +295,12 @@ class ActionRequestRefund(OrderTask):
         customer_id = verified_customer(tracker)
         assert customer_id is not None
         number = str(tracker.get_slot(ORDER_NUMBER))
-        eligibility = await call(services.refunds.eligibility, number, customer_id)
-        if not eligibility.eligible:
+        eligibility, _ = await refund_asked(
+            services, number, customer_id, tracker.get_slot(REFUND_ITEM)
+        )
+        if eligibility.reason == "not_on_order":
+            await self.not_on_order(dispatcher, services, number, customer_id, tracker)
+        elif not eligibility.eligible:
             dispatcher.utter_message(
                 response=f"utter_refund_not_possible_{eligibility.reason}",
                 order_number=number,
@@ -272,6 +317,7 @@ class ActionRequestRefund(OrderTask):
                     reason=str(tracker.get_slot(REFUND_REASON) or ""),
                     actor="bot",
                     conversation_id=tracker.sender_id,
+                    item=_item_of(eligibility, tracker),
                 )
             except RefundNotAllowed as refused:
                 dispatcher.utter_message(
@@ -280,13 +326,138 @@ class ActionRequestRefund(OrderTask):
                     deadline=day(eligibility.deadline),
                 )
             else:
+                order = await call(services.orders.get_order, number, customer_id)
                 dispatcher.utter_message(
                     response="utter_refund_requested",
                     order_number=number,
                     amount=refund.amount_display,
                     expected_by=day(refund.expected_by),
+                    refund_what=refund_what(eligibility, order),
                 )
         return done
+
+    @staticmethod
+    async def not_on_order(
+        dispatcher: CollectingDispatcher,
+        services: Services,
+        number: str,
+        customer_id: int,
+        tracker: Tracker,
+    ) -> None:
+        """The item asked for alone is not on this order: say what is, and where it is."""
+        asked = dict(tracker.get_slot(REFUND_ITEM) or {})
+        order = await call(services.orders.get_order, number, customer_id)
+        orders = await call(services.orders.list_orders, customer_id, limit=10)
+        elsewhere = next(
+            (
+                other.number
+                for other in orders
+                if other.number != number and any(i.sku == asked.get("sku") for i in other.items)
+            ),
+            None,
+        )
+        dispatcher.utter_message(
+            response="utter_refund_item_elsewhere"
+            if elsewhere
+            else "utter_refund_item_not_on_order",
+            order_number=number,
+            item=asked.get("name") or "that item",
+            items=items_listed(order),
+            other_order=elsewhere or "",
+        )
+
+
+async def item_named(text: str) -> dict[str, Any] | None:
+    """The one product the words name, with how many of it and whether it alone is meant."""
+    product = await call(get_services().catalogue.product_mentioned, text)
+    if product is None:
+        return None
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "quantity": units_asked(text, product.name),
+        "only": only_that_item(text),
+    }
+
+
+def _latest_text(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("text") or "")
+
+
+def _item_of(eligibility: RefundEligibility, tracker: Tracker) -> RefundItem | None:
+    """The item the assessed refund is for (None: the whole order)."""
+    asked = tracker.get_slot(REFUND_ITEM)
+    if eligibility.item is None or not isinstance(asked, dict):
+        return None
+    return RefundItem(str(asked["sku"]), eligibility.quantity)
+
+
+async def refund_asked(
+    services: Services, number: str, customer_id: int, asked: Any
+) -> tuple[RefundEligibility, str | None]:
+    """The refund the request asks for, assessed; and the item named that the order lacks.
+
+    One item of the order when the request names one that is on it. A product the order does
+    not have is refused (`not_on_order`) when the customer wants that item alone ("the kettle
+    only"); otherwise it was said in passing, and the refund is the whole order's, read back
+    with what the order holds. `asked` is the `refund_item` slot's value.
+    """
+    if isinstance(asked, dict) and asked.get("sku"):
+        quantity = asked.get("quantity")
+        item = RefundItem(str(asked["sku"]), int(quantity) if quantity else None)
+        eligibility = await call(services.refunds.eligibility, number, customer_id, item=item)
+        if eligibility.reason != "not_on_order" or asked.get("only"):
+            return eligibility, None
+        whole = await call(services.refunds.eligibility, number, customer_id)
+        return whole, str(asked.get("name") or "")
+    return await call(services.refunds.eligibility, number, customer_id), None
+
+
+def items_listed(order: OrderView) -> str:
+    """The order's lines as the customer reads them: "1 × Wool Throw, 2 × Linen Cushion Cover"."""
+    return ", ".join(f"{item.quantity} × {item.name}" for item in order.items)
+
+
+def refund_what(eligibility: RefundEligibility, order: OrderView) -> str:
+    """What a refund covers: the item's units, or the whole order's lines."""
+    if eligibility.item is not None:
+        return f"{eligibility.quantity} × {eligibility.item}"
+    return f"the whole order ({items_listed(order)})"
+
+
+class ActionAskConfirmRefund(ShopAction):
+    """The refund read back before the yes or no: its amount, and what it is for."""
+
+    def name(self) -> str:
+        """Asks `confirm_refund` in `refund_form`."""
+        return "action_ask_confirm_refund"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """Say what would be refunded (and that an item named is not on the order), then ask."""
+        customer_id = verified_customer(tracker)
+        number = str(tracker.get_slot(ORDER_NUMBER) or "")
+        if customer_id is None or not number:
+            return []
+        eligibility, missing = await refund_asked(
+            services, number, customer_id, tracker.get_slot(REFUND_ITEM)
+        )
+        order = await call(services.orders.get_order, number, customer_id)
+        if missing:
+            dispatcher.utter_message(
+                response="utter_refund_item_not_on_order_whole",
+                order_number=number,
+                item=missing,
+                items=items_listed(order),
+            )
+        dispatcher.utter_message(
+            response="utter_ask_confirm_refund",
+            order_number=number,
+            amount=format_money(eligibility.amount_pence, order.currency),
+            refund_what=refund_what(eligibility, order),
+        )
+        return []
 
 
 class ValidateRefundStatusForm(VerifiedForm):
@@ -309,15 +480,29 @@ class ActionTrackRefund(OrderTask):
     ) -> list[EventType]:
         """One message per refund (at most five), or say there are none.
 
-        Without an order number, an order the request describes ("I cancelled something a
-        while ago and never saw the money back") is the one asked about, when only one fits.
+        An order named ("where's my refund for 100105?") is the one asked about; so is the
+        order the conversation is about when the request points back at it ("when will it be
+        in my account?"), and an order the request describes ("I cancelled something a while
+        ago and never saw the money back") when only one fits. For an order, no refund is
+        explained from its state (cancelled before payment: there is nothing to wait for).
         """
         customer_id = verified_or_explain(dispatcher, tracker)
+        found: list[EventType] = []
         if customer_id is not None:
-            number = tracker.get_slot(ORDER_NUMBER)
-            order = None if number else await self.described_order(tracker, customer_id)
+            number = tracker.get_slot(ORDER_NUMBER) or self.order_referred_to(tracker)
+            try:
+                order = (
+                    await call(services.orders.get_order, str(number), customer_id)
+                    if number
+                    else await self.described_order(tracker, customer_id)
+                )
+            except OrderNotFound:
+                dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+                return self.forget()
             if order is not None:
                 number = order.number
+                # The order is what the conversation is about now ("I want to complain about it").
+                found = [SlotSet(CONTEXT_ORDER, order.number)]
             refunds = await call(
                 services.refunds.list_refunds, customer_id, order_number=number or None
             )
@@ -338,7 +523,16 @@ class ActionTrackRefund(OrderTask):
                     completed_on=day(refund.completed_on),
                     expected_by=day(refund.expected_by) or "within 5 working days",
                 )
-        return self.forget()
+        return [*self.forget(), *found]
+
+    @staticmethod
+    def order_referred_to(tracker: Tracker) -> str | None:
+        """The conversation's order, when the request that started the task points back at it."""
+        asked = requests(list(tracker.events))
+        current = tracker.get_slot(CONTEXT_ORDER)
+        if not asked or not current or not refers_back(asked[0].text):
+            return None
+        return str(current)
 
     @staticmethod
     async def described_order(tracker: Tracker, customer_id: int) -> OrderView | None:

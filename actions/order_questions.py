@@ -94,6 +94,12 @@ def _about_returns(tracker: Tracker, question: Question) -> bool:
     return last is not None and bool(_RETURNS.search(last.text))
 
 
+def last_question_about_returns(tracker: Tracker) -> bool:
+    """True if the help centre's last answer was about sending something back for a refund."""
+    last = Question.from_slot(tracker.get_slot(LAST_QUESTION))
+    return last is not None and bool(_RETURNS.search(last.text))
+
+
 async def answer_about_order(
     dispatcher: CollectingDispatcher, tracker: Tracker, services: Services, question: Question
 ) -> bool:

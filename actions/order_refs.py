@@ -249,12 +249,12 @@ def _spelled(text: str) -> str:
         lowered = word.lower()
         if len(word) < 5 or lowered in _CUE_WORDS:
             return word
-        return next((cue for cue in _CUE_WORDS if _one_slip(lowered, cue)), word)
+        return next((cue for cue in _CUE_WORDS if one_slip(lowered, cue)), word)
 
     return re.sub(r"[A-Za-z]+", right, text)
 
 
-def _one_slip(word: str, cue: str) -> bool:
+def one_slip(word: str, cue: str) -> bool:
     """True if `word` is `cue` with two neighbouring letters swapped or one letter left out."""
     if len(word) == len(cue):
         differ = [i for i, (a, b) in enumerate(zip(word, cue, strict=True)) if a != b]

@@ -22,6 +22,7 @@ from rasa_sdk.types import DomainDict
 from actions.base import ShopAction, TaskAction, call, latest_intent, verified_customer, yes_or_no
 from actions.context import refers_back
 from actions.order_helpers import ORDER_SLOTS, OrderTask, order_details, unverified_or_unknown
+from actions.order_questions import last_question_about_returns
 from actions.products import (
     InView,
     choices_in_view,
@@ -234,13 +235,16 @@ _INTO_ORDER = re.compile(
     re.I,
 )
 CHANGE_ORDER = "change_order"
+GET_REFUND = "get_refund"
 
 
 class ActionPlaceOrderOrChange(ShopAction):
     """A request to order something that names an order already placed: a change to that order.
 
     "can you add a chopping board to order 100102" reads as placing an order to the NLU as often
-    as not; the customer means the order they named. Any other order request is placed as usual.
+    as not; the customer means the order they named. So does "ok, start one for 100104 then"
+    right after an answer about returns, which names no product: a return of that order, so
+    its refund. Any other order request is placed as usual.
     """
 
     def name(self) -> str:
@@ -252,9 +256,13 @@ class ActionPlaceOrderOrChange(ShopAction):
     ) -> list[EventType]:
         """Change the named order, or go on placing a new one."""
         text = str(tracker.latest_message.get("text") or "")
-        if _INTO_ORDER.search(text) is None:
-            return [FollowupAction("place_order_form")]
         entities = [e for e in tracker.latest_message.get("entities") or [] if isinstance(e, dict)]
+        if _INTO_ORDER.search(text) is None:
+            if last_question_about_returns(tracker) and not await call(
+                services.catalogue.product_mentioned, text
+            ):
+                return replay(Request(intent=GET_REFUND, text=text, entities=entities), tracker)
+            return [FollowupAction("place_order_form")]
         return replay(Request(intent=CHANGE_ORDER, text=text, entities=entities), tracker)
 
 

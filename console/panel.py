@@ -46,6 +46,7 @@ REFUND_REFUSALS: Final[dict[str, str]] = {
     ),
     "window_passed": "The 30-day return window of this order has passed.",
     "already_refunded": "This order has already been refunded in full.",
+    "not_on_order": "That product is not on this order.",
 }
 
 

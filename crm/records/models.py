@@ -66,6 +66,10 @@ NAMING_CONVENTION = {
 
 ORDER_STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled")
 REFUND_STATUSES = ("requested", "approved", "paid", "rejected")
+# A refund is for the whole order (no product, no quantity) or for some units of one item.
+REFUND_ITEM_RULE = (
+    "(product_id IS NULL AND quantity IS NULL) OR (product_id IS NOT NULL AND quantity > 0)"
+)
 TICKET_STATUSES = ("open", "pending", "closed")
 HANDOFF_STATUSES = ("waiting", "claimed", "closed")
 CUSTOMER_STATUSES = ("active", "pending_activation", "erasure_scheduled", "erased")
@@ -307,16 +311,23 @@ class Invoice(Base):
 
 
 class Refund(Base):
-    """Money going back to a customer for a cancelled or returned order."""
+    """Money going back to a customer for a cancelled or returned order, or one item of it.
+
+    ``product_id`` and ``quantity`` are set together for the return of some units of one line
+    of the order ("the kettle only"); both are NULL for the whole order.
+    """
 
     __tablename__ = "refunds"
     __table_args__ = (
         CheckConstraint(_in("status", REFUND_STATUSES), name="status"),
         CheckConstraint("amount_pence > 0", name="amount_positive"),
+        CheckConstraint(REFUND_ITEM_RULE, name="item_quantity"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    quantity: Mapped[int | None] = mapped_column(Integer)
     amount_pence: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(255))

@@ -24,13 +24,18 @@ from crm.records.delivery import (
     uk_date,
 )
 from crm.records.errors import InvoiceNotFound, RefundNotAllowed
-from crm.records.models import Invoice, Order, OrderItem, Refund, utcnow
+from crm.records.models import Invoice, Order, OrderItem, Product, Refund, utcnow
 from crm.records.numbers import clean_order_number
 from crm.records.orders import ORDER_CHANGE_REFUND_REASON, OrderService
 from crm.records.views import format_money
 
 RefundReason = Literal[
-    "ok", "not_delivered", "cancelled_refunded_automatically", "window_passed", "already_refunded"
+    "ok",
+    "not_delivered",
+    "cancelled_refunded_automatically",
+    "window_passed",
+    "already_refunded",
+    "not_on_order",
 ]
 
 # Working days the payments team takes to pay a refund (returns-refund-timing: "within 5
@@ -54,11 +59,24 @@ class InvoiceView:
 
 
 @dataclass(frozen=True)
+class RefundItem:
+    """Some units of one line of an order, returned on their own ("the kettle only").
+
+    ``quantity`` None is every unit of the line still to refund ("both mugs").
+    """
+
+    sku: str
+    quantity: int | None = 1
+
+
+@dataclass(frozen=True)
 class RefundEligibility:
-    """Whether the order can be refunded now, how much, and until when.
+    """Whether the order (or one item of it) can be refunded now, how much, and until when.
 
     ``amount_pence`` is what the customer would receive (0 when not eligible); ``deadline`` is
-    the last day of the return window once the order has been delivered.
+    the last day of the return window once the order has been delivered. For one item,
+    ``item`` is its product's name and ``quantity`` the units refunded (no more than are left
+    to refund of that line).
     """
 
     order_number: str
@@ -66,11 +84,17 @@ class RefundEligibility:
     reason: RefundReason
     amount_pence: int
     deadline: date | None
+    item: str | None = None
+    quantity: int | None = None
 
 
 @dataclass(frozen=True)
 class RefundView:
-    """A refund as its owner may see it; ``expected_by`` is set while it is being processed."""
+    """A refund as its owner may see it; ``expected_by`` is set while it is being processed.
+
+    ``item`` and ``quantity`` name the product and units of a refund for one item (None for
+    the whole order).
+    """
 
     order_number: str
     amount_pence: int
@@ -79,6 +103,8 @@ class RefundView:
     requested_on: date
     completed_on: date | None
     expected_by: date | None
+    item: str | None = None
+    quantity: int | None = None
 
 
 class InvoiceService:
@@ -148,7 +174,9 @@ class RefundService:
         self._sessions = sessions
         self._clock = clock
 
-    def eligibility(self, number: str, customer_id: int) -> RefundEligibility:
+    def eligibility(
+        self, number: str, customer_id: int, *, item: RefundItem | None = None
+    ) -> RefundEligibility:
         """Whether the customer's order can be returned for a refund today, and for how much.
 
         The rule, from the returns articles (``returns-return-policy``, ``returns-eu-returns``,
@@ -169,12 +197,16 @@ class RefundService:
           the order's items), minus £6.95 for a return from the EU (free from the UK).
         * Nothing left to refund after that (a full refund already requested, or the rest does
           not cover the £6.95 EU charge) is ``already_refunded``.
+        * With ``item``, only that line of the order: ``not_on_order`` if the order has no such
+          product; otherwise its unit price times the units asked for, no more units than the
+          line has left to refund (its earlier item refunds, not rejected, are taken off) and
+          no more money than the order has left; then the EU charge as above.
 
         Raises ``OrderNotFound`` for a missing order or someone else's.
         """
         with self._sessions.begin() as session:
             order = _find_order(session, number, customer_id, lock=False)
-            return _assess(session, order, uk_date(self._clock()))
+            return _assess(session, order, uk_date(self._clock()), item)
 
     def request_refund(
         self,
@@ -184,22 +216,31 @@ class RefundService:
         reason: str,
         actor: str,
         conversation_id: str | None,
+        item: RefundItem | None = None,
     ) -> RefundView:
         """Request the refund :meth:`eligibility` allows; ``RefundNotAllowed(reason)`` if none.
 
         The order row is locked before the check, so two requests at once create one refund;
         the second sees it and is refused with ``already_refunded``. The customer's reason is
-        kept with the refund (after the prefix ``"return: "``) for the returns team.
+        kept with the refund (after the prefix ``"return: "``) for the returns team. With
+        ``item``, the refund is for that line's units only, and says which.
         """
         with self._sessions.begin() as session:
             order = _find_order(session, number, customer_id, lock=True)
             now = self._clock()
-            assessment = _assess(session, order, uk_date(now))
+            assessment = _assess(session, order, uk_date(now), item)
             if not assessment.eligible:
                 raise RefundNotAllowed(assessment.reason)
             text = " ".join(reason.split()) or "no reason given"
+            product_id = (
+                session.scalar(select(Product.id).where(Product.sku == item.sku))
+                if item is not None
+                else None
+            )
             refund = Refund(
                 order_id=order.id,
+                product_id=product_id,
+                quantity=assessment.quantity if item is not None else None,
                 amount_pence=assessment.amount_pence,
                 status="requested",
                 reason=(RETURN_REASON_PREFIX + text)[:_REASON_LENGTH],
@@ -220,18 +261,24 @@ class RefundService:
                     "status": "requested",
                     "amount_pence": refund.amount_pence,
                     "return_charge_pence": return_cost_pence(order.ship_country),
+                    **(
+                        {"product_sku": item.sku, "quantity": refund.quantity}
+                        if item is not None
+                        else {}
+                    ),
                 },
                 conversation_id=conversation_id,
             )
-            return _refund_view(order.number, order.currency, refund)
+            return _refund_view(order.number, order.currency, refund, assessment.item)
 
     def list_refunds(
         self, customer_id: int, *, order_number: str | None = None
     ) -> list[RefundView]:
         """The customer's refunds, newest first, optionally for one order (others': empty)."""
         statement = (
-            select(Order.number, Order.currency, Refund)
+            select(Order.number, Order.currency, Refund, Product.name)
             .join(Order, Order.id == Refund.order_id)
+            .outerjoin(Product, Product.id == Refund.product_id)
             .where(Order.customer_id == customer_id)
             .order_by(Refund.requested_at.desc(), Refund.id.desc())
         )
@@ -242,7 +289,10 @@ class RefundService:
             statement = statement.where(Order.number == cleaned)
         with self._sessions.begin() as session:
             rows = session.execute(statement).all()
-            return [_refund_view(number, currency, refund) for number, currency, refund in rows]
+            return [
+                _refund_view(number, currency, refund, item)
+                for number, currency, refund, item in rows
+            ]
 
 
 def _invoices(customer_id: int) -> Select[str, str, int, str, datetime]:
@@ -266,7 +316,9 @@ def _find_order(session: Session, number: str, customer_id: int, *, lock: bool) 
     return OrderService._find(session, number, customer_id, lock=lock)
 
 
-def _assess(session: Session, order: Order, today: date) -> RefundEligibility:
+def _assess(
+    session: Session, order: Order, today: date, item: RefundItem | None = None
+) -> RefundEligibility:
     """Apply the rule documented on ``RefundService.eligibility`` to ``order`` on ``today``."""
 
     def refusal(reason: RefundReason, deadline: date | None = None) -> RefundEligibility:
@@ -278,32 +330,45 @@ def _assess(session: Session, order: Order, today: date) -> RefundEligibility:
         return refusal("not_delivered")
     deadline = return_deadline(order.delivered_at)
 
-    goods = sum(
-        quantity * price
-        for quantity, price in session.execute(
-            select(OrderItem.quantity, OrderItem.unit_price_pence).where(
-                OrderItem.order_id == order.id
-            )
+    lines = session.execute(
+        select(
+            Product.id, Product.sku, Product.name, OrderItem.quantity, OrderItem.unit_price_pence
         )
+        .join(Product, Product.id == OrderItem.product_id)
+        .where(OrderItem.order_id == order.id)
+    ).all()
+    goods = sum(line.quantity * line.unit_price_pence for line in lines)
+    counted = (
+        Refund.order_id == order.id,
+        Refund.status != "rejected",
+        Refund.reason != ORDER_CHANGE_REFUND_REASON,
     )
-    returned = sum(
-        session.scalars(
-            select(Refund.amount_pence).where(
-                Refund.order_id == order.id,
-                Refund.status != "rejected",
-                Refund.reason != ORDER_CHANGE_REFUND_REASON,
-            )
+    returned = sum(session.scalars(select(Refund.amount_pence).where(*counted)))
+    left = min(goods, order.total_pence) - returned
+    name, units = None, None
+    if item is not None:
+        line = next((line for line in lines if line.sku == item.sku.strip().upper()), None)
+        if line is None:
+            return refusal("not_on_order", deadline)
+        refunded_units = sum(
+            session.scalars(select(Refund.quantity).where(*counted, Refund.product_id == line.id))
         )
-    )
-    amount = min(goods, order.total_pence) - returned - return_cost_pence(order.ship_country)
+        units = line.quantity - refunded_units
+        units = units if item.quantity is None else min(item.quantity, units)
+        if units <= 0:
+            return refusal("already_refunded", deadline)
+        name, left = line.name, min(left, units * line.unit_price_pence)
+    amount = left - return_cost_pence(order.ship_country)
     if amount <= 0:
         return refusal("already_refunded", deadline)
     if today > deadline:
         return refusal("window_passed", deadline)
-    return RefundEligibility(order.number, True, "ok", amount, deadline)
+    return RefundEligibility(order.number, True, "ok", amount, deadline, name, units)
 
 
-def _refund_view(order_number: str, currency: str, refund: Refund) -> RefundView:
+def _refund_view(
+    order_number: str, currency: str, refund: Refund, item: str | None = None
+) -> RefundView:
     requested_on = uk_date(refund.requested_at)
     in_progress = refund.status in ("requested", "approved")
     return RefundView(
@@ -314,4 +379,6 @@ def _refund_view(order_number: str, currency: str, refund: Refund) -> RefundView
         requested_on=requested_on,
         completed_on=uk_date(refund.completed_at) if refund.completed_at else None,
         expected_by=add_working_days(requested_on, REFUND_WORKING_DAYS) if in_progress else None,
+        item=item,
+        quantity=refund.quantity,
     )

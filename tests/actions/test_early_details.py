@@ -484,3 +484,33 @@ async def test_a_complaint_chosen_from_the_buttons_takes_the_words_they_answered
     )
     assert slots["complaint_details"] == said
     assert slots["complaint_category"] == "delivery"
+
+
+async def test_a_complaint_that_an_order_has_not_come_gives_the_order_status_after(services):
+    text = "Order 100103 should have been here on Monday and it's Thursday now, not impressed."
+    slots, _ = await start(ValidateComplaintForm(), text, "complaint")
+    dispatcher = CollectingDispatcher()
+    events = await ActionOpenComplaint().run(dispatcher, tracker(slots, text=text), DOMAIN)
+    assert responses(dispatcher) == ["utter_complaint_logged_order"]
+    [replayed] = [e for e in events if e.get("event") == "user"]
+    assert replayed["parse_data"]["intent"]["name"] == "track_order"
+    assert replayed["parse_data"]["entities"][0]["value"] == "100103"
+
+
+async def test_a_complaint_about_it_after_verification_takes_the_request_before(services):
+    earlier = "my order 100103 is three days late and nobody tells me anything"
+    answers = [
+        user(earlier, "complaint"),
+        {"event": "active_loop", "name": "track_order_form"},
+        user("ada@example.com", "inform"),
+        user("M4 6AB", "inform"),
+        {"event": "active_loop", "name": None},
+    ]
+    slots, _ = await start(
+        ValidateComplaintForm(),
+        "I'd like to complain about it formally",
+        "complaint",
+        events=answers,
+    )
+    assert earlier in slots["complaint_details"]
+    assert "M4 6AB" not in slots["complaint_details"]

@@ -1,10 +1,12 @@
 """Invoices, refunds, cancellation fees and delivery estimates, from the customer's records."""
 
+from datetime import UTC, datetime
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crm.records.models import Order, Refund
-from tests.conversations.conftest import new_customer, new_sender, said, verify
+from tests.conversations.conftest import new_customer, new_sender, placed_orders, said, verify
 
 pytestmark = pytest.mark.conversation
 
@@ -178,3 +180,30 @@ def test_an_invoice_found_by_its_amount(agent):
     assert said(reply, "utter_invoice_list_amount")
     assert "INV-100102" in reply[-1]["text"] and "INV-100103" not in reply[-1]["text"]
     assert said(agent.say(sender, "which invoice was the £12.34 one"), "utter_no_invoices_amount")
+
+
+def test_a_reason_and_one_item_in_the_request_go_straight_to_the_read_back(agent):
+    # A shopper of its own: other tests refund the demo customers' delivered orders.
+    shopper = new_customer(agent, [("HOM-002", 2), ("HOM-001", 1)])
+    [order] = placed_orders(agent, shopper)
+    with agent.sessions.begin() as session:
+        session.execute(
+            update(Order)
+            .where(Order.number == order.number)
+            .values(status="delivered", delivered_at=datetime.now(UTC))
+        )
+    sender = new_sender()
+    agent.say(
+        sender,
+        f"I'd like a refund for just one of the cushion covers on {order.number}, it arrived torn",
+    )
+    reply = verify(agent, sender, shopper)
+    assert said(reply, "utter_ask_confirm_refund")
+    assert not said(reply, "utter_ask_refund_reason")
+    assert "£22.00" in reply[-1]["text"] and "Linen Cushion Cover" in reply[-1]["text"]
+    assert said(agent.say(sender, "yes"), "utter_refund_requested")
+    with agent.sessions() as session:
+        refund = session.scalars(
+            select(Refund).join(Order).where(Order.number == order.number)
+        ).one()
+    assert (refund.amount_pence, refund.quantity) == (2200, 1)

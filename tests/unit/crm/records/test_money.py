@@ -16,6 +16,7 @@ from crm.records.money import (
     InvoiceService,
     InvoiceView,
     RefundEligibility,
+    RefundItem,
     RefundService,
     RefundView,
 )
@@ -57,6 +58,93 @@ def _deliver(sessions: sessionmaker[Session], number: str, delivered_at: datetim
             .where(Order.number == number)
             .values(status="delivered", delivered_at=delivered_at)
         )
+
+
+# --- refunds of one item ---------------------------------------------------------------------
+
+
+def test_an_items_refund_is_its_price_not_the_orders(
+    refunds: RefundService, customer_id: Callable[[str], int]
+) -> None:
+    # 100104: a wool throw (£65) and 2 cushion covers (£22 each); one cover is £22.00.
+    ada = customer_id(ADA)
+    assert refunds.eligibility("100104", ada, item=RefundItem("HOM-002")) == RefundEligibility(
+        "100104", True, "ok", 2200, date(2025, 6, 15), "Linen Cushion Cover", 1
+    )
+    # More units than the line has are the line's units; so are "all of them" (None).
+    for quantity in (5, None):
+        both = refunds.eligibility("100104", ada, item=RefundItem("hom-002", quantity))
+        assert (both.amount_pence, both.quantity) == (4400, 2)
+
+
+def test_a_product_not_on_the_order_is_refused(
+    refunds: RefundService, customer_id: Callable[[str], int]
+) -> None:
+    # The kettle is on 100102, not on 100104.
+    assert refunds.eligibility(
+        "100104", customer_id(ADA), item=RefundItem("KIT-005")
+    ) == RefundEligibility("100104", False, "not_on_order", 0, date(2025, 6, 15))
+
+
+def test_request_an_items_refund_records_and_audits_the_item(
+    refunds: RefundService,
+    sessions: sessionmaker[Session],
+    customer_id: Callable[[str], int],
+    audit_rows: Callable[[], list[AuditLog]],
+) -> None:
+    ada = customer_id(ADA)
+    view = refunds.request_refund(
+        "100104", ada, reason="dented", actor="bot", conversation_id="c", item=RefundItem("HOM-001")
+    )
+    assert (view.amount_display, view.item, view.quantity) == ("£65.00", "Wool Throw", 1)
+    with sessions() as session:
+        stored = session.execute(
+            select(Refund.amount_pence, Refund.quantity, Refund.product_id.is_not(None))
+            .join(Order, Order.id == Refund.order_id)
+            .where(Order.number == "100104")
+        ).all()
+    assert [tuple(row) for row in stored] == [(6500, 1, True)]
+    [row] = audit_rows()
+    assert row.after is not None
+    assert (row.after["amount_pence"], row.after["product_sku"], row.after["quantity"]) == (
+        6500,
+        "HOM-001",
+        1,
+    )
+    # The list says which item the refund is for; the rest of the order can still go back.
+    [listed] = refunds.list_refunds(ada, order_number="100104")
+    assert (listed.item, listed.quantity, listed.amount_pence) == ("Wool Throw", 1, 6500)
+    assert refunds.eligibility("100104", ada).amount_pence == 4400
+
+
+def test_an_item_refunded_once_is_not_refunded_again(
+    refunds: RefundService, customer_id: Callable[[str], int]
+) -> None:
+    ada = customer_id(ADA)
+    cover = RefundItem("HOM-002")
+    for _ in range(2):
+        refunds.request_refund(
+            "100104", ada, reason="r", actor="a", conversation_id=None, item=cover
+        )
+    with pytest.raises(RefundNotAllowed) as caught:
+        refunds.request_refund(
+            "100104", ada, reason="r", actor="a", conversation_id=None, item=cover
+        )
+    assert caught.value.reason == "already_refunded"
+    # The throw is still there to refund, and the whole order's refund is what is left.
+    assert refunds.eligibility("100104", ada, item=RefundItem("HOM-001")).amount_pence == 6500
+    assert refunds.eligibility("100104", ada).amount_pence == 6500
+
+
+def test_an_eu_items_refund_pays_the_return_charge(
+    refunds: RefundService, sessions: sessionmaker[Session], customer_id: Callable[[str], int]
+) -> None:
+    # Grace's picnic blanket (£35) from France: £35.00 - £6.95.
+    _deliver(sessions, "100202", at(2025, 6, 2, 8))
+    assert (
+        refunds.eligibility("100202", customer_id(GRACE), item=RefundItem("OUT-003")).amount_pence
+        == 3500 - 695
+    )
 
 
 def _refund_rows(sessions: sessionmaker[Session], number: str) -> list[tuple[int, str, str]]:
