@@ -171,12 +171,18 @@ async def answer_question(
     if served is False:  # we don't deliver there: an article about where we do adds nothing
         return [SlotSet(ANSWER_ID, None), remembered]
     topics = TOPICS.get(latest_intent(tracker) or "", ())
-    answer = await call(services.knowledge.answer, question, topics=topics) if question else None
+    answer = (
+        await call(services.knowledge.answer, question, topics=topics, focus=own_words(said, own))
+        if question
+        else None
+    )
     context = None if said is not own or served else context_of(tracker, own, answered, answer)
     if context is not None:
         # Read against what it may go on from; the reading the help centre answers better wins.
         reading = resolve_follow_up(context, own)
-        other = await call(services.knowledge.answer, reading.text, topics=topics)
+        other = await call(
+            services.knowledge.answer, reading.text, topics=topics, focus=own_words(reading, own)
+        )
         if other is not None and (answer is None or other.score > answer.score):
             answer, said, question = other, reading, reading.text
             remembered = SlotSet(LAST_QUESTION, said.as_slot())
@@ -253,6 +259,21 @@ def context_of(
     if request is None or (alone is not None and not refers_back(said.text)):
         return None
     return Question.of_message(request.text, request.entities)
+
+
+def own_words(reading: Question, own: Question) -> str | None:
+    """The customer's own words when `reading` adds the question before them, else None.
+
+    "And if I've used it?" read with "how many days have I got to send something back?" finds
+    the returns policy, but quoted by the whole reading it repeats the 30-day answer just given:
+    what to quote of the article is chosen mostly by the words the customer added
+    (`KnowledgeBase.answer`'s focus). A follow-up that swapped a thing into the earlier
+    question ("what about the US?" as "do you deliver to the US?") is a whole question already.
+    """
+    words = own.text.strip()
+    if not words or reading.text == own.text or not reading.text.startswith(words):
+        return None
+    return words
 
 
 def failure_handoff_reason(tracker: Tracker, question: str) -> str | None:
