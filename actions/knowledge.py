@@ -176,7 +176,9 @@ async def answer_question(
         if question
         else None
     )
-    context = None if said is not own or served else context_of(tracker, own, answered, answer)
+    context = (
+        None if said is not own or served else context_of(tracker, own, answered, answer, last)
+    )
     if context is not None:
         # Read against what it may go on from; the reading the help centre answers better wins.
         reading = resolve_follow_up(context, own)
@@ -240,7 +242,11 @@ async def say_answer(
 
 
 def context_of(
-    tracker: Tracker, said: Question, answered: Question | None, alone: Answer | None
+    tracker: Tracker,
+    said: Question,
+    answered: Question | None,
+    alone: Answer | None,
+    last: Question | None = None,
 ) -> Question | None:
     """What a question that is unclear on its own may go on from, if it should be read so.
 
@@ -251,12 +257,16 @@ def context_of(
     is about paying, and read with "how long do refunds take?" it would land on refunds). After
     a request the help centre did not answer (a complaint, a task), the customer's previous
     message is the context of a question that is unanswerable alone or points back at it ("will
-    they try again?" after "your driver found nobody home").
+    they try again?" after "your driver found nobody home"). Otherwise the `last` question the
+    help centre was asked is the context of one unanswerable alone that points back: "where do I
+    put it?" after "do you have promo codes?" and a code the agent took for thanks.
     """
     if answered is not None:
         return answered if alone is None else None
     request = previous_request(tracker)
-    if request is None or (alone is not None and not refers_back(said.text)):
+    if request is None:
+        return last if alone is None and refers_back(said.text) else None
+    if alone is not None and not refers_back(said.text):
         return None
     return Question.of_message(request.text, request.entities)
 

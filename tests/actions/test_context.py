@@ -254,6 +254,24 @@ async def test_a_follow_up_quotes_what_its_own_words_ask_of_the_article(services
         assert slot_events(events)["last_question"]["text"] == f"{follow_up} {first}"
 
 
+async def test_a_question_pointing_back_goes_on_from_the_last_question_past_small_talk(
+    services,
+) -> None:
+    # "WELCOME10", a bare promo code, reads as thanks; "it" is still the code just asked about.
+    first = "do u have promo codes"
+    question = "where do i put it"
+    alone, _ = await ask(question, [])
+    assert responses(alone) == ["utter_knowledge_unknown"]
+    events = [user(first, "ask_question"), reply("utter_knowledge_answer")]
+    events += [user("WELCOME10", "thank"), reply("utter_youre_welcome")]
+    dispatcher, remembered = await ask(
+        question, events, last_question={"text": first, "entities": []}
+    )
+    assert responses(dispatcher)[0] == "utter_knowledge_answer"
+    assert "checkout" in dispatcher.messages[0]["quote"]
+    assert remembered == f"{question} {first}"
+
+
 def test_only_the_message_just_before_is_a_previous_request() -> None:
     complaint = user("the courier took my parcel away again", "complaint")
     latest = {"text": "will they come back?", "intent": "ask_question"}
