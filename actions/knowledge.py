@@ -158,12 +158,20 @@ async def answer_question(
     if served is False:  # we don't deliver there: an article about where we do adds nothing
         return [SlotSet(ANSWER_ID, None), remembered]
     topics = TOPICS.get(latest_intent(tracker) or "", ())
-    answer = await call(services.knowledge.answer, question, topics=topics) if question else None
-    context = None if said is not own or served else context_of(tracker, own, answered, answer)
+    answer = (
+        await call(services.knowledge.answer, question, topics=topics, focus=own_words(said, own))
+        if question
+        else None
+    )
+    context = (
+        None if said is not own or served else context_of(tracker, own, answered, answer, last)
+    )
     if context is not None:
         # Read against what it may go on from; the reading the help centre answers better wins.
         reading = resolve_follow_up(context, own)
-        other = await call(services.knowledge.answer, reading.text, topics=topics)
+        other = await call(
+            services.knowledge.answer, reading.text, topics=topics, focus=own_words(reading, own)
+        )
         if other is not None and (answer is None or other.score > answer.score):
             answer, said, question = other, reading, reading.text
             remembered = SlotSet(LAST_QUESTION, said.as_slot())
@@ -221,7 +229,11 @@ async def say_answer(
 
 
 def context_of(
-    tracker: Tracker, said: Question, answered: Question | None, alone: Answer | None
+    tracker: Tracker,
+    said: Question,
+    answered: Question | None,
+    alone: Answer | None,
+    last: Question | None = None,
 ) -> Question | None:
     """What a question that is unclear on its own may go on from, if it should be read so.
 
@@ -232,14 +244,33 @@ def context_of(
     is about paying, and read with "how long do refunds take?" it would land on refunds). After
     a request the help centre did not answer (a complaint, a task), the customer's previous
     message is the context of a question that is unanswerable alone or points back at it ("will
-    they try again?" after "your driver found nobody home").
+    they try again?" after "your driver found nobody home"). Otherwise the `last` question the
+    help centre was asked is the context of one unanswerable alone that points back: "where do I
+    put it?" after "do you have promo codes?" and a code the agent took for thanks.
     """
     if answered is not None:
         return answered if alone is None else None
     request = previous_request(tracker)
-    if request is None or (alone is not None and not refers_back(said.text)):
+    if request is None:
+        return last if alone is None and refers_back(said.text) else None
+    if alone is not None and not refers_back(said.text):
         return None
     return Question.of_message(request.text, request.entities)
+
+
+def own_words(reading: Question, own: Question) -> str | None:
+    """The customer's own words when `reading` adds the question before them, else None.
+
+    "And if I've used it?" read with "how many days have I got to send something back?" finds
+    the returns policy, but quoted by the whole reading it repeats the 30-day answer just given:
+    what to quote of the article is chosen mostly by the words the customer added
+    (`KnowledgeBase.answer`'s focus). A follow-up that swapped a thing into the earlier
+    question ("what about the US?" as "do you deliver to the US?") is a whole question already.
+    """
+    words = own.text.strip()
+    if not words or reading.text == own.text or not reading.text.startswith(words):
+        return None
+    return words
 
 
 def failure_handoff_reason(tracker: Tracker, question: str) -> str | None:

@@ -44,6 +44,11 @@ OVERVIEW_WORDS = 80
 LIST_ITEM_WORDS = 12
 LIST_ITEMS = 4
 LEAD_WORDS = 30
+# How much more a follow-up's own words count than the whole reading when choosing which of the
+# article's passages to quote, and which of its sentences (read from the dev conversations'
+# follow-ups, docs/knowledge.md): the passage needs the earlier question's subject more.
+FOCUS_PASSAGE_WEIGHT = 1.5
+FOCUS_SENTENCE_WEIGHT = 3.0
 log = logging.getLogger("knowledge")
 
 
@@ -236,7 +241,9 @@ class KnowledgeBase:
             hits = reordered + hits[len(head) :]
         return hits[:k]
 
-    def answer(self, query: str, *, topics: tuple[str, ...] = ()) -> Answer | None:
+    def answer(
+        self, query: str, *, topics: tuple[str, ...] = (), focus: str | None = None
+    ) -> Answer | None:
         """Return the best answer, or None when the evidence is below the threshold.
 
         `topics` is what the caller already knows about the question (the agent's NLU has
@@ -246,6 +253,12 @@ class KnowledgeBase:
         (`_about_what_is_named`).
         Abstention depends on the chosen passage's cosine similarity and its topic: a passage
         of a topic the caller named needs less (`threshold`).
+
+        `focus` is the customer's own words when `query` is a follow-up read with the question
+        before it ("and if it's already been dispatched?" with "is there a fee to cancel?"):
+        the two together find the article and decide abstention; the follow-up's words count
+        most in picking what to quote of it (`FOCUS_PASSAGE_WEIGHT`, `FOCUS_SENTENCE_WEIGHT`),
+        since the earlier question, already answered, would draw the same passage again.
         """
         index = self.index
         hits = _about_what_is_named(index, query, self.search(query, k=5))
@@ -253,22 +266,29 @@ class KnowledgeBase:
             return None
         best = hits[0]
         if topics and best.chunk.topic not in topics:
+            # A product guide is close to every question naming its product, whatever it
+            # asks: "how long would the fire pit take to reach Leeds?" is a delivery question.
+            guide = _is_product_guide(index, best)
             preferred = [
                 hit
                 for hit in hits
-                if hit.chunk.topic in topics and hit.dense >= best.dense - TOPIC_MARGIN
+                if hit.chunk.topic in topics and (guide or hit.dense >= best.dense - TOPIC_MARGIN)
             ]
             best = preferred[0] if preferred else best
         if best.dense < self.threshold(best.chunk.topic, hinted=best.chunk.topic in topics):
             return None
         passages = _article_passages(index, best)
-        if self._asks_the_title(query, best, passages) or _asks_the_article(best, passages):
+        chunk = best.chunk
+        if focus and passages:
+            chunk = self._closest(passages, query, focus)
+            quote = self.quote(query, chunk.text, _following(passages, chunk), focus=focus)
+        elif self._asks_the_title(query, best, passages) or _asks_the_article(best, passages):
             quote = overview(passages)
         else:
-            quote = self.quote(query, best.chunk.text, _following(passages, best.chunk))
+            quote = self.quote(query, chunk.text, _following(passages, chunk))
         return Answer(
             article_id=best.chunk.article_id,
-            chunk_id=best.chunk.chunk_id,
+            chunk_id=chunk.chunk_id,
             title=best.chunk.title,
             url=best.chunk.url,
             quote=quote,
@@ -303,7 +323,40 @@ class KnowledgeBase:
         vectors = self._embedder.encode([query, best.chunk.title])
         return float(vectors[1] @ vectors[0]) - best.dense >= OVERVIEW_MARGIN
 
-    def quote(self, query: str, passage: str, following: Chunk | None = None) -> str:
+    def _closeness(
+        self,
+        query: str,
+        texts: Sequence[str],
+        focus: str | None,
+        weight: float = FOCUS_SENTENCE_WEIGHT,
+    ) -> Any:
+        """How close each of `texts` is to the question: its cosine with `query`.
+
+        With the `focus` of a follow-up, its own words count `weight` times as much as the whole
+        reading: alone, "where do I put it?" is close to anything saying where something goes;
+        "and if I've used it?" read whole is closest to the 30-day passage its earlier question
+        drew.
+        """
+        queries = [query] if focus is None else [query, focus]
+        vectors = self._embedder.encode([*queries, *texts])
+        scores = vectors[len(queries) :] @ vectors[: len(queries)].T
+        weights = np.array([1.0, weight][: len(queries)], dtype=np.float32)
+        return scores @ weights
+
+    def _closest(self, passages: Sequence[Chunk], query: str, focus: str | None) -> Chunk:
+        """The passage of an article closest to the question, read as the index reads passages."""
+        texts = [c.embedding_text() for c in passages]
+        scores = self._closeness(query, texts, focus, FOCUS_PASSAGE_WEIGHT)
+        return passages[int(np.argmax(scores))]
+
+    def quote(
+        self,
+        query: str,
+        passage: str,
+        following: Chunk | None = None,
+        *,
+        focus: str | None = None,
+    ) -> str:
         """What the answer quotes of `passage`; `following` is given for a short introduction.
 
         An introduction is often only a signpost ("There are several ways to get in touch"):
@@ -312,23 +365,21 @@ class KnowledgeBase:
         It is quoted whole, with the sentence of the next passage closest to the question.
         """
         if following is None:
-            return self.trim(query, passage)
+            return self.trim(query, passage, focus=focus)
         sentences = split_sentences(following.text)
         if not sentences:
             return passage
-        vectors = self._embedder.encode([query, *sentences])
-        closest = sentences[int(np.argmax(vectors[1:] @ vectors[0]))]
+        closest = sentences[int(np.argmax(self._closeness(query, sentences, focus)))]
         if len(passage.split()) + len(closest.split()) > MAX_QUOTE_WORDS:
             return passage
         return f"{passage} {closest}"
 
-    def trim(self, query: str, passage: str) -> str:
+    def trim(self, query: str, passage: str, *, focus: str | None = None) -> str:
         """Keep the sentence closest to the question and, if room, its closer neighbour."""
         sentences = split_sentences(passage)
         if len(sentences) <= 2:
             return passage
-        vectors = self._embedder.encode([query, *sentences])
-        scores = vectors[1:] @ vectors[0]
+        scores = self._closeness(query, sentences, focus)
         best = int(np.argmax(scores))
         picked = [best]
         neighbours = [i for i in (best - 1, best + 1) if 0 <= i < len(sentences)]
@@ -373,6 +424,17 @@ def _about_what_is_named(index: LoadedIndex, query: str, hits: list[Hit]) -> lis
         if hit.chunk.article_id not in about
         or any(set(tokenize(thing)) <= words for thing in about[hit.chunk.article_id])
     ]
+
+
+def _is_product_guide(index: LoadedIndex, hit: Hit) -> bool:
+    """Whether `hit` is a passage of an article about one kind of product (`about:`).
+
+    Such a guide answers questions about looking after or using its product. When the NLU has
+    read the question as one of another topic (delivery, payments, returns), any passage of
+    that topic among the best answers it instead, however much closer the guide is: the guide
+    is close because the question names its product, not because it asks what the guide says.
+    """
+    return any(entry.id == hit.chunk.article_id and entry.about for entry in index.documents)
 
 
 def _article_passages(index: LoadedIndex, hit: Hit) -> list[Chunk]:

@@ -225,6 +225,53 @@ async def test_a_new_question_after_an_answer_is_read_alone_even_with_an_it(serv
     assert remembered == "can I pay for it with PayPal?"
 
 
+async def test_a_follow_up_quotes_what_its_own_words_ask_of_the_article(services) -> None:
+    """The earlier question finds the article; the follow-up's words choose what to quote.
+
+    Read whole, "and if I've used it?" with the earlier question quoted the 30-day period again,
+    the answer just given; "and if it's already been dispatched?" the free cancellation.
+    """
+    asked = [
+        ("how many days have I got to send something back?", "and if I've used it?", "used it"),
+        ("is there a fee if I cancel an order?", "even if it's already been dispatched?", "return"),
+        ("do you have promo codes?", "where do I put it?", "Promo code"),
+    ]
+    for first, follow_up, quoted in asked:
+        kept = {"text": first, "entities": []}
+        dispatcher = CollectingDispatcher()
+        events = await ActionContinue().run(
+            dispatcher,
+            tracker(
+                {"last_question": kept},
+                text=follow_up,
+                intent="follow_up",
+                events=after_reply("utter_knowledge_answer", first),
+            ),
+            DOMAIN,
+        )
+        assert responses(dispatcher)[0] == "utter_knowledge_answer", follow_up
+        assert quoted in dispatcher.messages[0]["quote"], follow_up
+        assert slot_events(events)["last_question"]["text"] == f"{follow_up} {first}"
+
+
+async def test_a_question_pointing_back_goes_on_from_the_last_question_past_small_talk(
+    services,
+) -> None:
+    # "WELCOME10", a bare promo code, reads as thanks; "it" is still the code just asked about.
+    first = "do u have promo codes"
+    question = "where do i put it"
+    alone, _ = await ask(question, [])
+    assert responses(alone) == ["utter_knowledge_unknown"]
+    events = [user(first, "ask_question"), reply("utter_knowledge_answer")]
+    events += [user("WELCOME10", "thank"), reply("utter_youre_welcome")]
+    dispatcher, remembered = await ask(
+        question, events, last_question={"text": first, "entities": []}
+    )
+    assert responses(dispatcher)[0] == "utter_knowledge_answer"
+    assert "checkout" in dispatcher.messages[0]["quote"]
+    assert remembered == f"{question} {first}"
+
+
 def test_only_the_message_just_before_is_a_previous_request() -> None:
     complaint = user("the courier took my parcel away again", "complaint")
     latest = {"text": "will they come back?", "intent": "ask_question"}

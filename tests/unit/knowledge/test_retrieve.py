@@ -386,3 +386,41 @@ def test_an_overview_keeps_within_its_length_and_skips_heading_questions():
     assert lines[0] == "You can set a new one in minutes."
     assert lines[1] == "Hours: We are open: Monday: 8-20. Saturday: 9-17. Sunday: closed."
     assert len(text.split()) <= OVERVIEW_WORDS < len(text.split()) + len(lines[-1].split())
+
+
+def test_a_product_guide_gives_way_to_the_topic_the_nlu_recognised(tmp_path, embedder):
+    """A question naming a product is close to its guide whatever it asks.
+
+    "How soon can the fire pit get to Leeds?" read as a delivery question is answered from the
+    delivery article, even when the fire pit's guide is far closer than the topic margin.
+    """
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "pit.md").write_text(
+        "---\nid: pit\ntitle: Caring for your fire pit bowl\nurl: https://x/pit\ntopic: products\n"
+        "about: [fire pit]\n---\n"
+        "Our fire pit bowl is a steel bowl for the garden.\n\n"
+        "## After each fire\n\nLet the fire pit cool, then empty the ash from the bowl.\n",
+        encoding="utf-8",
+    )
+    write_article(
+        sources,
+        "days",
+        "Delivery days",
+        "UK Standard delivery takes 3 to 5 working days after you order.",
+        topic="shipping",
+    )
+    ingest([sources], embedder, tmp_path / "index", exact_limit=DEFAULTS.kb_exact_limit)
+    index = load_index(tmp_path / "index", model_name=embedder.name, dimension=embedder.dimension)
+    kb = KnowledgeBase(index, embedder, min_score=0.0, settings=RETRIEVAL)
+    asked = "I want the fire pit bowl for the garden this weekend, how soon can it get to Leeds?"
+
+    alone = kb.search(asked, k=2)
+    assert alone[0].chunk.article_id == "pit"
+    assert alone[0].dense - alone[1].dense > 0.10  # beyond the topic margin
+    answer = kb.answer(asked, topics=("shipping",))
+    assert answer is not None and answer.article_id == "days"
+    # Read as no other topic, the same question gets the guide, as does a care question.
+    assert kb.answer(asked).article_id == "pit"  # type: ignore[union-attr]
+    care = kb.answer("how do I clean the fire pit after use?", topics=("products",))
+    assert care is not None and care.article_id == "pit"
