@@ -29,6 +29,7 @@ from actions.base import (
     yes_or_no,
 )
 from actions.context import CONTEXT_ORDER
+from actions.form_answers import answer_to, looks_like_name
 from actions.responses import day
 from actions.services import Services, get_services
 from actions.verification import (
@@ -91,6 +92,12 @@ class ValidatePasswordResetForm(ShopFormValidation):
     def name(self) -> str:
         """Validation action of `password_reset_form`."""
         return "validate_password_reset_form"
+
+    async def extract_reset_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The address asked for; "the reset mail never came" is answered, not taken for one."""
+        return answer_to(RESET_EMAIL, tracker, lambda text: find_email(text) is not None)
 
     async def validate_reset_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -173,6 +180,18 @@ class ValidateSignUpForm(ShopFormValidation):
     def name(self) -> str:
         """Validation action of `sign_up_form`."""
         return "validate_sign_up_form"
+
+    async def extract_signup_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The name asked for; "it says my email is already in use??" is answered instead."""
+        return answer_to(SIGNUP_NAME, tracker, looks_like_name)
+
+    async def extract_signup_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The address asked for, unless the message is a question or another task's words."""
+        return answer_to(SIGNUP_EMAIL, tracker, lambda text: find_email(text) is not None)
 
     async def validate_signup_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

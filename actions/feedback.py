@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ShopFormValidation, TaskAction, call, transcript, verified_customer
 from actions.context import CONTEXT_ORDER, last_request, refers_back
+from actions.form_answers import answer_to
 from actions.queue import Request, replay
 from actions.services import Services, get_services
 from actions.verification import ORDER_NUMBER, find_email, find_order_number
@@ -314,6 +315,12 @@ class ValidateNewsletterForm(ShopFormValidation):
     async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
         """The address, when the request gives one ("sign up a@b.com")."""
         return {NEWSLETTER_EMAIL: find_email(text)}
+
+    async def extract_newsletter_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The address asked for, unless the message is a question or another task's words."""
+        return answer_to(NEWSLETTER_EMAIL, tracker, lambda text: find_email(text) is not None)
 
     async def validate_newsletter_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

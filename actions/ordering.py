@@ -21,6 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ShopAction, TaskAction, call, latest_intent, verified_customer, yes_or_no
 from actions.context import refers_back
+from actions.form_answers import answer_to, asks_a_question, goes_on
 from actions.order_helpers import ORDER_SLOTS, OrderTask, order_details, unverified_or_unknown
 from actions.order_questions import last_question_about_returns
 from actions.products import (
@@ -88,17 +89,34 @@ _ADD_ONE = re.compile(r"\b(?:add+|ad|put|throw|stick|include)\s+(?:in\s+)?an?\b"
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1}
 
 
+# A number that measures time or size is no count of items: "after about three years", "in 2 days".
+_NOT_A_COUNT = re.compile(
+    r"\s*(?:more\s+|whole\s+|full\s+)?(?:years?|months?|weeks?|days?|hours?|hrs?|minutes?|mins?|"
+    r"times|o'?clock|am|pm|cm|mm|kg|%|percent|per ?cent)\b",
+    re.I,
+)
+
+
 def quantity_in(text: str, *, articles: bool = True) -> int | None:
     """The first quantity in `text`: "3", "three", "a pair" -> 2; None if there is none.
 
-    With `articles=False`, "a" and "an" do not count ("I want to place an order").
+    With `articles=False`, "a" and "an" do not count ("I want to place an order"); a number of
+    years, days or centimetres is no count ("after three years of saying we would").
     """
-    for match in _QUANTITY.finditer(_A_PAIR.sub(r"\1", text)):
+    said = _A_PAIR.sub(r"\1", text)
+    for match in _QUANTITY.finditer(said):
         word = match.group(1).lower()
         if not articles and word in ("a", "an"):
             continue
+        if _NOT_A_COUNT.match(said, match.end()):
+            continue
         return int(word) if word.isdigit() else _NUMBER_WORDS[word]
     return None
+
+
+def is_a_count(text: str) -> bool:
+    """True if `text` can answer "how many?": it holds a number and asks nothing."""
+    return quantity_in(text) is not None and not asks_a_question(text)
 
 
 # "not two, three": a number the customer takes back.
@@ -285,7 +303,8 @@ class ValidatePlaceOrderForm(VerifiedForm):
         """A count in the request itself ("I'd like 2 kettles"); "a kettle" is asked, not 1.
 
         At the confirmation, a new count ("sorry, not two, three") corrects the order, which
-        is then read back again.
+        is then read back again. Asked for the count, the answer, unless it is something else
+        (actions/form_answers.py); "carry on with the kettle" after an aside is one.
         """
         if tracker.get_slot("requested_slot") == CONFIRM_PLACE:
             text = str(tracker.latest_message.get("text") or "")
@@ -293,6 +312,14 @@ class ValidatePlaceOrderForm(VerifiedForm):
             if number is None or str(number) == str(tracker.get_slot(ORDER_QUANTITY)):
                 return {}
             return {ORDER_QUANTITY: number, CONFIRM_PLACE: None}
+        if tracker.get_slot("requested_slot") == ORDER_QUANTITY:
+            text = str(tracker.latest_message.get("text") or "")
+            if goes_on(text) and quantity_in(text) is None:
+                # "carry on with the kettle" after an aside: the one asked for; the read-back
+                # shows the count, and a new one there corrects it.
+                return {ORDER_QUANTITY: 1}
+            # "How long does delivery take?" is not a count: the rules answer it.
+            return answer_to(ORDER_QUANTITY, tracker, is_a_count)
         if tracker.get_slot(ORDER_QUANTITY) is not None or tracker.get_slot("requested_slot"):
             return {}
         if latest_intent(tracker) != "place_order":

@@ -9,9 +9,12 @@ Another task's words in the middle of a form ("quick one before I confirm: will 
 show VAT?") are usually a question about the task under way, not a new request: the rules in
 data/rules/interruptions.yml send them to `action_task_midway`, which answers a question from
 the help centre and lets the form ask again; only a request ("cancel order 100102 instead")
-leaves the task, unchanged, and says so, before the new task starts. A message the NLU is unsure
-about (`nlu_fallback`) that a form cannot take as its answer is treated the same way, except that
-it never leaves the task: unless it is a question, the form asks again.
+leaves the task, unchanged, and says so, before the new task starts. A problem the help centre
+answers ("the reset mail doesn't arrive") is answered too, and the task under way asked for
+again ("carry on with the address") just goes on. A message the NLU is unsure about
+(`nlu_fallback`) that a form cannot take as its answer is treated the same way, except that it
+never leaves the task: unless it is a question, the form asks again. Which messages a form
+cannot take as its answer is decided in actions/form_answers.py.
 """
 
 from __future__ import annotations
@@ -32,37 +35,40 @@ from actions.base import (
 )
 from actions.clarify import FALLBACK
 from actions.context import CONTEXT_ORDER, LAST_QUESTION, ORDER_TASKS
+from actions.form_answers import asks_a_question
 from actions.knowledge import answer_question
 from actions.queue import Request, replay
 from actions.services import Services
 from actions.verification import FAILURES, LOOKUP_FAILURES, find_order_number
 
-# A clause that asks rather than requests: "will the invoice show VAT?", "does that include
-# delivery", "how long does it take". "Can you ...", "could you ...", "will you ..." request.
-_ASKS = re.compile(
-    r"^(?:(?:will|would|does|do|did|is|are|was|were|has|have|should|shall|can|could|may)"
-    r"(?!\s+(?:you|u|ya)\b)|how|what|when|why|which|who|whose|where|if)\b",
-    re.I,
-)
-# Where a clause starts: after a lead-in like "quick one before I confirm:" or "hang on,".
-_CLAUSE = re.compile(r"[:;,.!?\-–]\s*|\s+(?:and|but|so)\s+", re.I)
-
-
-def asks_a_question(text: str) -> bool:
-    """True if the message asks something rather than requests a task.
-
-    A question mark makes it a question unless it opens as a request ("can you cancel
-    100102?"); without one, a clause that opens as a question counts.
-    """
-    clauses = [c.strip() for c in _CLAUSE.split(text or "") if c.strip()]
-    if not clauses:
-        return False
-    opens_as_question = any(_ASKS.match(clause) for clause in clauses)
-    if "?" in text:
-        return opens_as_question or not re.match(
-            r"^\W*(?:can|could|will|would)\s+(?:you|u)\b|^\W*please\b", text, re.I
-        )
-    return opens_as_question
+# Readings whose rules outside a form go to the help centre: they have no task to switch to,
+# so in the middle of one they are a problem to answer ("the reset mail doesn't arrive").
+HELP_CENTRE_TASKS = frozenset({"registration_problems", "payment_issue"})
+# Every read-back's yes-or-no slot is named so (domain.yml): confirm_cancel, confirm_delete, ...
+CONFIRMATION = "confirm_"
+# Words that keep a request for the task from being a yes to its read-back.
+_HOLDS_BACK = re.compile(r"\b(?:no|not|don'?t|do not|never|wait|hold on|hang on|before)\b|\?", re.I)
+# Each task's form (the start rules of data/rules/<skill>.yml): the same task asked for in its
+# own form is not a new request.
+TASK_FORMS = {
+    "track_order": "track_order_form",
+    "cancel_order": "cancel_order_form",
+    "place_order": "place_order_form",
+    "change_order": "change_order_form",
+    "change_shipping_address": "change_address_form",
+    "set_up_shipping_address": "save_address_form",
+    "check_invoice": "invoice_list_form",
+    "get_invoice": "invoice_form",
+    "get_refund": "refund_form",
+    "track_refund": "refund_status_form",
+    "recover_password": "password_reset_form",
+    "create_account": "sign_up_form",
+    "edit_account": "edit_account_form",
+    "delete_account": "delete_account_form",
+    "complaint": "complaint_form",
+    "review": "review_form",
+    "newsletter_subscription": "newsletter_form",
+}
 
 
 class ActionResetTask(ShopAction):
@@ -123,11 +129,19 @@ class ActionTaskMidway(ShopAction):
         intent = str(latest_intent(tracker))
         # "where is order 100103?" asks for that order's task, whatever its phrasing.
         names_order = intent in ORDER_TASKS and find_order_number(text) is not None
-        if asks_a_question(text) and not names_order:
+        if (asks_a_question(text) or intent in HELP_CENTRE_TASKS) and not names_order:
             return await answer_question(dispatcher, tracker, services)
         if intent == FALLBACK:
             # Neither a question nor a task the NLU is sure of: the form asks its question again.
             dispatcher.utter_message(response="utter_default")
+            return []
+        if TASK_FORMS.get(intent) == tracker.active_loop_name and not names_order:
+            # "ok fine yes cancel it", "please do save the Trumpington Street address": the task
+            # under way, asked for again, goes on where it was (leaving it to start afresh would
+            # lose it); at its read-back, that is a yes.
+            requested = str(tracker.get_slot("requested_slot") or "")
+            if requested.startswith(CONFIRMATION) and not _HOLDS_BACK.search(text):
+                return [SlotSet(requested, True)]
             return []
         dispatcher.utter_message(response="utter_task_left")
         entities = [e for e in tracker.latest_message.get("entities") or [] if isinstance(e, dict)]

@@ -28,6 +28,7 @@ from actions.base import (
     verified_customer,
 )
 from actions.context import CONTEXT_ORDER, ORDER_TASKS, refers_back
+from actions.form_answers import answer_to, looks_like_postcode
 from actions.order_refs import describe, resolve
 from actions.queue import QUEUED_REQUESTS, Request
 from actions.services import get_services
@@ -170,6 +171,22 @@ class VerifiedForm(ShopFormValidation, ABC):
         if not self.ready(tracker):
             return list(self.leading_slots)
         return [*self.leading_slots, *self.task_slots(tracker)]
+
+    async def extract_verify_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The answer to "what's your email?", unless it is a question or another task's words.
+
+        "it keeps saying my email is invalid" is not an address: the form steps aside for the
+        rules (actions/form_answers.py) and asks again.
+        """
+        return answer_to(EMAIL, tracker, lambda text: find_email(text) is not None)
+
+    async def extract_verify_postcode(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The answer to "what's your postcode?", unless a question or another task's words."""
+        return answer_to(POSTCODE, tracker, looks_like_postcode)
 
     async def validate_verify_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -198,3 +198,20 @@ def test_a_new_count_at_the_confirmation_is_read_back_before_ordering(agent):
     assert said(agent.say(sender, "yes"), "utter_order_placed")
     [order] = placed_orders(agent, shopper)
     assert order.items == {"KIT-005": 3}
+
+
+def test_a_question_at_how_many_is_answered_and_going_on_means_one(agent):
+    # A delivery question is no count (actions/form_answers.py): the help centre answers it and
+    # the form asks again; "let's carry on with the flask" after the aside orders one.
+    shopper = new_customer(agent)
+    sender = new_sender()
+    assert said(agent.say(sender, "can I buy the insulated flask"), "utter_ask_order_quantity")
+    reply = agent.say(sender, "hang on, how many days does standard delivery take in the UK?")
+    assert not said(reply, "utter_invalid_quantity")
+    assert said(reply, "utter_ask_order_quantity")
+    assert agent.tracker(sender)["active_loop"]["name"] == "place_order_form"
+    reply = agent.say(sender, "great, let's carry on with the flask")
+    assert said(reply, "utter_ask_verify_email")
+    reply = verify(agent, sender, shopper)
+    assert "1 × Insulated Flask" in reply[-1]["text"]
+    assert said(agent.say(sender, "no"), "utter_order_not_placed")
