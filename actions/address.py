@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import TaskAction, call, verified_customer, yes_or_no
+from actions.corrections import swap_correction
 from actions.order_helpers import ORDER_SLOTS, OrderTask, order_details, unverified_or_unknown
 from actions.services import Services
 from actions.verification import (
@@ -37,9 +38,13 @@ MAKE_DEFAULT = "address_make_default"
 CONFIRM_SAVE = "confirm_save_address"
 
 
-# How a customer says the saved address replaces the default, or joins it.
+# How a customer says the saved address replaces the default ("for future orders": the default
+# is where new orders go), or joins it.
 _AS_DEFAULT = re.compile(
-    r"\b(default|main|primary|moved|moving|relocat\w*|from now on|instead of|replac\w*)\b", re.I
+    r"\b(default|main|primary|moved|moving|relocat\w*|from now on|instead of|replac\w*|"
+    r"(?:for|on|with) (?:all )?(?:my )?(?:future|new|next|upcoming) (?:orders?|deliver\w*)|"
+    r"going forward)\b",
+    re.I,
 )
 _AS_EXTRA = re.compile(
     r"\b(extra|another|additional|second|as well|also|work|office|holiday|parents'?)\b", re.I
@@ -57,6 +62,32 @@ def default_wanted(text: str) -> bool | None:
     if _AS_DEFAULT.search(text):
         return True
     return False if _AS_EXTRA.search(text) else None
+
+
+def corrected_address(text: str, current: Any) -> str | None:
+    """The address read back with the customer's correction of part of it, if it still parses.
+
+    "Its Ancoats Street not Road, same number and postcode" changes one word of the address
+    read back; the rest stays as it was.
+    """
+    swapped = swap_correction(text, str(current)) if current else None
+    if swapped is None:
+        return None
+    try:
+        return parse_address(swapped).formatted()
+    except InvalidAddress:
+        return None
+
+
+# The read-back of each address task, and the address it reads back.
+READ_BACK_ADDRESS = {CONFIRM_ADDRESS: NEW_ADDRESS, CONFIRM_SAVE: ADDRESS_TO_SAVE}
+
+
+def corrects_address_read_back(tracker: Tracker) -> bool:
+    """True if, at an address read-back, the latest message corrects part of the address."""
+    slot = READ_BACK_ADDRESS.get(str(tracker.get_slot("requested_slot")))
+    text = str(tracker.latest_message.get("text") or "")
+    return slot is not None and corrected_address(text, tracker.get_slot(slot)) is not None
 
 
 def checked_address(slot: str, value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
@@ -85,8 +116,12 @@ class ValidateChangeAddressForm(VerifiedOrderForm):
         return []
 
     async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
-        """The new address, when the request names it ("send 100102 to 14 Canal Street, ...")."""
-        return {NEW_ADDRESS: address_in(text)}
+        """The new address, when the request names it ("send 100102 to 14 Canal Street, ...").
+
+        At the read-back, a correction of part of it ("Street, not Road") changes that part.
+        """
+        corrected = corrected_address(text, tracker.get_slot(NEW_ADDRESS))
+        return {NEW_ADDRESS: address_in(text) or corrected}
 
     async def validate_new_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -168,7 +203,13 @@ class ValidateSaveAddressForm(VerifiedForm):
         return [ADDRESS_TO_SAVE, MAKE_DEFAULT, CONFIRM_SAVE]
 
     async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
-        """The address, and whether it becomes the default, when the request says so."""
+        """The address, and whether it becomes the default, when the request says so.
+
+        At the read-back, a correction of part of the address ("flat 4, not 3") changes that part.
+        """
+        corrected = corrected_address(text, tracker.get_slot(ADDRESS_TO_SAVE))
+        if corrected is not None and address_in(text) is None:
+            return {ADDRESS_TO_SAVE: corrected}
         address = address_in(text)
         return {ADDRESS_TO_SAVE: address, MAKE_DEFAULT: default_wanted(text) if address else None}
 

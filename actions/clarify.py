@@ -17,6 +17,8 @@ their slots, and a help-centre choice answers the first message, not the button'
 
 from __future__ import annotations
 
+from typing import Any
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
@@ -25,12 +27,13 @@ from actions.address import address_in
 from actions.base import ShopAction, response_names, response_text
 from actions.context import CONTEXT_ORDER, LAST_QUESTION, ORDER_TASKS, last_request, refers_back
 from actions.feedback import what_happened
+from actions.handoff import asks_for_the_person_mentioned
 from actions.products import asks_about_products, order_request
 from actions.queue import Request, replay
 from actions.recommend import refines_request, suggest_for_request
 from actions.services import Services
 from actions.turns import previous_turn, user_texts
-from actions.verification import find_order_number
+from actions.verification import ORDER_NUMBER, find_order_number
 
 CHOICE = "utter_choice_"
 CLARIFY = "utter_clarify"  # the NLU hesitated between tasks
@@ -63,6 +66,17 @@ TOPICS: dict[str, tuple[str, ...]] = {
 # delivery period and the cancellation fee only without an order), so asking which one the
 # customer meant changes nothing but costs a click; the help centre answers the message itself.
 HELP_CENTRE_READINGS = frozenset({"ask_question", *TOPICS})
+
+
+def _with_number(tracker: Tracker, number: str) -> list[dict[str, Any]]:
+    """The message's entities, with its order number among them."""
+    entities = [e for e in tracker.latest_message.get("entities") or [] if isinstance(e, dict)]
+    if any(e.get("entity") == ORDER_NUMBER for e in entities):
+        return entities
+    text = str(tracker.latest_message.get("text") or "")
+    start = max(text.find(number), 0)
+    found = {"entity": ORDER_NUMBER, "value": number, "start": start, "end": start + len(number)}
+    return [*entities, found]
 
 
 def choices(tracker: Tracker) -> list[str]:
@@ -200,10 +214,18 @@ class ActionClarify(ShopAction):
         An order number after a task about an order, read as that task or as a bare answer
         ("OK then put it on 100201 after all"), continues that task (`action_continue`).
         """
+        if asks_for_the_person_mentioned(tracker):
+            return [FollowupAction("action_request_handoff")]
         found = choices(tracker)
         if continues_order_task(tracker, found):
             return [FollowupAction("action_continue")]
         text = str(tracker.latest_message.get("text") or "")
+        number = find_order_number(text)
+        if number is not None and len(found) == 1 and found[0] in ORDER_TASKS:
+            # "ok check 100101 for me pls": an order number and one task about an order in view,
+            # the only one a button would offer: that task, for that order.
+            entities = _with_number(tracker, number)
+            return replay(Request(intent=found[0], text=text, entities=entities), tracker)
         settled = COMPLAINT if complains_outright(tracker) else address_task(tracker, found)
         if settled is not None:
             entities = list(tracker.latest_message.get("entities") or [])

@@ -6,12 +6,14 @@ import re
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions.base import ShopFormValidation, TaskAction, call, transcript, verified_customer
 from actions.context import CONTEXT_ORDER, last_request, refers_back
+from actions.corrections import takes_back
 from actions.form_answers import answer_to
 from actions.queue import Request, replay
 from actions.services import Services, get_services
@@ -311,6 +313,19 @@ class ValidateNewsletterForm(ShopFormValidation):
             return {}
         text = str(tracker.latest_message.get("text") or "")
         return {NEWSLETTER_CHOICE: "unsubscribe" if _UNSUBSCRIBE.search(text) else "subscribe"}
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """A message taking the request back ("actually no, leave it") ends it unchanged.
+
+        Asked for an address, "leave it, I'll keep them till the sale's over" is no address to
+        complain about: nothing is confirmed, so `action_newsletter` keeps the subscription.
+        """
+        text = str(tracker.latest_message.get("text") or "")
+        if tracker.get_slot(REQUESTED_SLOT) and find_email(text) is None and takes_back(text):
+            return [SlotSet(CONFIRM_NEWSLETTER, False), SlotSet(REQUESTED_SLOT, None)]
+        return await super().get_validation_events(dispatcher, tracker, domain)
 
     async def early_details(self, text: str, tracker: Tracker) -> dict[str, Any]:
         """The address, when the request gives one ("sign up a@b.com")."""

@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import ShopAction, latest_intent, verified_customer
+from actions.base import ShopAction, call, latest_intent, verified_customer
 from actions.context import (
     LAST_QUESTION,
     ORDER_TASKS,
@@ -19,15 +19,16 @@ from actions.context import (
     last_request,
     refers_back,
 )
-from actions.handoff import asks_about_handoff
+from actions.handoff import asks_about_handoff, asks_for_the_person_mentioned
 from actions.knowledge import ANSWERED_REPLIES, FOLLOW_UP, answer_question
-from actions.products import order_request
+from actions.products import order_request, product_entities
 from actions.queue import Request, replay
 from actions.recommend import refines_request, suggest_for_request
 from actions.services import Services
 from actions.turns import previous_turn
 from actions.verification import (
     ORDER_NUMBER,
+    RECENT_ORDERS,
     describes_an_order,
     find_order_number,
     orders_described,
@@ -42,6 +43,9 @@ LOOK_UP = "track_order"
 # The requests a bare order number continues: those about one order, and "where's my refund?",
 # which is about all of them until the customer says which ("it's for 100202").
 CONTINUED_BY_A_NUMBER = ORDER_TASKS | {"track_refund"}
+# Requests that answer with a list of orders' things, and the request for one of them: "£54.90"
+# after the list of invoices asks for that order's invoice.
+ONE_OF_LIST = {"check_invoice": "get_invoice"}
 
 
 def order_number_in(tracker: Tracker) -> str | None:
@@ -103,20 +107,71 @@ async def described_order_follow_up(tracker: Tracker) -> Request | None:
     """The previous order request again, for the one order the customer now describes.
 
     "Can the other one that hasn't been posted yet go there too?" after changing the address of
-    100101 asks the same change for the verified customer's other unposted order. Only one
+    100101 asks the same change for the verified customer's other unposted order; "the £54.90
+    one" after the list of invoices asks for that order's invoice (`ONE_OF_LIST`). Only one
     order may fit; otherwise the message is left to the rest of `action_continue`.
     """
     customer_id = verified_customer(tracker)
     previous = last_request(tracker)
     text = str(tracker.latest_message.get("text") or "")
-    if customer_id is None or previous is None or previous.intent not in ORDER_TASKS:
+    if customer_id is None or previous is None:
+        return None
+    one_of_list = ONE_OF_LIST.get(previous.intent)
+    if previous.intent not in ORDER_TASKS and one_of_list is None:
         return None
     if not describes_an_order(text):
         return None
     _, found = await orders_described(text, customer_id, tracker, by_product=False)
     if len(found) != 1:
         return None
-    return order_follow_up(tracker, found[0].number)
+    number = found[0].number
+    if one_of_list is not None:
+        # One line of the list the agent just gave: that order's own request.
+        said = f"{text} ({number})"
+        return Request(intent=one_of_list, text=said, entities=[_number_entity(said, number)])
+    return order_follow_up(tracker, number)
+
+
+async def product_order_follow_up(
+    dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+) -> list[EventType] | None:
+    """A product named after a request about an order: that request for the order holding it.
+
+    "The bird feeder" after "has my stuff turned up yet" tracks the order with the bird feeder
+    in it. In none of the customer's orders: with only one order, that order, saying the
+    product is not in it; with several, the customer is asked which. None if the message names
+    no product, or several orders hold it.
+    """
+    customer_id = verified_customer(tracker)
+    previous = last_request(tracker)
+    if customer_id is None or previous is None or previous.intent not in ORDER_TASKS:
+        return None
+    text = str(tracker.latest_message.get("text") or "")
+    entities = [e for e in tracker.latest_message.get("entities") or [] if isinstance(e, dict)]
+    product = None
+    for value in product_entities(entities):
+        matches = await call(services.catalogue.find_products, value, limit=1)
+        product = matches[0] if matches else None
+        if product is not None:
+            break
+    if product is None:
+        product = await call(services.catalogue.product_mentioned, text)
+    if product is None:
+        return None
+    orders = list(await call(services.orders.list_orders, customer_id, limit=RECENT_ORDERS))
+    holding = [o for o in orders if any(item.sku == product.sku for item in o.items)]
+    if len(holding) == 1:
+        return replay(order_follow_up(tracker, holding[0].number), tracker)
+    if holding or not orders:
+        return None
+    if len(orders) == 1:
+        only = orders[0].number
+        dispatcher.utter_message(
+            response="utter_product_not_in_your_order", product=product.name, order_number=only
+        )
+        return replay(order_follow_up(tracker, only), tracker)
+    dispatcher.utter_message(response="utter_product_in_no_order", product=product.name)
+    return []
 
 
 def _number_entity(text: str, number: str) -> dict[str, object]:
@@ -167,7 +222,7 @@ class ActionContinue(ShopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
         """Continue with the order, the question, or offer the menu."""
-        if asks_about_handoff(tracker):
+        if asks_about_handoff(tracker) or asks_for_the_person_mentioned(tracker):
             return [FollowupAction("action_request_handoff")]
         # Right after products were talked about: "ok 2" or "I'll take that one" orders the
         # product in view; a detail after suggestions ("she's only got a tiny balcony") refines
@@ -190,6 +245,9 @@ class ActionContinue(ShopAction):
         described = await described_order_follow_up(tracker)
         if described is not None:
             return replay(described, tracker)
+        by_product = await product_order_follow_up(dispatcher, tracker, services)
+        if by_product is not None:
+            return by_product
         contact = contact_follow_up(tracker)
         if contact is not None:
             return replay(contact, tracker)

@@ -16,20 +16,25 @@ from rasa_sdk.events import (
     ActionExecuted,
     ConversationPaused,
     EventType,
+    FollowupAction,
     SessionStarted,
     SlotSet,
 )
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ShopAction, call, transcript, verified_customer
+from actions.base import ShopAction, call, latest_intent, transcript, verified_customer
+from actions.context import CONTEXT_ORDER
 from actions.queue import QUEUED_REQUESTS
 from actions.responses import day
 from actions.services import Services, get_services
-from actions.turns import uttered
+from actions.turns import last_reply, uttered
 from crm.desk.handoff_policy import Handoff
 
 log = logging.getLogger(__name__)
+HANDOFF_INTENT = "contact_human_agent"
+# The agent's offers of a person: a yes to one asks for the handoff (actions/knowledge.py).
+OFFERS = frozenset({"utter_offer_person", "utter_offer_person_order"})
 SESSION_METADATA = "session_started_metadata"
 
 
@@ -90,6 +95,44 @@ _ABOUT_HANDOFF = re.compile(
 )
 
 
+# "could a real person tell me more about it?": whether a person could, asked as a question.
+_COULD_A_PERSON = re.compile(
+    r"\b(?:could|can|would|will|might)\s+(?:a|an|one of your|some|any)?\s*(?:real|actual|live)?"
+    r"\s*(?:person|human|someone|somebody|agent|colleague|member of (?:staff|your team))\s+"
+    r"(?:\w+\s+)?(?:tell|explain|look|check|answer|know|say|clarify|confirm|go through)\b[^?]*\?",
+    re.I,
+)
+
+
+def asks_whether_a_person_could(text: str) -> bool:
+    """True if the customer asks whether a person could tell them more, rather than asks for one.
+
+    The agent offers a person then, about the order in view; "can I talk to someone?" and
+    "get me a human" are requests, handed over at once.
+    """
+    return bool(_COULD_A_PERSON.search(text or ""))
+
+
+# "then get me one. now.", "put me through to one": a person, right after the agent said it is
+# not one (and offered one).
+_GET_ONE = re.compile(
+    r"\b(?:get|give|find|fetch|put me (?:through|on) to|connect me (?:to|with)|transfer me to"
+    r"|(?:i|i'?d) (?:want|need|like)|let me (?:talk|speak|chat) (?:to|with)"
+    r"|can i (?:have|get|talk to|speak to))\b[^.?!]{0,20}?\b(?:one|them|someone|somebody)\b",
+    re.I,
+)
+SAID_IT_IS_A_BOT = "utter_iamabot"
+
+
+def asks_for_the_person_mentioned(tracker: Tracker) -> bool:
+    """True if, right after the agent said it is not a person, the customer asks for one.
+
+    "Then get me one" reads as ordering something to the NLU; here, "one" is a person.
+    """
+    text = str(tracker.latest_message.get("text") or "")
+    return last_reply(tracker) == SAID_IT_IS_A_BOT and bool(_GET_ONE.search(text))
+
+
 def asks_about_handoff(tracker: Tracker) -> bool:
     """True if, after a handoff in this conversation, the customer asks about it.
 
@@ -114,7 +157,21 @@ class ActionRequestHandoff(ShopAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
     ) -> list[EventType]:
-        """One waiting request per conversation; asking again repeats its reference."""
+        """One waiting request per conversation; asking again repeats its reference.
+
+        Asked whether a person could tell more ("could a real person tell me more about it?"),
+        the agent offers one, about the order in view; a yes to the offer hands over.
+        """
+        text = str(tracker.latest_message.get("text") or "")
+        bot = [uttered(e) for e in tracker.events if e.get("event") == "bot"]
+        asked = latest_intent(tracker) == HANDOFF_INTENT and asks_whether_a_person_could(text)
+        if asked and not HANDED_OFF & set(bot):
+            order = tracker.get_slot(CONTEXT_ORDER)
+            if order and verified_customer(tracker) is not None:
+                dispatcher.utter_message(response="utter_offer_person_order", order_number=order)
+            else:
+                dispatcher.utter_message(response="utter_offer_person")
+            return []
         handoff = await hand_off(services, tracker, "customer_request")
         say_handed_off(dispatcher, services, handoff, failed=False)
         # A person takes the conversation from here, other requests of the message included.
@@ -152,3 +209,19 @@ class ActionSessionStart(Action):
             events.append(ConversationPaused())
         events.append(ActionExecuted("action_listen"))
         return events
+
+
+class ActionPersonOrOrder(ShopAction):
+    """An order request right after the agent said it is a bot: a person, or the order."""
+
+    def name(self) -> str:
+        """Used by the rule for `place_order` right after `utter_iamabot`."""
+        return "action_person_or_order"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, services: Services
+    ) -> list[EventType]:
+        """A person for "get me one then"; the order for "I'd like to order a kettle"."""
+        if asks_for_the_person_mentioned(tracker):
+            return [FollowupAction("action_request_handoff")]
+        return [FollowupAction("place_order_form")]

@@ -28,7 +28,14 @@ from actions.context import (
     resolve_follow_up,
 )
 from actions.delivery import DELIVERY_TO_PLACE, say_delivery_to_place
-from actions.handoff import asks_about_handoff, hand_off, say_handed_off
+from actions.handoff import (
+    OFFERS,
+    SAID_IT_IS_A_BOT,
+    asks_about_handoff,
+    asks_for_the_person_mentioned,
+    hand_off,
+    say_handed_off,
+)
 from actions.order_questions import answer_about_order
 from actions.products import answer_about_product, wants_guide
 from actions.queue import Request, is_replayed, replay
@@ -58,6 +65,8 @@ OFFERS_PERSON = frozenset(
         "utter_complaint_logged_fault",
         "utter_refund_replacement",
         "utter_product_fact_unknown",
+        SAID_IT_IS_A_BOT,
+        *OFFERS,
     }
 )
 FOLLOW_UP = "follow_up"
@@ -84,7 +93,7 @@ class ActionAnswerFromKnowledge(ShopAction):
         get here?") is that order's task, not a general question: it is asked again with the
         order's number.
         """
-        if asks_about_handoff(tracker):
+        if asks_about_handoff(tracker) or asks_for_the_person_mentioned(tracker):
             return [FollowupAction("action_request_handoff")]
         about = about_current_order(tracker)
         if about is not None:

@@ -1,8 +1,10 @@
 """Questions about the order the conversation is about, asked in passing.
 
 After "where's my parcel?" a customer goes on about that order without naming it: "and if it
-doesn't come by Friday?", "how long do I have?" (to send it back), or, while saving a new
-address on the account, "would that change where 100301 goes?". The help centre answers such
+doesn't come by Friday?", "how long do I have?" (to send it back), "what's happening with it
+anyway?" (its state, even after a task about it was dropped), "how do I pay for it then?" (an
+unpaid order's own payment link), or, while saving a new address on the account, "would that
+change where 100301 goes?". The help centre answers such
 questions only in general; the records answer them for this order. `answer_about_order` reads
 the question against the verified customer's order (`context_order`, or the number the question
 names) and answers from the order's dates and the returns rule, or leaves the question to the
@@ -49,6 +51,21 @@ _WHERE_IT_GOES = re.compile(
     r"affect\w*|change\w*|apply|applies)\b",
     re.I,
 )
+# "what's happening with it?", "any news on it?", "and when it arrive then?": the order's state.
+_STATUS = re.compile(
+    r"\b(?:what'?s|whats|what is) (?:happening|going on|up)\b|\bany (?:news|update)s?\b"
+    r"|\b(?:status|progress)\b|\bwhere(?:'s| is) (?:it|that one)\s*(?:now|at)?\W*$"
+    r"|\bwhen\b.{0,25}?\b(?:arriv\w*|come|coming|get (?:here|to me)|turn\w* up|be here"
+    r"|show\w* up|deliver\w*|land\w*)\b",
+    re.I,
+)
+# "how do I pay for it then?", "where do I pay?", "send me the payment link": paying an order.
+_PAY = re.compile(
+    r"\b(?:how|where) (?:do|can|should|would) (?:i|we) pay\b|\bpay (?:for )?(?:it|that|this)\b"
+    r"|\bpayment link\b|\blink to pay\b|\b(?:finish|complete) (?:the )?payment\b",
+    re.I,
+)
+_UNPAID = "placed"
 # The tasks that change an address on the account, not on an order.
 _ACCOUNT_ADDRESS_FORMS = frozenset({"save_address_form"})
 _ACCOUNT_ADDRESS_INTENTS = frozenset({"set_up_shipping_address"})
@@ -115,7 +132,9 @@ async def answer_about_order(
     account_address = _about_account_address(tracker) and bool(_WHERE_IT_GOES.search(text))
     late = bool(_IF_NOT_ARRIVED.search(text))
     time_left = bool(_TIME_LEFT.search(text)) and _about_returns(tracker, question)
-    if not (account_address or late or time_left):
+    pay = bool(_PAY.search(text))
+    status = bool(_STATUS.search(text))
+    if not (account_address or late or time_left or pay or status):
         return False
     number = _about(tracker, question, implied=time_left)
     if number is None:
@@ -128,7 +147,24 @@ async def answer_about_order(
         return _say_address_scope(dispatcher, order)
     if late:
         return _say_if_late(dispatcher, order)
-    return await _say_time_to_return(dispatcher, services, order, customer_id)
+    if time_left:
+        return await _say_time_to_return(dispatcher, services, order, customer_id)
+    if pay:
+        return _say_how_to_pay(dispatcher, services, order)
+    dispatcher.utter_message(response=f"utter_order_status_{order.status}", **order_details(order))
+    return True
+
+
+def _say_how_to_pay(dispatcher: CollectingDispatcher, services: Services, order: OrderView) -> bool:
+    """An unpaid order's own payment link and the ways to pay; a paid one is the help centre's."""
+    if order.status != _UNPAID:
+        return False
+    dispatcher.utter_message(
+        response="utter_order_how_to_pay",
+        payment_url=services.orders.payment_url(order.number),
+        **order_details(order),
+    )
+    return True
 
 
 def _say_address_scope(dispatcher: CollectingDispatcher, order: OrderView) -> bool:

@@ -41,6 +41,7 @@ from actions.verification import (
     POSTCODE,
     VerifiedForm,
     VerifiedOrderForm,
+    find_order_number,
     verified_or_explain,
 )
 from crm.records.catalogue import ProductMatch
@@ -123,6 +124,12 @@ def is_a_count(text: str) -> bool:
 _TAKEN_BACK = re.compile(
     r"\b(?:not|no|instead of|rather than)\s+(?:\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")\b", re.I
 )
+
+
+# "not the cups", "keep the cups": a product named only to say it is not the one meant.
+_NOT_THIS = re.compile(r"\b(?:not|keep|rather than|instead of)\s+(?:the\s+)?[a-z][^,.;!?\d]*", re.I)
+# What may surround an order number given alone ("100201", "order no. 100201").
+_OTHER_THAN_NUMBER = re.compile(r"\d{6}|\b(?:order|number|no|it's|its|is|the)\b|[^\w]", re.I)
 
 
 # Words that make a message a correction rather than an aside ("quick one before I confirm").
@@ -621,17 +628,34 @@ class ValidateChangeOrderForm(VerifiedOrderForm):
     async def validate_change_product(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """A product, preferring the order's own; "remove the kettle" also sets 0."""
-        order = await self._order(tracker)
-        slots = await product_slot(
-            CHANGE_PRODUCT, CHANGE_SKU, value, tracker, dispatcher, among=order
-        )
+        """A product, preferring the order's own; "remove the kettle" also sets 0.
+
+        An order number given here is which order, not a product: the same order asks for the
+        item again, another one moves the task to it. "The Wool Throw, 2 instead of 1" says how
+        many too; "the jars, not the cups" names the jars.
+        """
         text = str(tracker.latest_message.get("text") or "")
+        number = find_order_number(str(value or ""))
+        if number is not None and not _OTHER_THAN_NUMBER.sub("", str(value or "")).strip():
+            if number == str(tracker.get_slot(ORDER_NUMBER) or ""):
+                return {CHANGE_PRODUCT: None}
+            moved = await self.validate_order_number(number, dispatcher, tracker, domain)
+            return {**moved, CHANGE_PRODUCT: None}
+        order = await self._order(tracker)
+        named = _NOT_THIS.sub(" ", str(value or ""))
+        slots = await product_slot(
+            CHANGE_PRODUCT, CHANGE_SKU, named, tracker, dispatcher, among=order
+        )
         sku = slots.get(CHANGE_SKU)
         if sku and _REMOVE.search(text) and quantity_in(text) is None:
             if order is not None and current_quantity(order, sku) == 0:
                 return self._not_in_order(dispatcher, order, str(slots[CHANGE_PRODUCT]))
             slots[CHANGE_QUANTITY] = "0"
+        said = requested_quantity(_TAKEN_BACK.sub(" ", _NOT_THIS.sub(" ", text)))
+        if sku and order is not None and said is not None and CHANGE_QUANTITY not in slots:
+            slots.update(
+                self._settle(dispatcher, order, str(sku), said, str(slots[CHANGE_PRODUCT]))
+            )
         kept = tracker.get_slot(CHANGE_QUANTITY)
         if sku and order is not None and kept is not None and CHANGE_QUANTITY not in slots:
             # A count from the request ("3 more"), now that the item is known.
@@ -661,11 +685,12 @@ class ValidateChangeOrderForm(VerifiedOrderForm):
     def _not_in_order(
         dispatcher: CollectingDispatcher, order: OrderView, product: str
     ) -> dict[str, Any]:
-        """Nothing to remove: say so and ask for the item again."""
+        """Nothing to remove: say so and ask which item to remove instead."""
         dispatcher.utter_message(
             response="utter_item_not_in_order", order_number=order.number, product=product
         )
-        return {CHANGE_PRODUCT: None, CHANGE_SKU: None, CHANGE_QUANTITY: None}
+        # Still a removal: "the jars, not the cups" next names what to remove instead.
+        return {CHANGE_PRODUCT: None, CHANGE_SKU: None, CHANGE_QUANTITY: "0"}
 
     @staticmethod
     async def _order(tracker: Tracker) -> OrderView | None:

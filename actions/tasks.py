@@ -25,6 +25,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.address import corrects_address_read_back
 from actions.base import (
     CUSTOMER_ID,
     CUSTOMER_NAME,
@@ -69,6 +70,45 @@ TASK_FORMS = {
     "review": "review_form",
     "newsletter_subscription": "newsletter_form",
 }
+
+
+# Each task's form: its own words at its read-back are an answer, not a new request.
+TASK_FORMS = {
+    "cancel_order": "cancel_order_form",
+    "change_shipping_address": "change_address_form",
+    "get_refund": "refund_form",
+    "newsletter_subscription": "newsletter_form",
+    "create_account": "sign_up_form",
+    "edit_account": "edit_account_form",
+    "delete_account": "delete_account_form",
+    "set_up_shipping_address": "save_address_form",
+    "place_order": "place_order_form",
+    "change_order": "change_order_form",
+}
+CONFIRMATION = "confirm_"
+# "yes cancel THAT one", "yep, go ahead and change it": a yes that repeats the task's words.
+_YES_FIRST = re.compile(
+    r"^\W*(?:yes|yeah|yep|yup|ya|aye|ok(?:ay)?|sure|correct|right|please)\b", re.I
+)
+
+
+def confirms_own_task(tracker: Tracker) -> str | None:
+    """The read-back's slot, if the message says yes to it in the task's own words.
+
+    "Yes cancel THAT one" at "Shall I cancel order 100101?" reads as a request to cancel, but
+    it answers the question: the task under way is confirmed, not started again. A message
+    naming another order is a new request.
+    """
+    requested = str(tracker.get_slot("requested_slot") or "")
+    if not requested.startswith(CONFIRMATION):
+        return None
+    if TASK_FORMS.get(str(latest_intent(tracker))) != tracker.active_loop_name:
+        return None
+    text = str(tracker.latest_message.get("text") or "")
+    named = find_order_number(text)
+    if named is not None and named != str(tracker.get_slot("order_number") or ""):
+        return None
+    return requested if _YES_FIRST.match(text) else None
 
 
 class ActionResetTask(ShopAction):
@@ -127,6 +167,14 @@ class ActionTaskMidway(ShopAction):
         """Answer from the help centre, or leave the task unchanged and start the new one."""
         text = str(tracker.latest_message.get("text") or "")
         intent = str(latest_intent(tracker))
+        confirmed = confirms_own_task(tracker)
+        if confirmed is not None:
+            # The form goes on with its yes, as if the customer had only said "yes".
+            return [SlotSet(confirmed, True)]
+        if corrects_address_read_back(tracker):
+            # "Its Ancoats Street not Road" corrects the address read back, whatever the NLU
+            # made of it: the form takes the correction and reads the address back again.
+            return []
         # "where is order 100103?" asks for that order's task, whatever its phrasing.
         names_order = intent in ORDER_TASKS and find_order_number(text) is not None
         if (asks_a_question(text) or intent in HELP_CENTRE_TASKS) and not names_order:

@@ -355,7 +355,7 @@ class OrderService:
                 },
                 conversation_id=conversation_id,
             )
-            return PlacedOrder(order_view(session, order), self._payment_url(order.number))
+            return PlacedOrder(order_view(session, order), self.payment_url(order.number))
 
     def change_item(
         self,
@@ -442,7 +442,7 @@ class OrderService:
                 )
                 after["refund_pence"] = refund
             elif order.status == "paid" and difference > 0:
-                payment_url = self._payment_url(order.number)
+                payment_url = self.payment_url(order.number)
                 after["balance_due_pence"] = difference
             audit(
                 session,
@@ -458,7 +458,8 @@ class OrderService:
             session.flush()
             return ItemChange(order_view(session, order), difference, refund, payment_url)
 
-    def _payment_url(self, number: str) -> str:
+    def payment_url(self, number: str) -> str:
+        """Where the customer pays for an unpaid order, or the balance of a changed one."""
         return f"{self._site_url}/checkout/pay/{number}"
 
     def _unused_order_number(self, session: Session) -> str:
