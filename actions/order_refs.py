@@ -43,9 +43,12 @@ _NOT_ARRIVED = re.compile(
 )
 _IN_TRANSIT = re.compile(
     r"\bwent out\b|\bon (?:its|the|their) way\b|\bin transit\b|\bout for delivery\b"
-    r"|\bdriver\b|\bcourier\b|\bparcels?\b|\bpackages?\b|\btracking\b",
+    r"|\bdriver\b|\bcourier\b|\btracking\b",
     re.I,
 )
+# A parcel or a package is most often one on its way ("my parcel is late"), but the word yields
+# to any other state named ("it says my parcel was delivered but there's nothing here").
+_PARCEL = re.compile(r"\bparcels?\b|\bpackages?\b", re.I)
 _ARRIVED = re.compile(
     r"\b(?:came|arrived|delivered|turned up|showed up|received|got it|got them)\b", re.I
 )
@@ -146,6 +149,7 @@ def _statuses(text: str) -> frozenset[str] | None:
         (_IN_TRANSIT, {"shipped"}),
         (_ARRIVED, {"delivered"}),
         (_CANCELLED, {"cancelled"}),
+        (_PARCEL, {"shipped"}),
     ):
         if pattern.search(rest) and allowed & statuses:
             allowed &= statuses

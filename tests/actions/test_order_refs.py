@@ -73,6 +73,15 @@ def test_a_negation_is_not_read_as_its_verb(services) -> None:
 
 def test_misspelt_words_still_describe_the_order(services) -> None:
     assert describe("my parcle is late", TODAY).statuses == frozenset({"shipped"})
+    assert describe("it was delivred on monday", TODAY).statuses == frozenset({"delivered"})
+
+
+def test_a_parcel_yields_to_any_other_state_named(services) -> None:
+    # Most often on its way, but "it says my parcel was delivered" is about a delivered order.
+    assert describe("where is my package", TODAY).statuses == frozenset({"shipped"})
+    said = describe("says my parcel was delivered but theres nothing here", TODAY)
+    assert said.statuses == frozenset({"delivered"})
+    assert describe("the package I cancelled", TODAY).statuses == frozenset({"cancelled"})
 
 
 def test_the_other_one_is_not_the_order_the_conversation_was_about(services) -> None:
